@@ -1,6 +1,11 @@
 """Numeric types and conversions, errors and time helpers shared by every layer."""
 
-from crossmargin.core.errors import CrossmarginError, InputError, InstrumentNameError
+from crossmargin.core.errors import (
+    CrossmarginError,
+    FileInputError,
+    InputError,
+    InstrumentNameError,
+)
 from crossmargin.core.numeric import (
     collateral_to_decimal,
     decimal_to_float,
@@ -13,6 +18,7 @@ from crossmargin.core.timeutil import SECONDS_PER_YEAR, ensure_utc, year_fractio
 __all__ = [
     "SECONDS_PER_YEAR",
     "CrossmarginError",
+    "FileInputError",
     "InputError",
     "InstrumentNameError",
     "collateral_to_decimal",

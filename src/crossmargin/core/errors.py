@@ -6,7 +6,7 @@ the mistake without reading a traceback.
 
 from __future__ import annotations
 
-__all__ = ["CrossmarginError", "InputError", "InstrumentNameError"]
+__all__ = ["CrossmarginError", "FileInputError", "InputError", "InstrumentNameError"]
 
 
 class CrossmarginError(Exception):
@@ -43,3 +43,15 @@ class InstrumentNameError(InputError):
         self.field = "instrument"
         self.value = name
         self.reason = f"{part} {reason}"
+
+
+class FileInputError(InputError):
+    """Bad input found in a file: the message names the file, the field and the value."""
+
+    def __init__(self, path: str, field: str, value: object, reason: str) -> None:
+        self.path = path
+        super().__init__(field, value, reason)
+        self.args = (f"{path}: {field} = {value!r}: {reason}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])

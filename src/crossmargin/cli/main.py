@@ -1,0 +1,60 @@
+"""The ``crossmargin`` command line: thin shells that parse, call the library and render."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from crossmargin.collateral import default_haircuts
+from crossmargin.core.errors import CrossmarginError
+from crossmargin.portfolio import load_portfolio_file, value_portfolio
+
+from crossmargin.cli.render import render_valuation, valuation_to_json
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="crossmargin",
+    help="Cross-margining risk engine for crypto derivatives.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _fail(error: CrossmarginError) -> None:
+    Console(stderr=True).print(f"[bold red]error:[/bold red] {error}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+@app.callback()
+def main() -> None:
+    """Cross-margining risk engine for crypto derivatives."""
+
+
+@app.command()
+def value(
+    files: Annotated[list[Path], typer.Argument(help="Portfolio files (.toml or .json).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Value portfolios: positions with mark value and Greeks, totals per underlying, collateral."""
+    haircuts = default_haircuts()
+    console = Console()
+    documents = []
+    try:
+        for path in files:
+            loaded = load_portfolio_file(path)
+            valuation = value_portfolio(loaded.portfolio, loaded.market, haircuts)
+            if as_json:
+                documents.append(valuation_to_json(loaded.name, valuation))
+            else:
+                render_valuation(console, loaded.name, valuation)
+    except CrossmarginError as error:
+        _fail(error)
+    if as_json:
+        payload = documents[0] if len(documents) == 1 else documents
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")

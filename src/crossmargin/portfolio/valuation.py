@@ -1,0 +1,131 @@
+"""Portfolio valuation: mark values and Greeks per position and per underlying, and equity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from crossmargin.collateral import CollateralValuation, HaircutSchedule, value_collateral
+from crossmargin.core.numeric import to_decimal_nearest
+from crossmargin.market import MarketSnapshot
+from crossmargin.portfolio.arrays import InstrumentArrays, instrument_arrays, unit_greeks_usd
+from crossmargin.portfolio.arrays import unit_values_usd
+from crossmargin.portfolio.model import Portfolio
+
+__all__ = ["PortfolioValuation", "PositionValuation", "UnderlyingRisk", "value_portfolio"]
+
+
+@dataclass(frozen=True, slots=True)
+class PositionValuation:
+    """Mark value and Greeks of one position (whole size, not per unit).
+
+    Values are in USD unless the name says otherwise; Greeks are against the underlying's index S:
+    ``delta_coin`` = dV/dS (coin), ``delta_usd`` = delta_coin × S, ``gamma`` = d²V/dS² (1/USD),
+    ``vega`` = dV/dσ per 1.00 of vol (USD), ``theta`` = dV/dt per year (USD, negative for a long
+    option). Futures and perpetuals are valued at their unrealised P&L against the entry price.
+    """
+
+    instrument: str
+    underlying: str
+    size: float
+    mark_value_settlement: float
+    settlement_currency: str
+    mark_value_usd: float
+    delta_coin: float
+    delta_usd: float
+    gamma: float
+    vega: float
+    theta: float
+
+
+@dataclass(frozen=True, slots=True)
+class UnderlyingRisk:
+    """Greeks of all positions on one underlying, summed (units as in :class:`PositionValuation`)."""
+
+    underlying: str
+    index_usd: float
+    mark_value_usd: float
+    delta_coin: float
+    delta_usd: float
+    gamma: float
+    vega: float
+    theta: float
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioValuation:
+    """Everything a risk desk reads before any margin: positions, per-underlying risk, collateral.
+
+    ``equity_usd`` = collateral value after haircuts + the positions' mark value, in USD
+    (``Decimal``; position values rounded to the USD quantum, collateral rounded down).
+    """
+
+    positions: tuple[PositionValuation, ...]
+    underlyings: tuple[UnderlyingRisk, ...]
+    collateral: CollateralValuation
+    positions_value_usd: Decimal
+    equity_usd: Decimal
+    arrays: InstrumentArrays
+
+
+def value_portfolio(
+    portfolio: Portfolio, market: MarketSnapshot, haircuts: HaircutSchedule
+) -> PortfolioValuation:
+    """Value ``portfolio`` at ``market``: per position, per underlying and the account equity."""
+    arrays = instrument_arrays(
+        portfolio.instruments, market, [p.average_price for p in portfolio.positions]
+    )
+    sizes = np.array([p.size for p in portfolio.positions], dtype=np.float64)
+    values = unit_values_usd(arrays) * sizes
+    greeks = {name: values_per_unit * sizes for name, values_per_unit in
+              unit_greeks_usd(arrays).items()}
+    rows = tuple(
+        PositionValuation(
+            instrument=position.instrument.name,
+            underlying=position.instrument.underlying,
+            size=position.size,
+            mark_value_settlement=float(values[i] / arrays.settlement_usd[i]),
+            settlement_currency=position.instrument.settlement_currency,
+            mark_value_usd=float(values[i]),
+            delta_coin=float(greeks["delta"][i]),
+            delta_usd=float(greeks["delta"][i] * arrays.index_usd[i]),
+            gamma=float(greeks["gamma"][i]),
+            vega=float(greeks["vega"][i]),
+            theta=float(greeks["theta"][i]),
+        )
+        for i, position in enumerate(portfolio.positions)
+    )
+    underlyings = tuple(
+        _sum_underlying(asset, market.index(asset), [r for r in rows if r.underlying == asset])
+        for asset in portfolio.underlyings
+    )
+    collateral = value_collateral(portfolio.collateral, market, haircuts)
+    positions_value = sum(
+        (to_decimal_nearest(row.mark_value_usd, "USD", row.instrument) for row in rows),
+        Decimal(0),
+    )
+    return PortfolioValuation(
+        positions=rows,
+        underlyings=underlyings,
+        collateral=collateral,
+        positions_value_usd=positions_value,
+        equity_usd=collateral.value_usd + positions_value,
+        arrays=arrays,
+    )
+
+
+def _sum_underlying(
+    asset: str, index_usd: float, rows: list[PositionValuation]
+) -> UnderlyingRisk:
+    return UnderlyingRisk(
+        underlying=asset,
+        index_usd=index_usd,
+        mark_value_usd=sum(r.mark_value_usd for r in rows),
+        delta_coin=sum(r.delta_coin for r in rows),
+        delta_usd=sum(r.delta_usd for r in rows),
+        gamma=sum(r.gamma for r in rows),
+        vega=sum(r.vega for r in rows),
+        theta=sum(r.theta for r in rows),
+    )
