@@ -1,0 +1,83 @@
+"""Pieces every model shares: the account's valuation and the result assembly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossmargin.collateral import HaircutSchedule
+from crossmargin.margin.result import MarginResult, PositionMargin, ScenarioPnl, round_components
+from crossmargin.market import MarketSnapshot
+from crossmargin.portfolio import Portfolio, PortfolioValuation, value_portfolio
+
+__all__ = ["AccountView", "assemble_result", "view_account"]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """An account valued once, shared by every model that margins it."""
+
+    portfolio: Portfolio
+    market: MarketSnapshot
+    valuation: PortfolioValuation
+    sizes: NDArray[np.float64]
+
+
+def view_account(
+    portfolio: Portfolio, market: MarketSnapshot, haircuts: HaircutSchedule
+) -> AccountView:
+    """Value ``portfolio`` at ``market`` once for a model to use."""
+    valuation = value_portfolio(portfolio, market, haircuts)
+    sizes = np.array([p.size for p in portfolio.positions], dtype=np.float64)
+    return AccountView(portfolio, market, valuation, sizes)
+
+
+def assemble_result(
+    model: str,
+    view: AccountView,
+    components_usd: Mapping[str, float],
+    maintenance_components_usd: Mapping[str, float],
+    contributions_usd: Sequence[float] | NDArray[np.float64],
+    parameters_version: str,
+    scenarios: Sequence[ScenarioPnl] = (),
+    worst_scenario: ScenarioPnl | None = None,
+    notes: Sequence[str] = (),
+) -> MarginResult:
+    """Round the float components up into a :class:`MarginResult` whose components add up.
+
+    ``contributions_usd`` holds one number per position (its share of the initial margin, USD).
+    """
+    components = round_components(components_usd)
+    maintenance = round_components(maintenance_components_usd)
+    positions = tuple(
+        PositionMargin(
+            instrument=row.instrument,
+            size=row.size,
+            mark_value_usd=row.mark_value_usd,
+            delta=row.delta_coin,
+            gamma=row.gamma,
+            vega=row.vega,
+            theta=row.theta,
+            contribution_usd=float(contributions_usd[i]),
+        )
+        for i, row in enumerate(view.valuation.positions)
+    )
+    return MarginResult(
+        model=model,
+        initial_margin=sum(components.values(), Decimal(0)),
+        maintenance_margin=sum(maintenance.values(), Decimal(0)),
+        equity=view.valuation.equity_usd,
+        collateral_value=view.valuation.collateral.value_usd,
+        components=components,
+        maintenance_components=maintenance,
+        positions=positions,
+        worst_scenario=worst_scenario,
+        scenarios=tuple(scenarios),
+        scenario_pnl=np.array([s.pnl_usd for s in scenarios], dtype=np.float64),
+        parameters_version=parameters_version,
+        notes=tuple(notes),
+    )
