@@ -1,0 +1,36 @@
+"""Unit tests of shared_data_dir resolution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crossmargin.market import SHARED_DATA_ENV, SharedDataNotFoundError, shared_data_dir
+
+
+def test_environment_variable_wins(tmp_path: Path) -> None:
+    assert shared_data_dir({SHARED_DATA_ENV: str(tmp_path)}) == tmp_path.resolve()
+
+
+def test_environment_variable_must_be_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(SharedDataNotFoundError, match=SHARED_DATA_ENV):
+        shared_data_dir({SHARED_DATA_ENV: str(tmp_path / "missing")})
+
+
+def test_walks_up_from_start_to_a_shared_data_sibling(tmp_path: Path) -> None:
+    """tmp/shared/data exists; starting in tmp/main/src/pkg finds it via the ancestor tmp."""
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    start = tmp_path / "main" / "src" / "pkg"
+    start.mkdir(parents=True)
+    assert shared_data_dir({}, start=start) == (tmp_path / "shared" / "data").resolve()
+
+
+def test_falls_back_to_the_package_location(tmp_path: Path) -> None:
+    """From a directory with no shared/data above it, the walk from the package's own file still
+    finds the repository's sibling (when the checkout has one)."""
+    try:
+        expected = shared_data_dir({}, start=Path(__file__).parent)
+    except SharedDataNotFoundError:
+        pytest.skip("this checkout has no shared/data sibling")
+    assert shared_data_dir({}, start=tmp_path) == expected
