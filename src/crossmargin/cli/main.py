@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from crossmargin.collateral import default_haircuts
 from crossmargin.core.errors import CrossmarginError
 from crossmargin.portfolio import load_portfolio_file, value_portfolio
 
-from crossmargin.cli.render import render_valuation, valuation_to_json
+from crossmargin.cli.render import make_console, render_valuation, valuation_to_json
 
 __all__ = ["app"]
 
@@ -27,7 +26,7 @@ app = typer.Typer(
 
 
 def _fail(error: CrossmarginError) -> None:
-    Console(stderr=True).print(f"[bold red]error:[/bold red] {error}", highlight=False)
+    make_console(stderr=True).print(f"[bold red]error:[/bold red] {error}", highlight=False)
     raise typer.Exit(code=2)
 
 
@@ -43,7 +42,7 @@ def value(
 ) -> None:
     """Value portfolios: positions with mark value and Greeks, totals per underlying, collateral."""
     haircuts = default_haircuts()
-    console = Console()
+    console = make_console()
     documents = []
     try:
         for path in files:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,13 @@ from rich.table import Table
 
 from crossmargin.portfolio import PortfolioValuation
 
-__all__ = ["render_valuation", "valuation_to_json"]
+__all__ = ["make_console", "render_valuation", "valuation_to_json"]
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console that keeps wide tables readable when output is piped (160 columns, not 80)."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else 160)
 
 
 def _money(value: float | Decimal, digits: int = 2) -> str:

@@ -8,6 +8,7 @@ from crossmargin.portfolio.arrays import (
 )
 from crossmargin.portfolio.files import PortfolioFile, load_portfolio_file, portfolio_from_dict
 from crossmargin.portfolio.model import Portfolio, Position
+from crossmargin.portfolio.trades import apply_trade
 from crossmargin.portfolio.valuation import (
     PortfolioValuation,
     PositionValuation,
@@ -23,6 +24,7 @@ __all__ = [
     "Position",
     "PositionValuation",
     "UnderlyingRisk",
+    "apply_trade",
     "instrument_arrays",
     "load_portfolio_file",
     "portfolio_from_dict",

@@ -1,0 +1,95 @@
+"""The `crossmargin value` command on the example files and on broken files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crossmargin.cli.main import app
+from crossmargin.portfolio import load_portfolio_file
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.toml"))
+runner = CliRunner()
+
+
+def test_there_are_the_six_documented_examples() -> None:
+    names = {path.stem for path in EXAMPLES}
+    assert {"naked_perpetual", "covered_call", "hedged_straddle", "call_spread",
+            "calendar_spread", "btc_eth_book"} <= names
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_value_json_matches_the_library(path: Path) -> None:
+    result = runner.invoke(app, ["value", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    loaded = load_portfolio_file(path)
+    assert len(document["positions"]) == len(loaded.portfolio.positions)
+    total = sum(float(row["mark_value_usd"]) for row in document["positions"])
+    assert float(document["positions_value_usd"]) == pytest.approx(total, abs=1e-5)
+    assert float(document["equity_usd"]) == pytest.approx(
+        float(document["collateral_value_usd"]) + float(document["positions_value_usd"]), abs=1e-9
+    )
+    for risk in document["underlyings"]:
+        rows = [r for r in document["positions"] if r["instrument"].split("-")[0].split("_")[0]
+                == risk["underlying"]]
+        assert risk["delta_coin"] == pytest.approx(sum(r["delta_coin"] for r in rows), abs=1e-9)
+
+
+def test_naked_perpetual_numbers() -> None:
+    """Short 100,000 USD face at 70,000, index 72,000: −2,857.142857 USD; 0.5 BTC collateral at a
+    10 % haircut = 32,400 USD; equity 29,542.857143."""
+    result = runner.invoke(app, ["value", str(EXAMPLES[0].parent / "naked_perpetual.toml"),
+                                 "--json"])
+    document = json.loads(result.stdout)
+    assert document["positions"][0]["mark_value_usd"] == pytest.approx(-2857.142857142857)
+    assert document["collateral_value_usd"] == "32400.000000"
+    assert float(document["equity_usd"]) == pytest.approx(29542.857143, abs=1e-6)
+
+
+def test_tables_for_people() -> None:
+    result = runner.invoke(app, ["value", *map(str, EXAMPLES)])
+    assert result.exit_code == 0, result.output
+    assert "covered call: positions" in result.stdout
+    assert "BTC-28JUN24-80000-C" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
+         'vol_annual = { BTC = 0.6 }\n[[positions]]\ninstrument = "BTC-PERPETUAL"\nsize = "ten"\n',
+         "positions[0].size = 'ten'"),
+        ('[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
+         'vol_annual = { BTC = 0.6 }\n[[positions]]\ninstrument = "BTC-32DEC24"\nsize = 1\n',
+         "positions[0].instrument = 'BTC-32DEC24'"),
+        ('[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
+         'vol_annual = { BTC = 0.6 }\n[collateral]\nUSDC = "lots"\n',
+         "collateral.USDC = 'lots'"),
+        ('[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
+         'vol_annual = { BTC = 0.6 }\n[[positions]]\ninstrument = "BTC-8MAR24"\nsize = 1\n',
+         "positions[0].instrument = 'BTC-8MAR24'"),
+        ('[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
+         'vol_annual = { BTC = 0.6 }\n[[positions]]\ninstrument = "BTC-PERPETUAL"\nsize = 1\n'
+         'leverage = 10\n',
+         "positions[0].leverage = 10"),
+        ("this is [not toml", "is not valid"),
+    ],
+)
+def test_bad_files_name_the_file_field_and_value(tmp_path: Path, body: str, expected: str) -> None:
+    path = tmp_path / "book.toml"
+    path.write_text(body, encoding="utf-8")
+    result = runner.invoke(app, ["value", str(path)])
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.split())
+    assert str(path) in message
+    assert expected in message
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["value", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2
+    assert "nope.toml" in result.stderr
