@@ -17,8 +17,14 @@ runner = CliRunner()
 
 def test_there_are_the_six_documented_examples() -> None:
     names = {path.stem for path in EXAMPLES}
-    assert {"naked_perpetual", "covered_call", "hedged_straddle", "call_spread",
-            "calendar_spread", "btc_eth_book"} <= names
+    assert {
+        "naked_perpetual",
+        "covered_call",
+        "hedged_straddle",
+        "call_spread",
+        "calendar_spread",
+        "btc_eth_book",
+    } <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
@@ -34,16 +40,20 @@ def test_value_json_matches_the_library(path: Path) -> None:
         float(document["collateral_value_usd"]) + float(document["positions_value_usd"]), abs=1e-9
     )
     for risk in document["underlyings"]:
-        rows = [r for r in document["positions"] if r["instrument"].split("-")[0].split("_")[0]
-                == risk["underlying"]]
+        rows = [
+            r
+            for r in document["positions"]
+            if r["instrument"].split("-")[0].split("_")[0] == risk["underlying"]
+        ]
         assert risk["delta_coin"] == pytest.approx(sum(r["delta_coin"] for r in rows), abs=1e-9)
 
 
 def test_naked_perpetual_numbers() -> None:
     """Short 100,000 USD face at 70,000, index 72,000: −2,857.142857 USD; 0.5 BTC collateral at a
     10 % haircut = 32,400 USD; equity 29,542.857143."""
-    result = runner.invoke(app, ["value", str(EXAMPLES[0].parent / "naked_perpetual.toml"),
-                                 "--json"])
+    result = runner.invoke(
+        app, ["value", str(EXAMPLES[0].parent / "naked_perpetual.toml"), "--json"]
+    )
     document = json.loads(result.stdout)
     assert document["positions"][0]["mark_value_usd"] == pytest.approx(-2857.142857142857)
     assert document["collateral_value_usd"] == "32400.000000"
@@ -60,22 +70,33 @@ def test_tables_for_people() -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ('[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
-         'vol_annual = { BTC = 0.6 }\n[[positions]]\ninstrument = "BTC-PERPETUAL"\nsize = "ten"\n',
-         "positions[0].size = 'ten'"),
-        ('[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
-         'vol_annual = { BTC = 0.6 }\n[[positions]]\ninstrument = "BTC-32DEC24"\nsize = 1\n',
-         "positions[0].instrument = 'BTC-32DEC24'"),
-        ('[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
-         'vol_annual = { BTC = 0.6 }\n[collateral]\nUSDC = "lots"\n',
-         "collateral.USDC = 'lots'"),
-        ('[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
-         'vol_annual = { BTC = 0.6 }\n[[positions]]\ninstrument = "BTC-8MAR24"\nsize = 1\n',
-         "positions[0].instrument = 'BTC-8MAR24'"),
-        ('[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
-         'vol_annual = { BTC = 0.6 }\n[[positions]]\ninstrument = "BTC-PERPETUAL"\nsize = 1\n'
-         'leverage = 10\n',
-         "positions[0].leverage = 10"),
+        (
+            '[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
+            'vol_annual = { BTC = 0.6 }\n[[positions]]\ninstrument = "BTC-PERPETUAL"\n'
+            'size = "ten"\n',
+            "positions[0].size = 'ten'",
+        ),
+        (
+            '[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
+            'vol_annual = { BTC = 0.6 }\n[[positions]]\ninstrument = "BTC-32DEC24"\nsize = 1\n',
+            "positions[0].instrument = 'BTC-32DEC24'",
+        ),
+        (
+            '[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
+            'vol_annual = { BTC = 0.6 }\n[collateral]\nUSDC = "lots"\n',
+            "collateral.USDC = 'lots'",
+        ),
+        (
+            '[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
+            'vol_annual = { BTC = 0.6 }\n[[positions]]\ninstrument = "BTC-8MAR24"\nsize = 1\n',
+            "positions[0].instrument = 'BTC-8MAR24'",
+        ),
+        (
+            '[market]\nvaluation_time = "2024-03-11T15:17:00Z"\nindex_usd = { BTC = 72000.0 }\n'
+            'vol_annual = { BTC = 0.6 }\n[[positions]]\ninstrument = "BTC-PERPETUAL"\nsize = 1\n'
+            "leverage = 10\n",
+            "positions[0].leverage = 10",
+        ),
         ("this is [not toml", "is not valid"),
     ],
 )

@@ -17,9 +17,11 @@ dates = st.dates(min_value=date(2020, 1, 1), max_value=date(2099, 12, 31)).map(
     lambda d: f"{d.day}{MONTHS[d.month - 1]}{d.year % 100:02d}"
 )
 integer_strikes = st.integers(min_value=1, max_value=10_000_000).map(str)
-decimal_strikes = st.tuples(
-    st.integers(min_value=0, max_value=999), st.integers(min_value=1, max_value=9999)
-).filter(lambda pair: not str(pair[1]).endswith("0")).map(lambda pair: f"{pair[0]}d{pair[1]}")
+decimal_strikes = (
+    st.tuples(st.integers(min_value=0, max_value=999), st.integers(min_value=1, max_value=9999))
+    .filter(lambda pair: not str(pair[1]).endswith("0"))
+    .map(lambda pair: f"{pair[0]}d{pair[1]}")
+)
 
 
 @st.composite

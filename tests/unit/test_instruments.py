@@ -14,19 +14,67 @@ CASES = [
     ("BTC-PERPETUAL", "BTC", "BTC", InstrumentKind.PERPETUAL, None, None, None, True),
     ("ETH-PERPETUAL", "ETH", "ETH", InstrumentKind.PERPETUAL, None, None, None, True),
     ("BTC_USDC-PERPETUAL", "BTC", "USDC", InstrumentKind.PERPETUAL, None, None, None, False),
-    ("BTC-27DEC24", "BTC", "BTC", InstrumentKind.FUTURE, datetime(2024, 12, 27, 8, tzinfo=UTC),
-     None, None, True),
-    ("BTC-27DEC24-60000-C", "BTC", "BTC", InstrumentKind.OPTION,
-     datetime(2024, 12, 27, 8, tzinfo=UTC), 60000.0, OptionType.CALL, True),
-    ("ETH-28MAR25-3500-P", "ETH", "ETH", InstrumentKind.OPTION,
-     datetime(2025, 3, 28, 8, tzinfo=UTC), 3500.0, OptionType.PUT, True),
-    ("SOL_USDC-27DEC24-150-C", "SOL", "USDC", InstrumentKind.OPTION,
-     datetime(2024, 12, 27, 8, tzinfo=UTC), 150.0, OptionType.CALL, False),
-    ("BTC_USDC-27DEC24-60000-P", "BTC", "USDC", InstrumentKind.OPTION,
-     datetime(2024, 12, 27, 8, tzinfo=UTC), 60000.0, OptionType.PUT, False),
+    (
+        "BTC-27DEC24",
+        "BTC",
+        "BTC",
+        InstrumentKind.FUTURE,
+        datetime(2024, 12, 27, 8, tzinfo=UTC),
+        None,
+        None,
+        True,
+    ),
+    (
+        "BTC-27DEC24-60000-C",
+        "BTC",
+        "BTC",
+        InstrumentKind.OPTION,
+        datetime(2024, 12, 27, 8, tzinfo=UTC),
+        60000.0,
+        OptionType.CALL,
+        True,
+    ),
+    (
+        "ETH-28MAR25-3500-P",
+        "ETH",
+        "ETH",
+        InstrumentKind.OPTION,
+        datetime(2025, 3, 28, 8, tzinfo=UTC),
+        3500.0,
+        OptionType.PUT,
+        True,
+    ),
+    (
+        "SOL_USDC-27DEC24-150-C",
+        "SOL",
+        "USDC",
+        InstrumentKind.OPTION,
+        datetime(2024, 12, 27, 8, tzinfo=UTC),
+        150.0,
+        OptionType.CALL,
+        False,
+    ),
+    (
+        "BTC_USDC-27DEC24-60000-P",
+        "BTC",
+        "USDC",
+        InstrumentKind.OPTION,
+        datetime(2024, 12, 27, 8, tzinfo=UTC),
+        60000.0,
+        OptionType.PUT,
+        False,
+    ),
     ("BTC_USDC", "BTC", "USDC", InstrumentKind.SPOT, None, None, None, False),
-    ("XRP_USDC-5JAN25-0d625-C", "XRP", "USDC", InstrumentKind.OPTION,
-     datetime(2025, 1, 5, 8, tzinfo=UTC), 0.625, OptionType.CALL, False),
+    (
+        "XRP_USDC-5JAN25-0d625-C",
+        "XRP",
+        "USDC",
+        InstrumentKind.OPTION,
+        datetime(2025, 1, 5, 8, tzinfo=UTC),
+        0.625,
+        OptionType.CALL,
+        False,
+    ),
 ]
 
 
@@ -98,13 +146,19 @@ def test_instrument_is_frozen_and_validated() -> None:
     with pytest.raises(AttributeError):
         instrument.underlying = "ETH"  # type: ignore[misc]
     with pytest.raises(InputError, match="strike"):
-        Instrument("BTC", "BTC", InstrumentKind.OPTION,
-                   expiry=datetime(2024, 12, 27, 8, tzinfo=UTC), strike=-1.0,
-                   option_type=OptionType.CALL)
+        Instrument(
+            "BTC",
+            "BTC",
+            InstrumentKind.OPTION,
+            expiry=datetime(2024, 12, 27, 8, tzinfo=UTC),
+            strike=-1.0,
+            option_type=OptionType.CALL,
+        )
     with pytest.raises(InputError, match="timezone"):
         Instrument("BTC", "BTC", InstrumentKind.FUTURE, expiry=datetime(2024, 12, 27, 8))
     with pytest.raises(InputError, match="no expiry"):
-        Instrument("BTC", "BTC", InstrumentKind.PERPETUAL,
-                   expiry=datetime(2024, 12, 27, 8, tzinfo=UTC))
+        Instrument(
+            "BTC", "BTC", InstrumentKind.PERPETUAL, expiry=datetime(2024, 12, 27, 8, tzinfo=UTC)
+        )
     with pytest.raises(InputError, match="settlement_currency"):
         Instrument("BTC", "ETH", InstrumentKind.PERPETUAL)

@@ -26,10 +26,12 @@ def _market(rate: float = 0.0) -> MarketSnapshot:
     )
 
 
-def _value(positions: list[Position], collateral: dict[str, object] | None = None,
-           rate: float = 0.0):  # type: ignore[no-untyped-def]
-    return value_portfolio(Portfolio.of(positions, collateral or {}), _market(rate),
-                           default_haircuts())
+def _value(
+    positions: list[Position], collateral: dict[str, object] | None = None, rate: float = 0.0
+):  # type: ignore[no-untyped-def]
+    return value_portfolio(
+        Portfolio.of(positions, collateral or {}), _market(rate), default_haircuts()
+    )
 
 
 def test_inverse_perpetual_unrealised_pnl_and_delta() -> None:
@@ -47,8 +49,9 @@ def test_inverse_perpetual_unrealised_pnl_and_delta() -> None:
 
 def test_linear_perpetual_and_spot() -> None:
     """10 BTC linear perp entered at 71,500 → +5,000 USDC; 2 BTC spot → 144,000 USD."""
-    valuation = _value([Position.of("BTC_USDC-PERPETUAL", 10, 71_500.0),
-                        Position.of("BTC_USDC", 2)])
+    valuation = _value(
+        [Position.of("BTC_USDC-PERPETUAL", 10, 71_500.0), Position.of("BTC_USDC", 2)]
+    )
     perp, spot = valuation.positions
     assert perp.mark_value_usd == pytest.approx(5_000.0, rel=1e-12)
     assert perp.delta_coin == pytest.approx(10.0)
@@ -66,11 +69,15 @@ def test_future_without_entry_is_worth_nothing_and_uses_the_forward() -> None:
     assert row.delta_coin == pytest.approx(50_000 / forward, rel=1e-12)
 
 
-def _quantlib_price(forward: float, strike: float, t_years: float, vol: float, rate: float,
-                    call: bool) -> float:
+def _quantlib_price(
+    forward: float, strike: float, t_years: float, vol: float, rate: float, call: bool
+) -> float:
     payoff = ql.PlainVanillaPayoff(ql.Option.Call if call else ql.Option.Put, strike)
-    return float(ql.BlackCalculator(payoff, forward, vol * math.sqrt(t_years),
-                                    math.exp(-rate * t_years)).value())
+    return float(
+        ql.BlackCalculator(
+            payoff, forward, vol * math.sqrt(t_years), math.exp(-rate * t_years)
+        ).value()
+    )
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.05])
@@ -103,12 +110,12 @@ def test_option_greeks_against_finite_differences_of_the_usd_value() -> None:
         for move in (-h, 0.0, h):
             market = _market(0.03).shocked({underlying: move})
             shocked = value_portfolio(Portfolio.of(positions), market, default_haircuts())
-            values.append(next(r for r in shocked.positions
-                                if r.instrument == row.instrument).mark_value_usd)
+            values.append(
+                next(r for r in shocked.positions if r.instrument == row.instrument).mark_value_usd
+            )
         ds = spot * h
         assert row.delta_coin == pytest.approx((values[2] - values[0]) / (2 * ds), rel=1e-6)
-        assert row.gamma == pytest.approx((values[2] - 2 * values[1] + values[0]) / ds**2,
-                                          rel=1e-4)
+        assert row.gamma == pytest.approx((values[2] - 2 * values[1] + values[0]) / ds**2, rel=1e-4)
 
 
 def test_collateral_haircuts_and_equity() -> None:

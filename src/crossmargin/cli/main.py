@@ -9,11 +9,10 @@ from typing import Annotated
 
 import typer
 
+from crossmargin.cli.render import make_console, render_valuation, valuation_to_json
 from crossmargin.collateral import default_haircuts
 from crossmargin.core.errors import CrossmarginError
 from crossmargin.portfolio import load_portfolio_file, value_portfolio
-
-from crossmargin.cli.render import make_console, render_valuation, valuation_to_json
 
 __all__ = ["app"]
 
@@ -57,3 +56,16 @@ def value(
     if as_json:
         payload = documents[0] if len(documents) == 1 else documents
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+
+
+def _register_commands() -> None:
+    """Attach the commands that live in their own modules."""
+    from crossmargin.cli.margin_command import margin_command, whatif_command
+    from crossmargin.cli.span_command import span_command
+
+    app.command("margin")(margin_command)
+    app.command("whatif")(whatif_command)
+    app.command("span")(span_command)
+
+
+_register_commands()

@@ -78,26 +78,53 @@ def valuation_to_json(name: str, valuation: PortfolioValuation) -> dict[str, Any
 def render_valuation(console: Console, name: str, valuation: PortfolioValuation) -> None:
     """Print the positions, per-underlying totals and collateral of one valuation as tables."""
     positions = Table(title=f"{name}: positions", title_justify="left")
-    for header in ("instrument", "size", "mark", "mark USD", "delta (coin)", "delta USD",
-                   "gamma", "vega", "theta/yr"):
+    for header in (
+        "instrument",
+        "size",
+        "mark",
+        "mark USD",
+        "delta (coin)",
+        "delta USD",
+        "gamma",
+        "vega",
+        "theta/yr",
+    ):
         positions.add_column(header, justify="left" if header == "instrument" else "right")
     for row in valuation.positions:
         positions.add_row(
-            row.instrument, f"{row.size:,.4g}",
+            row.instrument,
+            f"{row.size:,.4g}",
             f"{row.mark_value_settlement:,.6f} {row.settlement_currency}",
-            _money(row.mark_value_usd), f"{row.delta_coin:,.4f}", _money(row.delta_usd),
-            f"{row.gamma:.3e}", _money(row.vega), _money(row.theta),
+            _money(row.mark_value_usd),
+            f"{row.delta_coin:,.4f}",
+            _money(row.delta_usd),
+            f"{row.gamma:.3e}",
+            _money(row.vega),
+            _money(row.theta),
         )
     console.print(positions)
     totals = Table(title=f"{name}: risk per underlying", title_justify="left")
-    for header in ("underlying", "index USD", "mark USD", "delta (coin)", "delta USD", "gamma",
-                   "vega", "theta/yr"):
+    for header in (
+        "underlying",
+        "index USD",
+        "mark USD",
+        "delta (coin)",
+        "delta USD",
+        "gamma",
+        "vega",
+        "theta/yr",
+    ):
         totals.add_column(header, justify="left" if header == "underlying" else "right")
     for risk in valuation.underlyings:
         totals.add_row(
-            risk.underlying, _money(risk.index_usd), _money(risk.mark_value_usd),
-            f"{risk.delta_coin:,.4f}", _money(risk.delta_usd), f"{risk.gamma:.3e}",
-            _money(risk.vega), _money(risk.theta),
+            risk.underlying,
+            _money(risk.index_usd),
+            _money(risk.mark_value_usd),
+            f"{risk.delta_coin:,.4f}",
+            _money(risk.delta_usd),
+            f"{risk.gamma:.3e}",
+            _money(risk.vega),
+            _money(risk.theta),
         )
     console.print(totals)
     collateral = Table(title=f"{name}: collateral", title_justify="left")
@@ -105,11 +132,22 @@ def render_valuation(console: Console, name: str, valuation: PortfolioValuation)
         collateral.add_column(header, justify="left" if header == "currency" else "right")
     for line in valuation.collateral.lines:
         collateral.add_row(
-            line.currency, str(line.balance), _money(line.price_usd), f"{line.haircut:.1%}",
-            _money(line.gross_usd), _money(line.value_usd),
+            line.currency,
+            str(line.balance),
+            _money(line.price_usd),
+            f"{line.haircut:.1%}",
+            _money(line.gross_usd),
+            _money(line.value_usd),
         )
-    collateral.add_row("total", "", "", "", _money(valuation.collateral.gross_usd),
-                       _money(valuation.collateral.value_usd), style="bold")
+    collateral.add_row(
+        "total",
+        "",
+        "",
+        "",
+        _money(valuation.collateral.gross_usd),
+        _money(valuation.collateral.value_usd),
+        style="bold",
+    )
     console.print(collateral)
     console.print(
         f"[bold]{name}[/bold]: equity {_money(valuation.equity_usd)} USD = collateral "

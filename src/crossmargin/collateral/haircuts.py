@@ -38,7 +38,8 @@ class HaircutSchedule(BaseModel):
             return float(self.haircuts[currency])
         except KeyError:
             raise InputError(
-                "collateral", currency,
+                "collateral",
+                currency,
                 f"has no haircut in schedule {self.version!r}; add it to the schedule",
             ) from None
 

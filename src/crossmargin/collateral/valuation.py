@@ -63,9 +63,13 @@ def value_collateral(
         )
         lines.append(
             CollateralLine(
-                currency=currency, balance=balance, price_usd=price, haircut=haircut,
+                currency=currency,
+                balance=balance,
+                price_usd=price,
+                haircut=haircut,
                 gross_usd=collateral_to_decimal(gross, "USD", f"collateral.{currency}")
-                if gross >= 0 else -margin_to_decimal(-gross, "USD", f"collateral.{currency}"),
+                if gross >= 0
+                else -margin_to_decimal(-gross, "USD", f"collateral.{currency}"),
                 value_usd=value,
             )
         )

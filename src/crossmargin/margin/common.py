@@ -68,8 +68,8 @@ def assemble_result(
     )
     return MarginResult(
         model=model,
-        initial_margin=sum(components.values(), Decimal(0)),
-        maintenance_margin=sum(maintenance.values(), Decimal(0)),
+        initial_margin=sum(components.values(), Decimal("0.000000")),
+        maintenance_margin=sum(maintenance.values(), Decimal("0.000000")),
         equity=view.valuation.equity_usd,
         collateral_value=view.valuation.collateral.value_usd,
         components=components,

@@ -1,8 +1,8 @@
 """Instruments as parallel float64 arrays, ready for the pricing kernels.
 
-Margin models revalue the same positions under many scenarios; they do it on these arrays, never by
-looping over Python objects. :func:`unit_values_usd` is the single definition of "what one unit of an
-instrument is worth in USD" used by valuation and by every scenario model.
+Margin models revalue the same positions under many scenarios; they do it on these arrays, never
+by looping over Python objects. :func:`unit_values_usd` is the single definition of "what one
+unit of an instrument is worth in USD" used by valuation and by every scenario model.
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ def instrument_arrays(
         if instrument.expiry is not None:
             if instrument.expiry <= market.valuation_time:
                 raise InputError(
-                    "instrument", instrument.name,
+                    "instrument",
+                    instrument.name,
                     f"expired at {instrument.expiry.isoformat()}, not after the valuation time "
                     f"{market.valuation_time.isoformat()}",
                 )
@@ -129,9 +130,18 @@ def instrument_arrays(
             given = entries[i]
             entry[i] = forward[i] if given is None else float(given)
     return InstrumentArrays(
-        instruments=tuple(instruments), kind=kind, is_inverse=is_inverse, is_call=is_call,
-        underlying=underlying, index_usd=index, forward_usd=forward, strike_usd=strike,
-        t_years=t_years, vol_annual=vol, entry_usd=entry, settlement_usd=settlement,
+        instruments=tuple(instruments),
+        kind=kind,
+        is_inverse=is_inverse,
+        is_call=is_call,
+        underlying=underlying,
+        index_usd=index,
+        forward_usd=forward,
+        strike_usd=strike,
+        t_years=t_years,
+        vol_annual=vol,
+        entry_usd=entry,
+        settlement_usd=settlement,
         rate_annual=float(market.rate_annual),
     )
 
@@ -180,16 +190,23 @@ def unit_values_usd(
     )
     options = arrays.kind == OPTION
     if np.any(options):
-        vol = np.maximum(arrays.vol_annual + np.asarray(vol_shift, dtype=np.float64), min_vol_annual)
+        vol = np.maximum(
+            arrays.vol_annual + np.asarray(vol_shift, dtype=np.float64), min_vol_annual
+        )
         t_years = np.maximum(arrays.t_years - time_passed_years, 0.0)
         strike = np.where(options, arrays.strike_usd, 1.0)
         safe_forward = np.where(options, forward, 1.0)
         premium_usd = black76_price(
-            safe_forward, strike, t_years, np.where(options, vol, 0.0), arrays.rate_annual,
+            safe_forward,
+            strike,
+            t_years,
+            np.where(options, vol, 0.0),
+            arrays.rate_annual,
             arrays.is_call,
         )
         option_value = np.where(
-            arrays.is_inverse, premium_usd / safe_forward * index,
+            arrays.is_inverse,
+            premium_usd / safe_forward * index,
             premium_usd * arrays.settlement_usd,
         )
         value = value + np.where(options, option_value, 0.0)
@@ -222,15 +239,24 @@ def unit_greeks_usd(arrays: InstrumentArrays) -> dict[str, FloatArray]:
     options = arrays.kind == OPTION
     if np.any(options):
         greeks = black76_greeks(
-            np.where(options, arrays.forward_usd, 1.0), np.where(options, arrays.strike_usd, 1.0),
-            arrays.t_years, np.where(options, arrays.vol_annual, 0.0), arrays.rate_annual,
+            np.where(options, arrays.forward_usd, 1.0),
+            np.where(options, arrays.strike_usd, 1.0),
+            arrays.t_years,
+            np.where(options, arrays.vol_annual, 0.0),
+            arrays.rate_annual,
             arrays.is_call,
         )
         scale = np.where(arrays.is_inverse, 1.0 / g, arrays.settlement_usd)
-        delta = np.where(options, np.where(arrays.is_inverse, greeks.delta, greeks.delta * g
-                                           * arrays.settlement_usd), delta)
-        gamma = np.where(options, greeks.gamma * g * np.where(arrays.is_inverse, 1.0, g
-                                                              * arrays.settlement_usd), gamma)
+        delta = np.where(
+            options,
+            np.where(arrays.is_inverse, greeks.delta, greeks.delta * g * arrays.settlement_usd),
+            delta,
+        )
+        gamma = np.where(
+            options,
+            greeks.gamma * g * np.where(arrays.is_inverse, 1.0, g * arrays.settlement_usd),
+            gamma,
+        )
         vega = np.where(options, greeks.vega * scale, vega)
         theta = np.where(options, greeks.theta * scale, theta)
     return {"delta": delta, "gamma": gamma, "vega": vega, "theta": theta}

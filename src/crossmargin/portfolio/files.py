@@ -110,7 +110,8 @@ def portfolio_from_dict(raw: Mapping[str, Any]) -> tuple[Portfolio, MarketSnapsh
         expiry = position.instrument.expiry
         if expiry is not None and expiry <= market.valuation_time:
             raise InputError(
-                f"positions[{index}].instrument", position.instrument.name,
+                f"positions[{index}].instrument",
+                position.instrument.name,
                 f"expired at {expiry.isoformat()}, before market.valuation_time",
             )
     return portfolio, market
@@ -125,14 +126,15 @@ def load_portfolio_file(path: str | Path) -> PortfolioFile:
     try:
         text = file_path.read_text(encoding="utf-8")
     except OSError as error:
-        raise FileInputError(str(file_path), "file", str(file_path), error.strerror or "unreadable")
+        raise FileInputError(
+            str(file_path), "file", str(file_path), error.strerror or "unreadable"
+        ) from None
     try:
-        if file_path.suffix.lower() == ".json":
-            raw = json.loads(text)
-        else:
-            raw = tomllib.loads(text)
+        raw = json.loads(text) if file_path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
-        raise FileInputError(str(file_path), "file", file_path.name, f"is not valid: {error}")
+        raise FileInputError(
+            str(file_path), "file", file_path.name, f"is not valid: {error}"
+        ) from None
     if not isinstance(raw, dict):
         raise FileInputError(str(file_path), "file", type(raw).__name__, "must hold a table")
     try:

@@ -32,9 +32,10 @@ class Position:
         Native amount, positive long and negative short (USD face for inverse futures/perpetuals,
         coin otherwise).
     average_price:
-        Entry price. Futures, perpetuals and spot: USD per coin, used for the unrealised P&L (``None``
-        means entered at the current mark, so unrealised P&L is zero). Options: premium per unit in
-        the settlement currency, reported only (an option's value is its mark, whatever was paid).
+        Entry price. Futures, perpetuals and spot: USD per coin, used for the unrealised P&L
+        (``None`` means entered at the current mark, so unrealised P&L is zero). Options: premium
+        per unit in the settlement currency, reported only (an option's value is its mark,
+        whatever was paid).
     """
 
     instrument: Instrument
@@ -49,7 +50,8 @@ class Position:
             price = float(self.average_price)
             if not math.isfinite(price) or price <= 0.0:
                 raise InputError(
-                    f"{self.instrument.name}.average_price", self.average_price,
+                    f"{self.instrument.name}.average_price",
+                    self.average_price,
                     "must be a finite price > 0",
                 )
             object.__setattr__(self, "average_price", price)
@@ -79,8 +81,8 @@ class Portfolio:
     positions:
         Tuple of :class:`Position`; the same instrument may appear only once (net it first).
     collateral:
-        Balance per currency as ``Decimal`` in that currency's units (``{"USDC": Decimal("1000")}``).
-        A negative balance is a liability.
+        Balance per currency as ``Decimal`` in that currency's units
+        (``{"USDC": Decimal("1000")}``). A negative balance is a liability.
     """
 
     positions: tuple[Position, ...] = ()

@@ -40,9 +40,7 @@ def apply_trade(
     mark = market.forward(instrument.underlying, instrument.expiry)
     positions = list(portfolio.positions)
     collateral = dict(portfolio.collateral)
-    existing_index = next(
-        (i for i, p in enumerate(positions) if p.instrument == instrument), None
-    )
+    existing_index = next((i for i, p in enumerate(positions) if p.instrument == instrument), None)
     existing = positions[existing_index] if existing_index is not None else None
     new_size = size + (existing.size if existing else 0.0)
     cash = Decimal(0)

@@ -10,8 +10,12 @@ import numpy as np
 from crossmargin.collateral import CollateralValuation, HaircutSchedule, value_collateral
 from crossmargin.core.numeric import to_decimal_nearest
 from crossmargin.market import MarketSnapshot
-from crossmargin.portfolio.arrays import InstrumentArrays, instrument_arrays, unit_greeks_usd
-from crossmargin.portfolio.arrays import unit_values_usd
+from crossmargin.portfolio.arrays import (
+    InstrumentArrays,
+    instrument_arrays,
+    unit_greeks_usd,
+    unit_values_usd,
+)
 from crossmargin.portfolio.model import Portfolio
 
 __all__ = ["PortfolioValuation", "PositionValuation", "UnderlyingRisk", "value_portfolio"]
@@ -42,7 +46,8 @@ class PositionValuation:
 
 @dataclass(frozen=True, slots=True)
 class UnderlyingRisk:
-    """Greeks of all positions on one underlying, summed (units as in :class:`PositionValuation`)."""
+    """Greeks of all positions on one underlying, summed (units as in
+    :class:`PositionValuation`)."""
 
     underlying: str
     index_usd: float
@@ -79,8 +84,9 @@ def value_portfolio(
     )
     sizes = np.array([p.size for p in portfolio.positions], dtype=np.float64)
     values = unit_values_usd(arrays) * sizes
-    greeks = {name: values_per_unit * sizes for name, values_per_unit in
-              unit_greeks_usd(arrays).items()}
+    greeks = {
+        name: values_per_unit * sizes for name, values_per_unit in unit_greeks_usd(arrays).items()
+    }
     rows = tuple(
         PositionValuation(
             instrument=position.instrument.name,
@@ -116,9 +122,7 @@ def value_portfolio(
     )
 
 
-def _sum_underlying(
-    asset: str, index_usd: float, rows: list[PositionValuation]
-) -> UnderlyingRisk:
+def _sum_underlying(asset: str, index_usd: float, rows: list[PositionValuation]) -> UnderlyingRisk:
     return UnderlyingRisk(
         underlying=asset,
         index_usd=index_usd,

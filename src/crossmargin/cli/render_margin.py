@@ -1,0 +1,140 @@
+"""Rendering of margin results: JSON for machines, rich tables for people."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from crossmargin.margin.result import MarginResult, ScenarioPnl
+
+__all__ = ["margin_result_to_json", "render_margin_result", "render_side_by_side"]
+
+
+def _scenario_json(scenario: ScenarioPnl) -> dict[str, Any]:
+    shock = scenario.vol_shock
+    return {
+        "underlying": scenario.underlying,
+        "price_move": scenario.price_move,
+        "vol_shock": dict(shock) if not isinstance(shock, int | float) else shock,
+        "pnl_usd": scenario.pnl_usd,
+        "label": scenario.label,
+    }
+
+
+def margin_result_to_json(result: MarginResult) -> dict[str, Any]:
+    """A JSON-ready dict of a :class:`MarginResult`; money as decimal strings (USD)."""
+    document: dict[str, Any] = {
+        "model": result.model,
+        "currency": result.currency,
+        "initial_margin": str(result.initial_margin),
+        "maintenance_margin": str(result.maintenance_margin),
+        "equity": str(result.equity),
+        "collateral_value": str(result.collateral_value),
+        "margin_ratio": result.margin_ratio,
+        "available": str(result.available_usd),
+        "components": {name: str(value) for name, value in result.components.items()},
+        "maintenance_components": {
+            name: str(value) for name, value in result.maintenance_components.items()
+        },
+        "worst_scenario": (
+            _scenario_json(result.worst_scenario) if result.worst_scenario is not None else None
+        ),
+        "positions": [
+            {
+                "instrument": row.instrument,
+                "size": row.size,
+                "mark_value_usd": row.mark_value_usd,
+                "delta": row.delta,
+                "gamma": row.gamma,
+                "vega": row.vega,
+                "theta": row.theta,
+                "contribution_usd": row.contribution_usd,
+            }
+            for row in result.positions
+        ],
+        "parameters_version": result.parameters_version,
+        "notes": list(result.notes),
+    }
+    if result.scenarios:
+        document["scenarios"] = [_scenario_json(s) for s in result.scenarios]
+    return document
+
+
+def _money(value: float | Decimal) -> str:
+    return f"{float(value):,.2f}"
+
+
+def render_margin_result(console: Console, title: str, result: MarginResult) -> None:
+    """Print one model's result: requirement, components, worst scenario and positions."""
+    summary = Table(title=f"{title}: {result.model} margin (USD)", title_justify="left")
+    for header in ("initial", "maintenance", "equity", "collateral", "margin ratio"):
+        summary.add_column(header, justify="right")
+    summary.add_row(
+        _money(result.initial_margin),
+        _money(result.maintenance_margin),
+        _money(result.equity),
+        _money(result.collateral_value),
+        f"{result.margin_ratio:.2%}",
+    )
+    console.print(summary)
+    components = Table(title="components", title_justify="left")
+    components.add_column("component")
+    components.add_column("initial", justify="right")
+    components.add_column("maintenance", justify="right")
+    for name in dict.fromkeys([*result.components, *result.maintenance_components]):
+        components.add_row(
+            name,
+            _money(result.components.get(name, Decimal(0))),
+            _money(result.maintenance_components.get(name, Decimal(0))),
+        )
+    console.print(components)
+    if result.worst_scenario is not None:
+        worst = result.worst_scenario
+        console.print(
+            f"worst scenario: {worst.label or worst.underlying} "
+            f"(move {worst.price_move:+.2%}) P&L {_money(worst.pnl_usd)} USD"
+        )
+    positions = Table(title="positions", title_justify="left")
+    for header in ("instrument", "size", "mark USD", "delta", "vega", "contribution USD"):
+        positions.add_column(header, justify="left" if header == "instrument" else "right")
+    for row in result.positions:
+        positions.add_row(
+            row.instrument,
+            f"{row.size:,.4g}",
+            _money(row.mark_value_usd),
+            f"{row.delta:,.4f}",
+            _money(row.vega),
+            _money(row.contribution_usd),
+        )
+    console.print(positions)
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False)
+    console.print()
+
+
+def render_side_by_side(console: Console, title: str, results: Sequence[MarginResult]) -> None:
+    """Print every model's requirement for one account, with the ratio to isolated margin."""
+    isolated = next((r for r in results if r.model == "isolated"), None)
+    table = Table(title=f"{title}: margin models side by side (USD)", title_justify="left")
+    for header in ("model", "initial", "maintenance", "equity", "margin ratio", "IM / isolated"):
+        table.add_column(header, justify="left" if header == "model" else "right")
+    for result in results:
+        ratio = (
+            f"{float(result.initial_margin / isolated.initial_margin):.3f}"
+            if isolated is not None and isolated.initial_margin > 0
+            else "-"
+        )
+        table.add_row(
+            result.model,
+            _money(result.initial_margin),
+            _money(result.maintenance_margin),
+            _money(result.equity),
+            f"{result.margin_ratio:.2%}",
+            ratio,
+        )
+    console.print(table)
+    console.print()
