@@ -102,6 +102,8 @@ CORN_SOYBEANS: dict[str, Any] = {
 }
 
 # The side-by-side table: IM (USD, to the cent) per example and model, and the ratio to isolated.
+ISSUE_4_MODELS = ("isolated", "cross", "pm", "span", "var")
+
 SIDE_BY_SIDE: dict[str, dict[str, str]] = {
     "naked_perpetual": {
         "isolated": "2006.94", "cross": "2006.94", "pm": "16457.14",
@@ -454,7 +456,7 @@ def test_delta_shock_of_the_page_example() -> None:
 # ------------------------------------------------------------ side by side
 
 
-@pytest.mark.parametrize("model", MODEL_NAMES)
+@pytest.mark.parametrize("model", ISSUE_4_MODELS)
 @pytest.mark.parametrize("example", list(SIDE_BY_SIDE))
 def test_side_by_side_table(example: str, model: str) -> None:
     """Each cell of the table: IM to the cent and its ratio to isolated to 3 decimals."""

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from crossmargin.cli.main import app
 from crossmargin.collateral import default_haircuts
-from crossmargin.margin import build_model
+from crossmargin.margin import MODEL_NAMES, build_model
 from crossmargin.portfolio import load_portfolio_file
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -39,7 +39,7 @@ def _json(*args: str) -> object:
 def test_all_models_side_by_side_json_has_every_field_and_adds_up() -> None:
     documents = _json("margin", str(EXAMPLES / "btc_eth_book.toml"), "--model", "all", "--json")
     assert isinstance(documents, list)
-    assert [d["model"] for d in documents] == ["isolated", "cross", "pm", "span", "var"]
+    assert [d["model"] for d in documents] == list(MODEL_NAMES)
     for document in documents:
         assert set(document) >= REQUIRED
         assert document["currency"] == "USD"

@@ -243,7 +243,9 @@ def test_adding_a_position_that_reduces_every_scenario_loss_never_raises_pm(
     )
     scan_before = sum(v for k, v in before.components.items() if k.startswith("scan_risk"))
     scan_after = sum(v for k, v in after.components.items() if k.startswith("scan_risk"))
-    assert scan_after <= scan_before + ROUNDING
+    # Each scenario may lose up to `tolerance` more (float noise accepted by the assumption).
+    slack = ROUNDING + Decimal(repr(tolerance))
+    assert scan_after <= scan_before + slack
     grows = any(
         value > before.components.get(name, Decimal(0))
         for name, value in after.components.items()
@@ -254,7 +256,7 @@ def test_adding_a_position_that_reduces_every_scenario_loss_never_raises_pm(
         f"{'a contingency base grew' if grows else 'whole PM checked'}"
     )
     if not grows:
-        assert after.initial_margin <= before.initial_margin + ROUNDING
+        assert after.initial_margin <= before.initial_margin + slack
 
 
 def _new_position(data: st.DataObject, name: str, market: MarketSnapshot) -> Position:

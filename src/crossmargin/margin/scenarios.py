@@ -13,6 +13,16 @@ A :class:`ScenarioSet` says, for one underlying, what each scenario does to the 
   fraction of their loss) and an absolute dampener in USD that shrinks the weighted P&L towards
   zero (see :func:`counted_pnl`).
 
+Optional refinements (all off by default, so a set built without them behaves as above):
+
+* ``price_move_scales`` — the fraction of the scenario's move each instrument's forward takes
+  (0 holds an option's forward still under a pure vol-surface scenario; a fraction is the part of
+  a forward already fixed, as a forward averaging into its settlement price near expiry);
+* ``discount_rates`` — a per-instrument discount rate, used at the base market and in every
+  scenario (per-expiry discounting; ``rate_shifts`` still shift it in parallel);
+* ``min_vol_annual`` — the floor of a shocked vol (1e-4 by default; 0 lets a vol shocked all
+  the way down price at its discounted intrinsic value).
+
 :func:`scenario_pnl_matrix` revalues every instrument in full under every scenario through
 :func:`crossmargin.portfolio.unit_values_usd` (the one definition of an instrument's USD value) and
 returns the P&L of +1 native unit, so a portfolio's raw scenario P&L is ``matrix @ sizes`` and
@@ -44,7 +54,10 @@ __all__ = [
     "ScenarioKind",
     "ScenarioSet",
     "ScenarioSpec",
+    "SkewShape",
+    "TermPowerRule",
     "VolRegime",
+    "base_unit_values",
     "build_scenario_set",
     "combine_scenario_sets",
     "counted_pnl",
@@ -53,6 +66,7 @@ __all__ = [
     "grid_price_moves",
     "scenario_pnl_matrix",
     "scenario_vol_shock",
+    "skew_vol_shocks",
     "term_structure_vol_shocks",
 ]
 
@@ -77,6 +91,24 @@ class VolRegime(StrEnum):
     UP = "up"
     UNCHANGED = "unchanged"
     DOWN = "down"
+
+
+class TermPowerRule(StrEnum):
+    """Which days to expiry pick the short-term power in :func:`term_structure_vol_shocks`."""
+
+    #: Short-term power while the floored DTE is below the pivot (Deribit-style ``pm``).
+    FLOORED_BELOW_PIVOT = "floored_below_pivot"
+    #: Short-term power while the actual DTE is at most the pivot (Derive's PMRM).
+    ACTUAL_UP_TO_PIVOT = "actual_up_to_pivot"
+
+
+class SkewShape(StrEnum):
+    """How a skew scenario reshapes a smile (see :func:`skew_vol_shocks`)."""
+
+    #: Tilt: vols of strikes above the forward rise, below it fall (or the reverse, by sign).
+    LINEAR = "linear"
+    #: Wings: vols rise on both sides of the forward, with the distance from it.
+    ABSOLUTE = "absolute"
 
 
 def _read_only(values: ArrayLike, field: str, ndim: int) -> FloatArray:
@@ -116,6 +148,15 @@ class ScenarioSet:
         Human-readable name of each scenario (``"BTC -16% vol up"``).
     kinds:
         :class:`ScenarioKind` of each scenario.
+    price_move_scales:
+        Optional (n_s, n_i) factor ``≥ 0`` on the move each instrument's forward (and index)
+        takes: F' = F·(1 + scale·m). ``None`` means 1 everywhere.
+    discount_rates:
+        Optional (n_i,) continuously compounded annual rate each instrument's premium is
+        discounted at, in the base market and in every scenario (before ``rate_shifts``).
+        ``None`` means the snapshot's rate.
+    min_vol_annual:
+        Floor of a shifted vol (annual, ``≥ 0``; default 1e-4).
     """
 
     underlying: str
@@ -126,6 +167,9 @@ class ScenarioSet:
     dampeners_usd: FloatArray
     labels: tuple[str, ...]
     kinds: tuple[ScenarioKind, ...]
+    price_move_scales: FloatArray | None = None
+    discount_rates: FloatArray | None = None
+    min_vol_annual: float = 1e-4
 
     def __post_init__(self) -> None:
         moves = _read_only(self.price_moves, "price_moves", 1)
@@ -152,6 +196,30 @@ class ScenarioSet:
             raise InputError("labels", len(labels), f"labels and kinds need {count} entries each")
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "kinds", kinds)
+        self._check_refinements(count, vol_shifts.shape[1])
+
+    def _check_refinements(self, count: int, instruments: int) -> None:
+        if self.price_move_scales is not None:
+            scales = _read_only(self.price_move_scales, "price_move_scales", 2)
+            if scales.shape != (count, instruments):
+                raise InputError(
+                    "price_move_scales", scales.shape, f"must have shape ({count}, {instruments})"
+                )
+            if np.any(scales < 0.0):
+                first = int(np.flatnonzero(scales.reshape(-1) < 0.0)[0])
+                raise InputError(
+                    f"price_move_scales[{first}]", float(scales.reshape(-1)[first]), "must be >= 0"
+                )
+            object.__setattr__(self, "price_move_scales", scales)
+        if self.discount_rates is not None:
+            rates = _read_only(self.discount_rates, "discount_rates", 1)
+            if rates.shape[0] != instruments:
+                raise InputError("discount_rates", rates.shape, f"must have {instruments} elements")
+            object.__setattr__(self, "discount_rates", rates)
+        floor = float(self.min_vol_annual)
+        if not np.isfinite(floor) or floor < 0.0:
+            raise InputError("min_vol_annual", self.min_vol_annual, "must be finite and >= 0")
+        object.__setattr__(self, "min_vol_annual", floor)
 
     @property
     def count(self) -> int:
@@ -207,11 +275,14 @@ def term_structure_vol_shocks(
     min_vol_for_shock_up: float,
     pivot_days: float = 30.0,
     min_days: float = 1.0,
+    power_rule: TermPowerRule = TermPowerRule.FLOORED_BELOW_PIVOT,
 ) -> tuple[FloatArray, FloatArray]:
     """Additive vol shocks up and down that are stronger for short expiries.
 
     With DTE = max(365·t_years, min_days) and x = (pivot_days / DTE)^p, where p is
-    ``short_term_power`` when DTE < pivot_days and ``long_term_power`` otherwise:
+    ``short_term_power`` when DTE < pivot_days and ``long_term_power`` otherwise (with
+    ``power_rule`` :attr:`TermPowerRule.ACTUAL_UP_TO_PIVOT`: when the actual, unfloored DTE is at
+    most pivot_days; the two differ only at the pivot or when ``min_days`` exceeds it):
 
     * shocked-up vol   σ_up = max(σ·(1 + vol_range_up·x), min_vol_for_shock_up);
     * shocked-down vol σ_dn = σ·max(1 − vol_range_down·x, 0).
@@ -229,8 +300,13 @@ def term_structure_vol_shocks(
         Additive shifts σ_up − σ (≥ 0) and σ_dn − σ (≤ 0), annual vol, broadcast shape.
     """
     sigma = np.asarray(reference_vol, dtype=np.float64)
-    days = np.maximum(np.asarray(t_years, dtype=np.float64) * 365.0, min_days)
-    power = np.where(days < pivot_days, short_term_power, long_term_power)
+    actual_days = np.asarray(t_years, dtype=np.float64) * 365.0
+    days = np.maximum(actual_days, min_days)
+    if TermPowerRule(power_rule) is TermPowerRule.ACTUAL_UP_TO_PIVOT:
+        short = actual_days <= pivot_days
+    else:
+        short = days < pivot_days
+    power = np.where(short, short_term_power, long_term_power)
     scale = (pivot_days / days) ** power
     up_vol = np.maximum(sigma * (1.0 + vol_range_up * scale), min_vol_for_shock_up)
     down_vol = sigma * np.maximum(1.0 - vol_range_down * scale, 0.0)
@@ -238,6 +314,48 @@ def term_structure_vol_shocks(
         np.asarray(up_vol - sigma, dtype=np.float64),
         np.asarray(down_vol - sigma, dtype=np.float64),
     )
+
+
+def skew_vol_shocks(
+    vol_annual: ArrayLike,
+    log_moneyness: ArrayLike,
+    *,
+    cap: ArrayLike,
+    width: ArrayLike,
+    shape: SkewShape,
+) -> FloatArray:
+    """Additive vol shifts that reshape each smile by the distance of a strike from the forward.
+
+    With k = ln(K/F) (``LINEAR``) or |ln(K/F)| (``ABSOLUTE``), the vol σ becomes σ·max(1 + x, 0)
+    where x = min(cap, k·cap/width) for k ≥ 0 and x = max(−cap, k·cap/width) for k < 0: the
+    multiplier moves linearly in k until it reaches ±cap at |k| = width, and a vol is never
+    shocked below zero.
+
+    Parameters
+    ----------
+    vol_annual:
+        Each option's vol σ (annual, ≥ 0).
+    log_moneyness:
+        ln(strike / forward) of each option (broadcast against ``vol_annual``).
+    cap, width:
+        The largest relative change of a vol, and the |k| (> 0) at which it is reached; scalars
+        or per-option arrays (e.g. per expiry).
+    shape:
+        :class:`SkewShape`.
+
+    Returns
+    -------
+    Additive shifts σ·max(1 + x, 0) − σ (annual vol), broadcast shape.
+    """
+    sigma = np.asarray(vol_annual, dtype=np.float64)
+    k = np.asarray(log_moneyness, dtype=np.float64)
+    if SkewShape(shape) is SkewShape.ABSOLUTE:
+        k = np.abs(k)
+    cap_values = np.asarray(cap, dtype=np.float64)
+    slope = k * cap_values / np.asarray(width, dtype=np.float64)
+    tilt = np.where(k >= 0.0, np.minimum(cap_values, slope), np.maximum(-cap_values, slope))
+    shocked = sigma * np.maximum(1.0 + tilt, 0.0)
+    return np.asarray(shocked - sigma, dtype=np.float64)
 
 
 def expiry_reference_vols(
@@ -300,6 +418,23 @@ def combine_scenario_sets(sets: Sequence[ScenarioSet]) -> ScenarioSet:
                 other.vol_shifts.shape,
                 f"must have {first.instrument_count} columns",
             )
+        if other.min_vol_annual != first.min_vol_annual or not _same_rates(
+            other.discount_rates, first.discount_rates
+        ):
+            raise InputError(
+                f"sets[{index}]", other.labels[:1], "must share discount rates and vol floor"
+            )
+    scales = None
+    if any(s.price_move_scales is not None for s in sets):
+        scales = np.concatenate(
+            [
+                s.price_move_scales
+                if s.price_move_scales is not None
+                else np.ones(s.vol_shifts.shape)
+                for s in sets
+            ],
+            axis=0,
+        )
     return ScenarioSet(
         underlying=first.underlying,
         price_moves=np.concatenate([s.price_moves for s in sets]),
@@ -309,7 +444,16 @@ def combine_scenario_sets(sets: Sequence[ScenarioSet]) -> ScenarioSet:
         dampeners_usd=np.concatenate([s.dampeners_usd for s in sets]),
         labels=tuple(label for s in sets for label in s.labels),
         kinds=tuple(kind for s in sets for kind in s.kinds),
+        price_move_scales=scales,
+        discount_rates=first.discount_rates,
+        min_vol_annual=first.min_vol_annual,
     )
+
+
+def _same_rates(a: FloatArray | None, b: FloatArray | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return bool(np.array_equal(a, b))
 
 
 def _subset(arrays: InstrumentArrays, columns: NDArray[np.intp]) -> InstrumentArrays:
@@ -331,6 +475,26 @@ def _rate_shifted(arrays: InstrumentArrays, rate_shift: float) -> InstrumentArra
         forward_usd=arrays.forward_usd * np.exp(rate_shift * arrays.t_years),
         rate_annual=arrays.rate_annual + rate_shift,
     )
+
+
+def _discounted(
+    arrays: InstrumentArrays, rates: FloatArray | None, columns: NDArray[np.intp] | None = None
+) -> InstrumentArrays:
+    """``arrays`` discounting each instrument at its own rate (``rates[columns]``), if given.
+
+    ``InstrumentArrays.rate_annual`` holds the snapshot's scalar rate; :func:`unit_values_usd`
+    broadcasts it against the instrument axis, so a per-instrument array discounts each premium
+    at its own rate."""
+    if rates is None:
+        return arrays
+    own_rates = rates if columns is None else rates[columns]
+    return dataclasses.replace(arrays, rate_annual=own_rates)  # type: ignore[arg-type]
+
+
+def base_unit_values(arrays: InstrumentArrays, scenario_set: ScenarioSet) -> FloatArray:
+    """USD value of +1 native unit of each instrument at the base market, as ``scenario_set``
+    values it (its ``discount_rates``); the reference its P&L matrix is measured from."""
+    return unit_values_usd(_discounted(arrays, scenario_set.discount_rates))
 
 
 def scenario_pnl_matrix(arrays: InstrumentArrays, scenario_set: ScenarioSet) -> FloatArray:
@@ -360,14 +524,18 @@ def scenario_pnl_matrix(arrays: InstrumentArrays, scenario_set: ScenarioSet) -> 
     columns = np.flatnonzero(arrays.underlying == scenario_set.underlying)
     if columns.size == 0 or scenario_set.count == 0:
         return matrix
-    own = _subset(arrays, columns)
+    own = _discounted(_subset(arrays, columns), scenario_set.discount_rates, columns)
     base = unit_values_usd(own)
     for rate_shift in np.unique(scenario_set.rate_shifts):
         rows = np.flatnonzero(scenario_set.rate_shifts == rate_shift)
+        moves = scenario_set.price_moves[rows][:, None]
+        if scenario_set.price_move_scales is not None:
+            moves = moves * scenario_set.price_move_scales[np.ix_(rows, columns)]
         shocked = unit_values_usd(
             _rate_shifted(own, float(rate_shift)),
-            price_move=scenario_set.price_moves[rows][:, None],
+            price_move=moves,
             vol_shift=scenario_set.vol_shifts[np.ix_(rows, columns)],
+            min_vol_annual=scenario_set.min_vol_annual,
         )
         matrix[np.ix_(rows, columns)] = shocked - base
     return matrix
