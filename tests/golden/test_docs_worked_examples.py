@@ -27,7 +27,6 @@ from crossmargin.cli.span_command import span_document
 from crossmargin.collateral import default_haircuts
 from crossmargin.instruments import parse_instrument
 from crossmargin.margin import (
-    MODEL_NAMES,
     CrossMargin,
     IsolatedMargin,
     MarginResult,

@@ -60,8 +60,8 @@ def value(
 
 def _register_commands() -> None:
     """Attach the commands that live in their own modules."""
-    from crossmargin.cli.margin_command import margin_command, whatif_command
     from crossmargin.cli.compat_command import compat_app
+    from crossmargin.cli.margin_command import margin_command, whatif_command
     from crossmargin.cli.span_command import span_command
 
     app.command("margin")(margin_command)
