@@ -16,12 +16,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from crossmargin.ledger import (
     EntryRecord,
@@ -87,6 +89,46 @@ def test_migrations_build_the_schema_the_models_describe(database_url: str) -> N
                 assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     finally:
         engine.dispose()
+
+
+def test_the_journal_is_append_only(ledger: Ledger) -> None:
+    """The database itself refuses to change or delete committed events, entries and lines."""
+    alice = ledger.open_account("alice")
+    ledger.deposit(alice, "USDC", "10", "d")
+    ledger.trade(alice, PERP, "0.001", "60000", "0", "t")
+    engine = create_ledger_engine(ledger.url)
+    try:
+        for statement in (
+            "UPDATE events SET payload = '{}'",
+            "DELETE FROM events",
+            "UPDATE postings SET amount = '1000000'",
+            "DELETE FROM entries",
+            "DELETE FROM position_changes",
+        ):
+            with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+    _assert_sound(ledger)
+
+
+def test_tampering_with_a_balance_is_detected(ledger: Ledger) -> None:
+    """Balances are a projection: edit one behind the ledger's back and the invariants (sum of
+    postings, replay byte for byte) report it."""
+    alice = ledger.open_account("alice")
+    ledger.deposit(alice, "USDC", "10", "d")
+    engine = create_ledger_engine(ledger.url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE balances SET amount = '10.000001' WHERE account_id = :a"),
+                {"a": alice},
+            )
+    finally:
+        engine.dispose()
+    report = ledger.check_invariants()
+    assert not report.ok
+    assert any("sum of postings" in violation for violation in report.violations)
 
 
 def test_decimals_round_trip_exactly(database_url: str) -> None:
@@ -155,10 +197,7 @@ def test_two_threads_posting_the_same_key_post_once(database_url: str) -> None:
         for round_number in range(5):
             key = f"race-{round_number}"
             results = _run_together(
-                [
-                    lambda ledger=ledger, key=key: ledger.deposit(alice, "USDC", "10", key)
-                    for ledger in (first, second)
-                ]
+                [partial(ledger.deposit, alice, "USDC", "10", key) for ledger in (first, second)]
             )
             assert all(isinstance(r, EntryRecord) for r in results), results
             assert results[0] == results[1]
@@ -187,7 +226,7 @@ def test_concurrent_writers_lose_and_duplicate_nothing(database_url: str) -> Non
             assert last is not None
             return last
 
-        results = _run_together([lambda w=w: writer(w) for w in range(4)])
+        results = _run_together([partial(writer, worker) for worker in range(4)])
         assert all(isinstance(r, EntryRecord) for r in results), results
         assert ledger.balances(alice) == {"USDC": D("40.00004") - D("0.2")}
         assert ledger.positions(alice)[0].size == D("0.2")

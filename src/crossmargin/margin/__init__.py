@@ -2,7 +2,6 @@
 
 from crossmargin.margin.base import MarginModel
 from crossmargin.margin.cross import CrossMargin
-from crossmargin.margin.derive_pmrm import DerivePmrmMargin
 from crossmargin.margin.isolated import IsolatedMargin, liquidation_prices
 from crossmargin.margin.portfolio_margin import PortfolioMargin
 from crossmargin.margin.registry import MODEL_NAMES, build_model
@@ -13,7 +12,6 @@ from crossmargin.margin.var import VarMargin
 __all__ = [
     "MODEL_NAMES",
     "CrossMargin",
-    "DerivePmrmMargin",
     "IsolatedMargin",
     "MarginModel",
     "MarginResult",

@@ -8,7 +8,6 @@ from crossmargin.collateral import HaircutSchedule, default_haircuts
 from crossmargin.core.errors import InputError
 from crossmargin.margin.base import MarginModel
 from crossmargin.margin.cross import CrossMargin
-from crossmargin.margin.derive_pmrm import DerivePmrmMargin
 from crossmargin.margin.isolated import IsolatedMargin
 from crossmargin.margin.portfolio_margin import PortfolioMargin
 from crossmargin.margin.span_model import SpanMargin
@@ -22,10 +21,17 @@ _FACTORIES: dict[str, Callable[[HaircutSchedule], MarginModel]] = {
     "pm": lambda haircuts: PortfolioMargin(haircuts=haircuts),
     "span": lambda haircuts: SpanMargin(haircuts=haircuts),
     "var": lambda haircuts: VarMargin(haircuts=haircuts),
-    # Derive charges collateral haircuts inside its own requirement; passing ours would count
-    # them twice, so the profile keeps its own schedule.
-    "derive-pmrm": lambda haircuts: DerivePmrmMargin(),
+    "derive-pmrm": lambda haircuts: _derive_pmrm(),
 }
+
+def _derive_pmrm() -> MarginModel:
+    """Derive's profile, imported on demand: ``crossmargin.compat`` builds on this package, so an
+    eager import would be circular. Derive charges collateral haircuts inside its own requirement;
+    passing ours would count them twice, so the profile keeps its own schedule."""
+    from crossmargin.margin.derive_pmrm import DerivePmrmMargin
+
+    return DerivePmrmMargin()
+
 
 #: Model names in the order the side-by-side table shows them.
 MODEL_NAMES: tuple[str, ...] = tuple(_FACTORIES)
