@@ -24,6 +24,7 @@ _FACTORIES: dict[str, Callable[[HaircutSchedule], MarginModel]] = {
     "derive-pmrm": lambda haircuts: _derive_pmrm(),
 }
 
+
 def _derive_pmrm() -> MarginModel:
     """Derive's profile, imported on demand: ``crossmargin.compat`` builds on this package, so an
     eager import would be circular. Derive charges collateral haircuts inside its own requirement;
