@@ -62,11 +62,13 @@ def _register_commands() -> None:
     """Attach the commands that live in their own modules."""
     from crossmargin.cli.compat_command import compat_app
     from crossmargin.cli.margin_command import margin_command, whatif_command
+    from crossmargin.cli.serve_command import serve_command
     from crossmargin.cli.span_command import span_command
 
     app.command("margin")(margin_command)
     app.command("whatif")(whatif_command)
     app.command("span")(span_command)
+    app.command("serve")(serve_command)
     app.add_typer(compat_app, name="compat", help="Reproduce other venues' margin engines.")
 
 

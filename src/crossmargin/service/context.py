@@ -1,0 +1,70 @@
+"""What every request handler needs: the ledger, the keys, the market, the stream, the models."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar, cast
+
+from starlette.requests import HTTPConnection
+
+from crossmargin.core.errors import InputError
+from crossmargin.ledger import Ledger
+from crossmargin.margin.base import MarginModel
+from crossmargin.margin.registry import MODEL_NAMES
+from crossmargin.service.keys import KeyStore
+from crossmargin.service.market_state import MarketState
+from crossmargin.service.stream import MarginStream
+
+__all__ = ["ServiceContext", "get_context"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """The service's collaborators, built once by :func:`crossmargin.service.create_app`.
+
+    ``models`` holds one instance of every margin model by name (they are stateless);
+    ``risk_model`` names the one the ledger enforces on withdrawals and trades.
+
+    Ledger writes go through :meth:`write`, which queues them on a mutex: the ledger serialises
+    writers anyway (one database write lock), and queueing in the process keeps worker threads
+    off SQLite's busy handler, whose sleep-and-retry polling starves some writers for seconds
+    under load. Other processes writing to the same database are still serialised by the
+    database itself.
+    """
+
+    ledger: Ledger
+    keys: KeyStore
+    market: MarketState
+    stream: MarginStream
+    models: Mapping[str, MarginModel]
+    risk_model: str
+    backend: str
+    _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def write(self, operation: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        """Run the ledger write ``operation(*args, **kwargs)`` under the write mutex."""
+        with self._write_lock:
+            return operation(*args, **kwargs)
+
+    def model(self, name: str, field: str = "model") -> MarginModel:
+        """The model called ``name``; :class:`InputError` naming ``field`` otherwise."""
+        found = self.models.get(name)
+        if found is None:
+            raise InputError(field, name, f"must be one of {', '.join(MODEL_NAMES)}")
+        return found
+
+    def close(self) -> None:
+        """End the streams and release the database connections."""
+        self.stream.close()
+        self.ledger.close()
+        self.keys.close()
+
+
+def get_context(connection: HTTPConnection) -> ServiceContext:
+    """The context of the app serving ``connection`` (a FastAPI dependency)."""
+    return cast(ServiceContext, connection.app.state.service)

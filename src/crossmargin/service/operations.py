@@ -1,0 +1,145 @@
+"""The blocking work behind the endpoints: read the ledger, margin with the current market.
+
+Each function runs on a worker thread (the handlers call them through ``run_in_threadpool``) and
+returns a JSON-ready dict; library errors propagate to the handlers of
+:mod:`crossmargin.service.errors`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from crossmargin.core.numeric import decimal_to_float
+from crossmargin.instruments import parse_instrument
+from crossmargin.ledger import InsufficientMarginError, canonical_decimal
+from crossmargin.ledger.money import parse_size
+from crossmargin.ledger.risk import MarginCheck, enforce_initial_margin, holdings_portfolio
+from crossmargin.margin.result import MarginResult
+from crossmargin.portfolio import Portfolio, apply_trade
+from crossmargin.service.context import ServiceContext
+from crossmargin.service.render import render_entry, render_holdings, render_margin
+from crossmargin.service.schemas import OrderCheck
+from crossmargin.service.stream import Trigger
+
+__all__ = [
+    "account_document",
+    "ledger_page",
+    "margin_document",
+    "order_check_document",
+    "stream_message",
+]
+
+
+def account_document(context: ServiceContext, account_id: int) -> dict[str, Any]:
+    """``GET /accounts/{id}``: balances and positions."""
+    return render_holdings(context.ledger.holdings(account_id))
+
+
+def margin_document(context: ServiceContext, account_id: int, model_name: str) -> dict[str, Any]:
+    """``GET /accounts/{id}/margin``: the account's MarginResult under ``model_name``."""
+    model = context.model(model_name)
+    portfolio = context.ledger.portfolio(account_id)
+    return render_margin(model.margin(portfolio, context.market.current()))
+
+
+def ledger_page(
+    context: ServiceContext, account_id: int, limit: int, offset: int
+) -> dict[str, Any]:
+    """``GET /accounts/{id}/ledger``: a page of entries, oldest first."""
+    entries = context.ledger.entries(account_id, limit, offset)
+    return {
+        "account_id": account_id,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + len(entries) if len(entries) == limit else None,
+        "entries": [render_entry(entry) for entry in entries],
+    }
+
+
+def _passes_initial_margin(
+    account_id: int,
+    before: tuple[Portfolio, MarginResult],
+    after: tuple[Portfolio, MarginResult],
+) -> bool:
+    """Whether the ledger's initial-margin rule for trades lets this one through under the
+    model that produced the two results (the rule itself, from the ledger)."""
+    known = {id(before[0]): before[1], id(after[0]): after[1]}
+
+    def margined(portfolio: Portfolio) -> MarginResult:
+        return known[id(portfolio)]
+
+    try:
+        enforce_initial_margin(margined, account_id, MarginCheck.TRADE, before[0], after[0])
+    except InsufficientMarginError:
+        return False
+    return True
+
+
+def order_check_document(
+    context: ServiceContext, account_id: int, order: OrderCheck
+) -> dict[str, Any]:
+    """``POST /accounts/{id}/orders/check``: margin before and after the order (see
+    :class:`~crossmargin.service.schemas.OrderCheck` for how it is priced)."""
+    model = context.model(order.model)
+    version, market = context.market.versioned()
+    uncovered: list[dict[str, str]] = []
+    if order.price is None:
+        instrument = parse_instrument(order.instrument)
+        size = decimal_to_float(parse_size(order.size))
+        before_portfolio = context.ledger.portfolio(account_id)
+        after_portfolio = apply_trade(before_portfolio, instrument, size, market)
+    else:
+        preview = context.ledger.preview_trade(
+            account_id, order.instrument, order.size, order.price, order.fee
+        )
+        before_portfolio, after_portfolio = preview.portfolio_before, preview.portfolio_after
+        uncovered = [
+            {
+                "currency": debit.currency,
+                "balance": canonical_decimal(debit.balance),
+                "required": canonical_decimal(debit.required),
+            }
+            for debit in preview.uncovered
+            if debit.account_id == account_id
+        ]
+    before = model.margin(before_portfolio, market)
+    after = model.margin(after_portfolio, market)
+    return {
+        "account_id": account_id,
+        "model": order.model,
+        "instrument": order.instrument,
+        "size": canonical_decimal(Decimal(order.size)),
+        "price": None if order.price is None else canonical_decimal(Decimal(order.price)),
+        "market_version": version,
+        "before": render_margin(before),
+        "after": render_margin(after),
+        "initial_margin_change": canonical_decimal(after.initial_margin - before.initial_margin),
+        "maintenance_margin_change": canonical_decimal(
+            after.maintenance_margin - before.maintenance_margin
+        ),
+        "passes_initial_margin": _passes_initial_margin(
+            account_id, (before_portfolio, before), (after_portfolio, after)
+        ),
+        "uncovered": uncovered,
+        "enforced_model": context.risk_model,
+    }
+
+
+def stream_message(
+    context: ServiceContext, account_id: int, model_name: str, triggers: list[Trigger]
+) -> dict[str, Any]:
+    """One WebSocket message: the account margined now, and what triggered it."""
+    model = context.model(model_name)
+    version, market = context.market.versioned()
+    holdings = context.ledger.holdings(account_id)
+    result = model.margin(holdings_portfolio(holdings), market)
+    return {
+        "type": "margin",
+        "account_id": account_id,
+        "model": model_name,
+        "triggers": triggers,
+        "market_version": version,
+        "as_of_sequence": holdings.as_of_sequence,
+        "margin": render_margin(result),
+    }

@@ -1,0 +1,131 @@
+"""Library objects as JSON-ready dicts: exact amounts as canonical decimal strings.
+
+A :class:`~crossmargin.margin.result.MarginResult` is rendered by
+:func:`crossmargin.cli.render_margin.margin_result_to_json` (the CLI's ``--json``), then made
+strict JSON for the wire: float64 USD amounts (keys ending in ``_usd``: mark values,
+contributions, scenario P&L) become the shortest decimal string that round-trips the float, and
+a non-finite number (a margin ratio of an account with no equity) becomes ``null``. Greeks and
+ratios stay JSON numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from crossmargin.cli.render_margin import margin_result_to_json
+from crossmargin.ledger import AccountHoldings, EntryRecord, canonical_decimal
+from crossmargin.margin.result import MarginResult
+from crossmargin.market import MarketSnapshot
+
+__all__ = [
+    "error_value",
+    "render_entry",
+    "render_holdings",
+    "render_margin",
+    "render_market",
+    "wire_json",
+]
+
+
+def _optional(value: Decimal | None) -> str | None:
+    return None if value is None else canonical_decimal(value)
+
+
+def render_entry(entry: EntryRecord) -> dict[str, Any]:
+    """An entry with its postings and position changes (amounts as decimal strings)."""
+    return {
+        "entry_id": entry.entry_id,
+        "kind": entry.kind.value,
+        "account_id": entry.account_id,
+        "idempotency_key": entry.idempotency_key,
+        "request": dict(entry.request),
+        "postings": [
+            {
+                "account_id": p.account_id,
+                "currency": p.currency,
+                "amount": canonical_decimal(p.amount),
+                "kind": p.kind.value,
+            }
+            for p in entry.postings
+        ],
+        "position_changes": [
+            {
+                "account_id": c.account_id,
+                "instrument": c.instrument,
+                "size_change": canonical_decimal(c.size_change),
+                "size_after": canonical_decimal(c.size_after),
+                "average_price_after": _optional(c.average_price_after),
+            }
+            for c in entry.position_changes
+        ],
+        "recorded_at": entry.recorded_at.isoformat().replace("+00:00", "Z"),
+        "idempotent_replay": entry.idempotent_replay,
+    }
+
+
+def render_holdings(holdings: AccountHoldings) -> dict[str, Any]:
+    """An account's balances and positions."""
+    return {
+        "account_id": holdings.account.account_id,
+        "name": holdings.account.name,
+        "kind": holdings.account.kind.value,
+        "balances": {c: canonical_decimal(a) for c, a in holdings.balances.items()},
+        "positions": [
+            {
+                "instrument": p.instrument,
+                "size": canonical_decimal(p.size),
+                "average_price": _optional(p.average_price),
+            }
+            for p in holdings.positions
+        ],
+        "as_of_sequence": holdings.as_of_sequence,
+    }
+
+
+def wire_json(value: Any, key: str = "") -> Any:
+    """``value`` with ``*_usd`` floats as decimal strings and non-finite floats as ``None``."""
+    if isinstance(value, Mapping):
+        return {k: wire_json(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [wire_json(item, key) for item in value]
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return repr(value) if key.endswith("_usd") else value
+    if isinstance(value, Decimal):
+        return canonical_decimal(value)
+    return value
+
+
+def render_margin(result: MarginResult) -> dict[str, Any]:
+    """The MarginResult as the CLI renders it, made strict JSON (see the module docstring)."""
+    rendered: dict[str, Any] = wire_json(margin_result_to_json(result))
+    return rendered
+
+
+def render_market(version: int, market: MarketSnapshot) -> dict[str, Any]:
+    """A summary of the current market."""
+    return {
+        "market_version": version,
+        "valuation_time": market.valuation_time.isoformat().replace("+00:00", "Z"),
+        "index_usd": {asset: repr(price) for asset, price in market.index_usd.items()},
+        "vol_surfaces": sorted(market.vol_surfaces),
+    }
+
+
+def error_value(value: object) -> Any:
+    """A JSON-safe rendering of an offending input value (echoed as given where JSON allows)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return canonical_decimal(value) if value.is_finite() else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, list | tuple):
+        return [error_value(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(k): error_value(v) for k, v in value.items()}
+    return str(value)
