@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXAMPLES := $(sort $(wildcard examples/*.toml))
+PORT ?= 8000
 
 .PHONY: install run test lint typecheck unit bench clean
 
@@ -17,6 +18,8 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/crossmargin value $(EXAMPLES)
+	$(BIN)/crossmargin margin examples/btc_eth_book.toml --model all
+	$(BIN)/crossmargin serve --host 127.0.0.1 --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
@@ -32,6 +35,7 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python benchmarks/pricing.py
+	$(BIN)/python benchmarks/service_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
