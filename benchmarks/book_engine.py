@@ -1,0 +1,357 @@
+"""Book engine benchmark: whole-book margin, market moves and pre-trade checks (issue 6).
+
+Runs everything in one process on one synthetic book (:func:`crossmargin.simulation.synthetic_book`)
+and prints a table with the ratios:
+
+* full recompute of the fused numba kernel (``BookEngine.margin_all(incremental=False)``) vs a
+  scipy sparse-matrix baseline (positions CSR @ dense P&L, counted P&L, min per underlying, no
+  contingencies; once with all scenarios side by side, once per underlying), vs the engine's
+  complete numpy/scipy twin (with contingencies), vs a per-account Python loop calling the
+  single-account model (timed on a sample, extrapolated);
+* a market move of one underlying (``update_market`` + incremental ``margin_all``) vs a move of
+  every underlying (all P&L rows rebuilt, every account recomputed);
+* ``pre_trade`` latency (p50, p99) over random checks;
+* peak memory (RSS).
+
+    python benchmarks/book_engine.py                       # 1,000,000 accounts (minutes)
+    python benchmarks/book_engine.py --accounts 2000 --checks 500 --loop-sample 20   # seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+
+from crossmargin.engine import BookEngine
+from crossmargin.engine.reference import counted_matrix, underlying_rows
+from crossmargin.margin.portfolio_margin import PortfolioMargin
+from crossmargin.margin.span_model import SpanMargin
+from crossmargin.portfolio import Portfolio, Position
+from crossmargin.simulation import synthetic_book
+
+
+def _best(run: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _status_gib(field: str) -> float:
+    """A memory field of /proc/self/status (``VmRSS``, ``VmHWM``) in GiB, NaN elsewhere."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's peak-RSS counter (VmHWM) so the next peak is the engine's alone."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+            clear.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_gib() -> float:
+    peak = _status_gib("VmHWM")
+    if peak == peak:  # not NaN
+        return peak
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+class ScipyBaseline:
+    """Scan risk per account the plain scipy way: positions CSR @ dense P&L, counted P&L, min.
+
+    ``single``: one CSR of all positions times one dense instruments × scenarios matrix holding
+    every underlying's scenarios side by side (zeros across underlyings), as the design sketch
+    has it. ``per_underlying``: each underlying's positions times its own scenarios only. The
+    CSR matrices are built once outside the timing, as the engine's are at load.
+    """
+
+    def __init__(self, engine: BookEngine) -> None:
+        tables = engine.tables
+        rows = engine._book.packed()  # the engine's CSR rows (benchmark-only access)
+        self.tables = tables
+        self.accounts = rows.indptr.shape[0] - 1
+        shape = (self.accounts, tables.pnl.shape[0])
+        self.positions = sparse.csr_matrix((rows.sizes, rows.cols, rows.indptr), shape=shape)
+        self.per_underlying = [
+            underlying_rows(tables, rows, u) for u in range(tables.underlying_count)
+        ]
+        counts = [int(c) for c in tables.scenario_count]
+        self.bounds = np.cumsum([0, *counts])
+        wide = np.zeros((tables.pnl.shape[0], int(self.bounds[-1])))
+        owner = tables.instrument_int[:, 0]
+        for u, count in enumerate(counts):
+            lo = int(self.bounds[u])
+            wide[owner == u, lo : lo + count] = tables.pnl[owner == u, :count]
+        self.wide = wide
+        self.weights = np.concatenate([tables.weights[u, :c] for u, c in enumerate(counts)])
+        self.dampeners = np.concatenate([tables.dampeners[u, :c] for u, c in enumerate(counts)])
+
+    def single(self) -> NDArray[np.float64]:
+        counted = counted_matrix(self.positions @ self.wide, self.weights, self.dampeners)
+        scan = np.zeros(self.accounts)
+        for lo, hi in zip(self.bounds[:-1], self.bounds[1:], strict=True):
+            scan += np.maximum(0.0, -counted[:, lo:hi].min(axis=1))
+        return scan
+
+    def split(self) -> NDArray[np.float64]:
+        tables = self.tables
+        scan = np.zeros(self.accounts)
+        for u, own in enumerate(self.per_underlying):
+            count = int(tables.scenario_count[u])
+            raw = own @ tables.pnl[:, :count]
+            counted = counted_matrix(raw, tables.weights[u, :count], tables.dampeners[u, :count])
+            scan += np.maximum(0.0, -counted.min(axis=1))
+        return scan
+
+
+def model_loop_seconds(engine: BookEngine, accounts: NDArray[np.int64]) -> float:
+    """Mean seconds per account of the single-account model on the engine's positions."""
+    model = PortfolioMargin() if engine.model == "pm" else SpanMargin()
+    entries = engine.entry_prices_usd
+    instruments = engine.instruments
+    portfolios = []
+    for a in accounts:
+        cols, sizes = engine.positions(int(a))
+        positions = tuple(
+            Position(
+                instruments[i],
+                float(s),
+                None if np.isnan(entries[i]) else float(entries[i]),
+            )
+            for i, s in zip(cols, sizes, strict=True)
+        )
+        collateral = Decimal(repr(float(engine.collateral_usd[a])))
+        portfolios.append(Portfolio(positions, {"USD": collateral}))
+    start = time.perf_counter()
+    for portfolio in portfolios:
+        model.margin(portfolio, engine.market)
+    return (time.perf_counter() - start) / max(len(portfolios), 1)
+
+
+def pre_trade_latencies(
+    engine: BookEngine, checks: int, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """Microseconds per ``pre_trade`` call: random accounts, half of them trading an instrument
+    they hold, half a random one; sizes of ±1 contract to ±20 % of the position."""
+    accounts = rng.integers(engine.account_count, size=checks)
+    latencies = np.empty(checks)
+    count = len(engine.instruments)
+    for n, a in enumerate(accounts.tolist()):
+        cols, sizes = engine.positions(a)
+        if cols.size and rng.random() < 0.5:
+            pick = int(rng.integers(cols.size))
+            instrument, size = int(cols[pick]), float(sizes[pick]) * rng.uniform(-0.2, 0.2)
+        else:
+            instrument = int(rng.integers(count))
+            size = float(rng.choice([-1.0, 1.0])) * engine.instruments[instrument].contract_size
+        start = time.perf_counter_ns()
+        engine.pre_trade(a, instrument, size)
+        latencies[n] = (time.perf_counter_ns() - start) / 1000.0
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--positions", type=float, default=20.0, help="mean positions per account")
+    parser.add_argument("--instruments", type=int, default=2000)
+    parser.add_argument("--model", choices=("pm", "span"), default="pm")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs, best kept")
+    parser.add_argument("--checks", type=int, default=10_000, help="pre_trade calls")
+    parser.add_argument("--loop-sample", type=int, default=200, help="accounts in the model loop")
+    parser.add_argument("--threads", type=int, default=None, help="threads of margin_all")
+    parser.add_argument("--skip-twin", action="store_true", help="skip the complete numpy twin")
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed + 1)
+    rows: list[tuple[str, str, str]] = []
+
+    start = time.perf_counter()
+    book = synthetic_book(
+        args.accounts, args.instruments, args.seed, positions_per_account=args.positions
+    )
+    generated = time.perf_counter() - start
+    gc.collect()
+    process_rss = _status_gib("VmRSS")
+    peak_reset = _reset_peak()
+    start = time.perf_counter()
+    engine = BookEngine(book.instruments, book.market, args.model, threads=args.threads)
+    engine.load_positions(book.account_index, book.instrument_index, book.size, book.collateral_usd)
+    loaded = time.perf_counter() - start
+    del book
+    gc.collect()
+    print(
+        f"book: {engine.account_count:,} accounts, {engine.position_count:,} positions "
+        f"({engine.position_count / max(engine.account_count, 1):.1f} per account), "
+        f"{len(engine.instruments):,} instruments, {len(engine.scenario_labels)} scenarios; "
+        f"{engine.linear_factor_instruments} instruments through linear factors; "
+        f"generated in {generated:.1f} s, engine built and loaded in {loaded:.2f} s"
+    )
+    first = time.perf_counter()
+    result = engine.margin_all(incremental=False)
+    compile_and_run = time.perf_counter() - first
+    kernel = _best(lambda: engine.margin_all(incremental=False), args.repeat)
+    rows.append(("fused kernel, full recompute", f"{kernel * 1e3:,.1f} ms", "1.0x"))
+
+    # ---- market moves
+    moved_one = engine.market.shocked({"BTC": 0.01})
+    start = time.perf_counter()
+    engine.update_market(moved_one)
+    rows_one = time.perf_counter() - start
+    start = time.perf_counter()
+    incremental = engine.margin_all()
+    kernel_one = time.perf_counter() - start
+    check = engine.margin_all(incremental=False)
+    identical = np.array_equal(check.initial_margin, incremental.initial_margin)
+    moved_eth = moved_one.shocked({"ETH": 0.01})
+    start = time.perf_counter()
+    engine.update_market(moved_eth)
+    rows_eth = time.perf_counter() - start
+    start = time.perf_counter()
+    engine.margin_all()
+    kernel_eth = time.perf_counter() - start
+    moved_all = moved_eth.shocked({"BTC": 0.01, "ETH": -0.01})
+    start = time.perf_counter()
+    engine.update_market(moved_all)
+    rows_all = time.perf_counter() - start
+    start = time.perf_counter()
+    engine.margin_all()
+    kernel_all = time.perf_counter() - start
+    one = rows_one + kernel_one
+    every = rows_all + kernel_all
+    rows.append(
+        (
+            "market move, BTC only (rows + accounts holding BTC)",
+            f"{one * 1e3:,.1f} ms ({rows_one * 1e3:.1f} + {kernel_one * 1e3:.1f})",
+            f"{every / one:.2f}x faster than all moving",
+        )
+    )
+    eth = rows_eth + kernel_eth
+    rows.append(
+        (
+            "market move, ETH only (rows + accounts holding ETH)",
+            f"{eth * 1e3:,.1f} ms ({rows_eth * 1e3:.1f} + {kernel_eth * 1e3:.1f})",
+            f"{every / eth:.2f}x faster than all moving",
+        )
+    )
+    rows.append(
+        (
+            "market move, BTC and ETH (all rows + every account)",
+            f"{every * 1e3:,.1f} ms ({rows_all * 1e3:.1f} + {kernel_all * 1e3:.1f})",
+            "1.0x",
+        )
+    )
+
+    # ---- pre-trade checks: cold (first check of an account since the move) and warm
+    latencies = pre_trade_latencies(engine, args.checks, rng)
+    rows.append(
+        (
+            "pre_trade latency p50 / p99 / max",
+            f"{np.percentile(latencies, 50):.1f} / {np.percentile(latencies, 99):.1f} / "
+            f"{latencies.max():.0f} us",
+            f"{args.checks:,} random checks",
+        )
+    )
+    engine_peak = _peak_gib()
+    engine_bytes = engine.memory_bytes / 2**30
+
+    # ---- baselines
+    scipy_runs = ScipyBaseline(engine)
+    repeat = max(1, min(args.repeat, 3))
+    single = _best(scipy_runs.single, repeat)
+    split = _best(scipy_runs.split, repeat)
+    del scipy_runs
+    gc.collect()
+    rows.append(
+        (
+            "scipy baseline: CSR @ dense P&L (all scenarios), counted, min",
+            f"{single * 1e3:,.1f} ms",
+            f"{single / kernel:.1f}x slower",
+        )
+    )
+    rows.append(
+        (
+            "scipy, per underlying: CSR slice @ its own scenarios only",
+            f"{split * 1e3:,.1f} ms",
+            f"{split / kernel:.1f}x slower",
+        )
+    )
+    if not args.skip_twin:
+        start = time.perf_counter()
+        twin = engine.margin_all_reference()
+        twin_seconds = time.perf_counter() - start
+        final = engine.margin_all(incremental=False)
+        scale = np.maximum(np.abs(twin.initial_margin), 1.0)
+        agree = float(np.max(np.abs(final.initial_margin - twin.initial_margin) / scale))
+        rows.append(
+            (
+                "numpy/scipy twin (complete margin)",
+                f"{twin_seconds * 1e3:,.1f} ms",
+                f"{twin_seconds / kernel:.1f}x slower (max rel diff {agree:.1e})",
+            )
+        )
+    sample = rng.choice(
+        engine.account_count, size=min(args.loop_sample, engine.account_count), replace=False
+    )
+    per_account = model_loop_seconds(engine, sample)
+    extrapolated = per_account * engine.account_count
+    rows.append(
+        (
+            f"per-account model loop ({sample.size} sampled, extrapolated)",
+            f"{extrapolated:,.0f} s",
+            f"{extrapolated / kernel:,.0f}x slower",
+        )
+    )
+    rows.append(
+        (
+            "engine arrays (rows, tables, stored vectors, cached results)",
+            f"{engine_bytes * 1024:,.0f} MiB",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "peak RSS while the engine loads, margins, moves and checks",
+            f"{engine_peak:.2f} GiB",
+            f"process before: {process_rss:.2f} GiB (book arrays included); "
+            f"{'peak reset there' if peak_reset else 'peak since start'}",
+        )
+    )
+    rows.append(("peak RSS at the end (baselines included)", f"{_peak_gib():.2f} GiB", ""))
+
+    print(
+        f"first margin_all (compile or load from cache + run): {compile_and_run:.2f} s; "
+        f"incremental result identical to full recompute: {identical}; "
+        f"threads: {args.threads or 'all CPUs'}; model: {args.model}; "
+        f"accounts with margin ratio >= 1: {np.mean(result.margin_ratio >= 1.0):.2%}"
+    )
+    width = max(len(r[0]) for r in rows)
+    middle = max(len(r[1]) for r in rows)
+    print(f"\n| {'measure':<{width}} | {'time':>{middle}} | ratio |")
+    print(f"|{'-' * (width + 2)}|{'-' * (middle + 2)}|-------|")
+    for name, value, ratio in rows:
+        print(f"| {name:<{width}} | {value:>{middle}} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()

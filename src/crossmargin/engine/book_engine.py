@@ -1,0 +1,532 @@
+"""The book engine: every account's portfolio margin or SPAN at once, incremental pre-trade checks.
+
+State (positions, collateral, the market and the tables derived from it) lives here; the
+arithmetic lives in the kernels (:mod:`crossmargin.engine.kernels_pm`,
+:mod:`crossmargin.engine.kernels_span`), which give, for any account, the numbers of the
+single-account model (:class:`~crossmargin.margin.portfolio_margin.PortfolioMargin`,
+:class:`~crossmargin.margin.span_model.SpanMargin`) on that account's positions.
+
+Conventions:
+
+* positions are in each instrument's native units; the engine nets duplicate (account,
+  instrument) rows and drops zero positions;
+* ``collateral_usd`` is each account's collateral value in USD (after haircuts);
+  equity = collateral + the positions' mark value;
+* futures, perpetuals and spot share one entry price per instrument (default: the forward at the
+  engine's first market, i.e. P&L settled into collateral at that mark); their mark value is the
+  P&L since then;
+* a trade (:meth:`BookEngine.apply_trade`) executes at the mark: its mark value is paid from
+  collateral, so it changes margin, not equity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from crossmargin.core.errors import InputError
+from crossmargin.engine.columns import F_VALUE, I_UNDERLYING
+from crossmargin.engine.execution import (
+    CheckBuffers,
+    MarginArrays,
+    available_cpus,
+    balanced_bounds,
+    check_account,
+    held_underlyings,
+    margin_accounts,
+    margin_partition,
+)
+from crossmargin.engine.layout import (
+    MarginModelName,
+    build_layout,
+    coerce_instruments,
+    engine_order,
+)
+from crossmargin.engine.market_arrays import fast_instrument_arrays
+from crossmargin.engine.positions import PositionBook
+from crossmargin.engine.reference import reference_margin
+from crossmargin.engine.results import BookMarginResult, PreTradeCheck, margin_ratios
+from crossmargin.engine.tables import (
+    KernelTables,
+    ModelParameters,
+    UnderlyingBlock,
+    assemble_tables,
+    build_block,
+    same_inputs,
+    underlying_inputs,
+)
+from crossmargin.engine.validation import (
+    checked_float_vector,
+    checked_index,
+    checked_index_vector,
+    checked_size,
+    same_lengths,
+)
+from crossmargin.instruments import Instrument
+from crossmargin.margin.pm_parameters import PortfolioMarginParameters, load_pm_parameters
+from crossmargin.margin.span_parameters import SpanParameters, load_span_parameters
+from crossmargin.market import MarketSnapshot
+
+__all__ = ["BookEngine"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+def _model_name(model: object) -> MarginModelName:
+    try:
+        return MarginModelName(str(model))
+    except ValueError:
+        raise InputError("model", model, "must be 'pm' or 'span'") from None
+
+
+def _parameters(model: MarginModelName, parameters: object) -> ModelParameters:
+    wanted = PortfolioMarginParameters if model is MarginModelName.PM else SpanParameters
+    if parameters is None:
+        return load_pm_parameters() if model is MarginModelName.PM else load_span_parameters()
+    if not isinstance(parameters, wanted):
+        raise InputError(
+            "parameters", type(parameters).__name__, f"must be {wanted.__name__} for {model!r}"
+        )
+    return parameters
+
+
+class BookEngine:
+    """Margin of all accounts of a venue for one scenario model.
+
+    Parameters
+    ----------
+    instruments:
+        The tradable instruments (:class:`Instrument` values or Deribit names); positions refer to
+        them by position in this sequence.
+    market:
+        The market to margin at.
+    model:
+        ``"pm"`` (Deribit-style portfolio margin) or ``"span"``.
+    parameters:
+        :class:`PortfolioMarginParameters` or :class:`SpanParameters`; the shipped ones when None.
+    entry_prices_usd:
+        Optional (n_instruments,) entry price per future, perpetual and spot (NaN or None: the
+        forward at ``market``).
+    threads:
+        Threads for :meth:`margin_all` (default: one per available CPU).
+    """
+
+    def __init__(
+        self,
+        instruments: Sequence[Instrument | str],
+        market: MarketSnapshot,
+        model: str = "pm",
+        parameters: ModelParameters | None = None,
+        *,
+        entry_prices_usd: ArrayLike | None = None,
+        threads: int | None = None,
+    ) -> None:
+        if not isinstance(market, MarketSnapshot):
+            raise InputError("market", type(market).__name__, "must be a MarketSnapshot")
+        self._model = _model_name(model)
+        self._parameters = _parameters(self._model, parameters)
+        if threads is not None and (
+            isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+        ):
+            raise InputError("threads", threads, "must be None or an int >= 1")
+        self._threads = threads
+        items = coerce_instruments(instruments)
+        self._instruments = items
+        self._order = engine_order(items, self._model)
+        self._rank = np.empty(len(items), dtype=np.int64)
+        self._rank[self._order] = np.arange(len(items))
+        internal = tuple(items[position] for position in self._order)
+        self._layout = build_layout(internal, with_rate_factors=self._model is MarginModelName.PM)
+        given = np.full(len(items), np.nan)
+        if entry_prices_usd is not None:
+            prices = np.asarray(entry_prices_usd, dtype=np.float64)
+            same_lengths(instruments=given, entry_prices_usd=prices.reshape(-1))
+            bad = np.flatnonzero(~np.isnan(prices) & ~(np.isfinite(prices) & (prices > 0.0)))
+            if bad.size:
+                raise InputError(
+                    f"entry_prices_usd[{bad[0]}]", float(prices[bad[0]]), "must be > 0 or NaN"
+                )
+            given = prices.reshape(-1)
+        self._entry_prices = fast_instrument_arrays(internal, market, given[self._order]).entry_usd
+        self._market = market
+        self._blocks = [self._block(u, market) for u in range(len(self._layout.underlyings))]
+        self._tables = assemble_tables(self._model, self._layout, self._blocks, self._parameters)
+        self._labels = tuple(label for block in self._blocks for label in block.labels)
+        self._load(PositionBook.empty(), np.zeros(0))
+
+    # ------------------------------------------------------------------ state
+
+    def _block(self, u: int, market: MarketSnapshot) -> UnderlyingBlock:
+        arrays, reference = underlying_inputs(
+            self._layout, u, market, self._entry_prices, self._model
+        )
+        return build_block(self._layout, u, market, arrays, reference, self._parameters)
+
+    def _load(self, book: PositionBook, collateral: FloatArray) -> None:
+        accounts = book.account_count
+        self._book = book
+        self._collateral = collateral
+        self._held = held_underlyings(self._tables, book.row_start, book.row_len, book.cols)
+        self._slot = np.full(accounts, -1, dtype=np.int64)
+        self._state = np.zeros((0, self._tables.underlying_count, self._tables.pnl.shape[1]))
+        self._state_epoch = np.zeros(0, dtype=np.int64)
+        self._slots_used = 0
+        self._epoch = 0
+        self._buffers = CheckBuffers()
+        self._cache: MarginArrays | None = None
+        self._stale = np.zeros(accounts, dtype=np.bool_)
+        self._moved = np.uint64(0)
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def model(self) -> str:
+        """``"pm"`` or ``"span"``."""
+        return self._model.value
+
+    @property
+    def parameters(self) -> ModelParameters:
+        """The model parameters in use."""
+        return self._parameters
+
+    @property
+    def instruments(self) -> tuple[Instrument, ...]:
+        """The instruments, in ``instrument_index`` order."""
+        return self._instruments
+
+    @property
+    def underlyings(self) -> tuple[str, ...]:
+        """The underlyings, sorted."""
+        return self._layout.underlyings
+
+    @property
+    def market(self) -> MarketSnapshot:
+        """The current market."""
+        return self._market
+
+    @property
+    def entry_prices_usd(self) -> FloatArray:
+        """Entry price per future, perpetual and spot (NaN for options), USD, in
+        ``instrument_index`` order."""
+        return self._entry_prices[self._rank]
+
+    @property
+    def scenario_labels(self) -> tuple[str, ...]:
+        """Scenario names on the global axis ``worst_scenario_index`` refers to."""
+        return self._labels
+
+    @property
+    def account_count(self) -> int:
+        """Number of accounts loaded."""
+        return self._book.account_count
+
+    @property
+    def position_count(self) -> int:
+        """Number of non-zero positions."""
+        return self._book.position_count
+
+    @property
+    def collateral_usd(self) -> FloatArray:
+        """Collateral value per account, USD (a copy)."""
+        return self._collateral.copy()
+
+    @property
+    def tables(self) -> KernelTables:
+        """The kernel tables at the current market (read-only use)."""
+        return self._tables
+
+    @property
+    def linear_factor_instruments(self) -> int:
+        """How many instruments the kernels handle through linear factors instead of rows."""
+        return int(np.count_nonzero(self._tables.instrument_int[:, 1] >= 0))
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of the arrays the engine holds: position rows, collateral, kernel tables,
+        the pool of stored scenario vectors and the cached results."""
+        book = self._book
+        arrays: list[NDArray[Any]] = [
+            book.row_start, book.row_len, book.row_capacity, book.cols, book.sizes,
+            self._collateral, self._held, self._slot, self._state, self._state_epoch,
+            self._stale, self._order, self._rank, self._entry_prices,
+        ]  # fmt: skip
+        tables = self._tables
+        arrays += [value for value in vars(tables).values() if isinstance(value, np.ndarray)]
+        if self._cache is not None:
+            cache = self._cache
+            arrays += [cache.initial_margin, cache.maintenance_margin, cache.equity,
+                       cache.worst_scenario_index]  # fmt: skip
+        return int(sum(array.nbytes for array in arrays))
+
+    def positions(self, account: int) -> tuple[IntArray, FloatArray]:
+        """(instrument indices, sizes) held by ``account``, ascending by instrument."""
+        a = checked_index(account, "account", self.account_count)
+        cols, sizes = self._book.row(a)
+        external = self._order[cols].astype(np.int64)
+        ascending = np.argsort(external)
+        return external[ascending], sizes[ascending]
+
+    # ------------------------------------------------------------------ positions
+
+    def load_positions(
+        self,
+        account_index: ArrayLike,
+        instrument_index: ArrayLike,
+        size: ArrayLike,
+        collateral_usd: ArrayLike,
+    ) -> None:
+        """Replace every account's positions and collateral.
+
+        Parameters
+        ----------
+        account_index, instrument_index, size:
+            One element per position: account (0 .. n_accounts − 1), instrument (index into
+            ``instruments``), size in native units (finite; repeated pairs are added up).
+        collateral_usd:
+            (n_accounts,) collateral value per account, USD, finite and ≥ 0.
+
+        Raises :class:`InputError` naming the argument and its first bad element; the engine is
+        unchanged after a rejected call.
+        """
+        collateral = checked_float_vector(collateral_usd, "collateral_usd", 0.0)
+        accounts = checked_index_vector(account_index, "account_index", collateral.shape[0])
+        instruments = checked_index_vector(
+            instrument_index, "instrument_index", self._layout.instrument_count
+        )
+        sizes = checked_float_vector(size, "size", None)
+        same_lengths(account_index=accounts, instrument_index=instruments, size=sizes)
+        book = PositionBook.from_arrays(
+            accounts, self._rank[instruments], sizes, collateral.shape[0],
+            self._layout.instrument_count,
+        )  # fmt: skip
+        self._load(book, collateral.copy())
+
+    # ------------------------------------------------------------------ margin
+
+    def margin_all(self, *, incremental: bool = True) -> BookMarginResult:
+        """Margin of every account.
+
+        With ``incremental`` (the default) only accounts whose positions changed or that hold an
+        underlying whose market moved since the last call are recomputed; the others keep their
+        numbers, which are exactly what a full recompute would give.
+        """
+        count = self.account_count
+        if not incremental or self._cache is None:
+            cache = MarginArrays.empty(count)
+            todo: IntArray = np.arange(count, dtype=np.int64)
+        else:
+            cache = self._cache
+            redo = self._stale | ((self._held & self._moved) != 0)
+            todo = np.flatnonzero(redo).astype(np.int64)
+        if todo.size == count:
+            margin_accounts(
+                self._tables, todo, self._rows(), self._collateral, cache, self._threads
+            )
+        elif todo.size:
+            fresh = MarginArrays.empty(todo.size)
+            margin_accounts(
+                self._tables, todo, self._rows(), self._collateral, fresh, self._threads
+            )
+            cache.initial_margin[todo] = fresh.initial_margin
+            cache.maintenance_margin[todo] = fresh.maintenance_margin
+            cache.equity[todo] = fresh.equity
+            cache.worst_scenario_index[todo] = fresh.worst_scenario_index
+        self._cache = cache
+        self._stale[:] = False
+        self._moved = np.uint64(0)
+        return self._result(cache)
+
+    def _result(self, arrays: MarginArrays) -> BookMarginResult:
+        equity = arrays.equity.copy()
+        maintenance = arrays.maintenance_margin.copy()
+        return BookMarginResult(
+            model=self.model,
+            initial_margin=arrays.initial_margin.copy(),
+            maintenance_margin=maintenance,
+            equity=equity,
+            margin_ratio=margin_ratios(maintenance, equity),
+            worst_scenario_index=arrays.worst_scenario_index.copy(),
+            scenario_labels=self._labels,
+        )
+
+    def margin_all_reference(self) -> BookMarginResult:
+        """:meth:`margin_all` through the numpy/scipy twin (for tests and baselines)."""
+        twin = reference_margin(
+            self._tables, self.underlyings, self._book.packed(), self._collateral
+        )
+        return self._result(
+            MarginArrays(
+                twin.initial_margin, twin.maintenance_margin, twin.equity,
+                twin.worst_scenario_index,
+            )
+        )  # fmt: skip
+
+    def margin_all_dask(
+        self, client: Any = None, partitions: int | None = None
+    ) -> BookMarginResult:
+        """:meth:`margin_all` split into account partitions on Dask, identical results.
+
+        Parameters
+        ----------
+        client:
+            A ``dask.distributed.Client`` (local or a multi-machine cluster; workers need
+            ``crossmargin`` installed). None runs on the local threads scheduler.
+        partitions:
+            Number of account partitions (default: twice the workers or CPUs). Each task gets its
+            accounts' positions as a CSR slice and the shared tables (scattered once to every
+            worker with a client).
+        """
+        from dask.base import compute  # imported on use: dask is heavy to import
+        from dask.delayed import delayed
+
+        workers = available_cpus() if client is None else max(1, len(client.ncores()))
+        parts = (
+            2 * workers if partitions is None else checked_index(partitions, "partitions", 1 << 20)
+        )
+        parts = max(1, parts)
+        book = self._book
+        bounds = balanced_bounds(book.row_len, parts)
+        pieces = [(book.packed(lo, hi), self._collateral[lo:hi]) for lo, hi in bounds]
+        if client is None:
+            tasks = [delayed(margin_partition)(self._tables, r, c) for r, c in pieces]
+            outputs = list(compute(*tasks, scheduler="threads"))  # type: ignore[no-untyped-call]
+        else:
+            tables = client.scatter(self._tables, broadcast=True)
+            data = client.scatter(pieces)
+            futures = [client.submit(_partition_task, tables, piece) for piece in data]
+            outputs = client.gather(futures)
+        empty = MarginArrays.empty(0)
+        joined = MarginArrays(
+            *(
+                np.concatenate([getattr(o, name) for o in outputs] or [getattr(empty, name)])
+                for name in ("initial_margin", "maintenance_margin", "equity",
+                             "worst_scenario_index")
+            )
+        )  # fmt: skip
+        return self._result(joined)
+
+    # ------------------------------------------------------------------ market
+
+    def update_market(self, market: MarketSnapshot) -> tuple[str, ...]:
+        """Move to ``market``, recomputing the P&L rows of the underlyings whose inputs changed.
+
+        Returns the underlyings that moved. Raises :class:`InputError` (engine unchanged) when
+        the market cannot value an instrument (missing price or surface, expired instrument).
+        """
+        if not isinstance(market, MarketSnapshot):
+            raise InputError("market", type(market).__name__, "must be a MarketSnapshot")
+        blocks = list(self._blocks)
+        moved: list[int] = []
+        for u in range(len(blocks)):
+            arrays, reference = underlying_inputs(
+                self._layout, u, market, self._entry_prices, self._model
+            )
+            if not same_inputs(blocks[u], arrays, reference):
+                blocks[u] = build_block(
+                    self._layout, u, market, arrays, reference, self._parameters
+                )
+                moved.append(u)
+        tables = (
+            assemble_tables(self._model, self._layout, blocks, self._parameters)
+            if moved
+            else self._tables
+        )
+        self._market = market
+        if moved:
+            self._blocks = blocks
+            self._tables = tables
+            self._labels = tuple(label for block in blocks for label in block.labels)
+            self._epoch += 1
+            bits = sum(1 << u for u in moved) if len(blocks) <= 64 else (1 << 64) - 1
+            self._moved = np.uint64(int(self._moved) | bits)
+        return tuple(self._layout.underlyings[u] for u in moved)
+
+    # ------------------------------------------------------------------ trades
+
+    def _trade_args(
+        self, account: object, instrument_index: object, size: object
+    ) -> tuple[int, int, float]:
+        a = checked_index(account, "account", self.account_count)
+        i = checked_index(instrument_index, "instrument_index", self._layout.instrument_count)
+        return a, int(self._rank[i]), checked_size(size, "size")
+
+    def _rows(self) -> tuple[IntArray, IntArray, NDArray[np.int32], FloatArray]:
+        book = self._book
+        return book.row_start, book.row_len, book.cols, book.sizes
+
+    def _slot_of(self, account: int) -> int:
+        """The account's slot in the pool of stored scenario vectors, given on first use. The
+        pool grows by doubling and is written through at once, so no check pays for first-touch
+        page faults (numpy backs large arrays with 2 MiB pages)."""
+        slot = int(self._slot[account])
+        if slot >= 0:
+            return slot
+        if self._slots_used == self._state.shape[0]:
+            capacity = max(1024, 2 * self._state.shape[0])
+            grown = np.empty((capacity, *self._state.shape[1:]))
+            grown[: self._slots_used] = self._state[: self._slots_used]
+            grown[self._slots_used :] = 0.0
+            epochs = np.full(capacity, -1, dtype=np.int64)
+            epochs[: self._slots_used] = self._state_epoch[: self._slots_used]
+            self._state, self._state_epoch = grown, epochs
+        slot = self._slots_used
+        self._slots_used += 1
+        self._slot[account] = slot
+        return slot
+
+    def _check(self, a: int, i: int, size: float) -> PreTradeCheck:
+        state = (self._slot_of(a), self._state, self._state_epoch, self._epoch)
+        out = check_account(
+            self._tables, a, i, size, self._rows(), self._collateral, state, self._buffers
+        )
+        return PreTradeCheck(
+            account=a,
+            instrument_index=int(self._order[i]),
+            size=size,
+            initial_margin_before=float(out.initial_margin[0]),
+            maintenance_margin_before=float(out.maintenance_margin[0]),
+            initial_margin=float(out.initial_margin[1]),
+            maintenance_margin=float(out.maintenance_margin[1]),
+            equity=float(out.equity[1]),
+            worst_scenario_index=int(out.worst_scenario_index[1]),
+        )
+
+    def pre_trade(self, account: int, instrument_index: int, size: float) -> PreTradeCheck:
+        """Margin of ``account`` after buying ``size`` (native units, negative sells) of
+        instrument ``instrument_index`` at the mark, without committing it.
+
+        Reads the account's stored scenario P&L vector (rebuilt from its positions once after a
+        market move) and one instrument's P&L row: the cost does not grow with the number of
+        accounts.
+        """
+        a, i, ds = self._trade_args(account, instrument_index, size)
+        return self._check(a, i, ds)
+
+    def apply_trade(self, account: int, instrument_index: int, size: float) -> PreTradeCheck:
+        """Commit the trade of :meth:`pre_trade` (whatever the check says) and return the check.
+
+        The position changes by ``size``, collateral pays the trade's mark value, the account's
+        stored scenario vector moves by ``size`` × the instrument's P&L row, and the account is
+        recomputed by the next :meth:`margin_all`.
+        """
+        a, i, ds = self._trade_args(account, instrument_index, size)
+        check = self._check(a, i, ds)
+        book = self._book
+        book.set_size(a, i, book.size_of(a, i) + ds)
+        self._collateral[a] -= ds * self._tables.instrument_float[i, F_VALUE]
+        u = int(self._tables.instrument_int[i, I_UNDERLYING])
+        self._state[self._slot[a], u] += ds * self._tables.pnl[i]
+        self._held[a] = held_underlyings(
+            self._tables, book.row_start[a : a + 1], book.row_len[a : a + 1], book.cols
+        )[0]
+        self._stale[a] = True
+        return check
+
+
+def _partition_task(tables: KernelTables, piece: tuple[Any, FloatArray]) -> MarginArrays:
+    rows, collateral = piece
+    return margin_partition(tables, rows, collateral)

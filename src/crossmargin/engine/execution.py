@@ -1,0 +1,236 @@
+"""Running the kernels: model dispatch, threads over account chunks, Dask partitions.
+
+Threads rather than numba's ``parallel=True`` (as :mod:`crossmargin.pricing` does): the kernels
+release the GIL, the same serial code computes every account whatever the thread count, and
+concurrent calls from several Python threads (a service, the Dask threads scheduler) are safe
+under every numba threading layer. A partition is a plain CSR slice of accounts, so a task ships
+only its own positions plus the shared tables.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from crossmargin.engine.columns import I_UNDERLYING
+from crossmargin.engine.kernels_pm import pm_kernel
+from crossmargin.engine.kernels_span import span_kernel
+from crossmargin.engine.layout import MarginModelName
+from crossmargin.engine.positions import PackedRows
+from crossmargin.engine.tables import KernelTables
+
+__all__ = [
+    "CheckBuffers",
+    "MarginArrays",
+    "available_cpus",
+    "balanced_bounds",
+    "check_account",
+    "held_underlyings",
+    "margin_accounts",
+    "margin_partition",
+]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+#: Below this many positions a second thread does not pay for itself.
+MIN_POSITIONS_PER_THREAD = 20_000
+
+
+@dataclass(frozen=True, eq=False)
+class MarginArrays:
+    """Kernel output over accounts: IM, MM, equity (USD) and the global worst scenario index."""
+
+    initial_margin: FloatArray
+    maintenance_margin: FloatArray
+    equity: FloatArray
+    worst_scenario_index: IntArray
+
+    @classmethod
+    def empty(cls, count: int) -> MarginArrays:
+        """Arrays for ``count`` accounts (zeros, worst -1)."""
+        return cls(np.zeros(count), np.zeros(count), np.zeros(count), np.full(count, -1, np.int64))
+
+    def slice(self, first: int, last: int) -> MarginArrays:
+        """Views of elements ``first`` .. ``last - 1`` (writes go through)."""
+        return MarginArrays(
+            self.initial_margin[first:last],
+            self.maintenance_margin[first:last],
+            self.equity[first:last],
+            self.worst_scenario_index[first:last],
+        )
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+_NO_TRADES_INT = np.zeros(0, dtype=np.int64)
+_NO_TRADES_FLOAT = np.zeros(0)
+_NO_STATE = (_NO_TRADES_INT, np.zeros((1, 1, 1)), np.zeros(1, dtype=np.int64), 0)
+
+
+def _run(
+    tables: KernelTables,
+    accounts: IntArray,
+    instruments: IntArray,
+    trade_sizes: FloatArray,
+    rows: tuple[IntArray, IntArray, NDArray[np.int32], FloatArray],
+    collateral: FloatArray,
+    out: MarginArrays,
+    state: tuple[IntArray, FloatArray, IntArray, int] | None = None,
+) -> None:
+    """Call the model's kernel on requests (accounts, optional trades, optional state slots)
+    into ``out[t]``."""
+    t = tables
+    row_start, row_len, cols, sizes = rows
+    slots, vectors, epochs, epoch = state if state is not None else _NO_STATE
+    if t.model is MarginModelName.PM:
+        pm_kernel(
+            accounts, instruments, trade_sizes, slots, vectors, epochs, epoch, row_start,
+            row_len, cols, sizes, collateral, t.instrument_int, t.instrument_float, t.pnl,
+            t.factor_rows, t.factor_start, t.scenario_count, t.scenario_offset, t.weights,
+            t.dampeners, t.underlying_float, t.model_float, out.initial_margin,
+            out.maintenance_margin, out.equity, out.worst_scenario_index,
+        )  # fmt: skip
+    else:
+        span_kernel(
+            accounts, instruments, trade_sizes, slots, vectors, epochs, epoch, row_start,
+            row_len, cols, sizes, collateral, t.instrument_int, t.instrument_float, t.pnl,
+            t.factor_rows, t.factor_start, t.scenario_count, t.scenario_offset, t.weights,
+            t.dampeners, t.underlying_float, t.model_float, t.month_tier, t.intra_spreads,
+            t.intra_count, t.inter_rate, t.inter_legs, t.inter_leg_count, out.initial_margin,
+            out.maintenance_margin, out.equity, out.worst_scenario_index,
+        )  # fmt: skip
+
+
+def balanced_bounds(lengths: IntArray, parts: int) -> list[tuple[int, int]]:
+    """Split accounts with ``lengths`` positions into at most ``parts`` contiguous, non-empty
+    ranges of about equal work (positions plus a fixed cost per account)."""
+    count = lengths.shape[0]
+    if count == 0:
+        return []
+    work = np.cumsum(lengths + 4, dtype=np.float64)
+    targets = work[-1] * np.arange(1, parts) / parts
+    cuts = np.searchsorted(work, targets, side="right")
+    edges = np.unique(np.concatenate(([0], cuts, [count])))
+    return [(int(lo), int(hi)) for lo, hi in itertools.pairwise(edges) if hi > lo]
+
+
+def margin_accounts(
+    tables: KernelTables,
+    accounts: IntArray,
+    rows: tuple[IntArray, IntArray, NDArray[np.int32], FloatArray],
+    collateral: FloatArray,
+    out: MarginArrays,
+    threads: int | None = None,
+) -> None:
+    """Margin of ``accounts`` (ids into the row arrays) into ``out[t]`` for ``accounts[t]``,
+    over threads (contiguous chunks of about equal positions)."""
+    lengths = rows[1][accounts]
+    wanted = available_cpus() if threads is None else threads
+    count = max(1, min(wanted, int(lengths.sum()) // MIN_POSITIONS_PER_THREAD))
+    if count == 1:
+        _run(tables, accounts, _NO_TRADES_INT, _NO_TRADES_FLOAT, rows, collateral, out)
+        return
+    bounds = balanced_bounds(lengths, count)
+    with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
+        futures = [
+            pool.submit(
+                _run,
+                tables,
+                accounts[lo:hi],
+                _NO_TRADES_INT,
+                _NO_TRADES_FLOAT,
+                rows,
+                collateral,
+                out.slice(lo, hi),
+            )
+            for lo, hi in bounds
+        ]
+        for future in futures:
+            future.result()
+
+
+def margin_partition(
+    tables: KernelTables, rows: PackedRows, collateral: FloatArray
+) -> MarginArrays:
+    """Margin of the accounts of one partition (a CSR slice and its collateral): the Dask task.
+    Pure function of its arguments, so it runs the same on any worker."""
+    count = rows.indptr.shape[0] - 1
+    out = MarginArrays.empty(count)
+    _run(
+        tables, np.arange(count, dtype=np.int64), _NO_TRADES_INT, _NO_TRADES_FLOAT,
+        (rows.row_start, rows.row_len, rows.cols, rows.sizes), collateral, out,
+    )  # fmt: skip
+    return out
+
+
+class CheckBuffers:
+    """Reusable request and output arrays of one pre-trade check (two requests: the account now
+    and after the trade), so a check allocates nothing."""
+
+    def __init__(self) -> None:
+        self.accounts = np.zeros(2, dtype=np.int64)
+        self.instruments = np.array([-1, -1], dtype=np.int64)
+        self.sizes = np.zeros(2)
+        self.slots = np.zeros(2, dtype=np.int64)
+        self.out = MarginArrays.empty(2)
+
+
+def check_account(
+    tables: KernelTables,
+    account: int,
+    instrument: int,
+    size: float,
+    rows: tuple[IntArray, IntArray, NDArray[np.int32], FloatArray],
+    collateral: FloatArray,
+    state: tuple[int, FloatArray, IntArray, int],
+    buffers: CheckBuffers,
+) -> MarginArrays:
+    """Two results for ``account`` in ``buffers.out``: now (index 0) and after ``size`` more of
+    ``instrument`` (index 1), from its stored scenario vector in slot ``state[0]`` of
+    ``state[1]`` (rebuilt first when ``state[2][slot]`` is not the epoch ``state[3]``)."""
+    slot, vectors, epochs, epoch = state
+    buffers.accounts[:] = account
+    buffers.instruments[1] = instrument
+    buffers.sizes[1] = size
+    buffers.slots[:] = slot
+    _run(
+        tables, buffers.accounts, buffers.instruments, buffers.sizes, rows, collateral,
+        buffers.out, (buffers.slots, vectors, epochs, epoch),
+    )  # fmt: skip
+    return buffers.out
+
+
+@numba.njit(cache=True, nogil=True)
+def _held_masks(
+    row_start: IntArray, row_len: IntArray, cols: NDArray[np.int32], underlying: IntArray
+) -> NDArray[np.uint64]:  # pragma: no cover - compiled
+    masks = np.zeros(row_start.shape[0], dtype=np.uint64)
+    for a in range(row_start.shape[0]):
+        mask = np.uint64(0)
+        for j in range(row_start[a], row_start[a] + row_len[a]):
+            mask |= np.uint64(1) << np.uint64(underlying[cols[j]])
+        masks[a] = mask
+    return masks
+
+
+def held_underlyings(
+    tables: KernelTables, row_start: IntArray, row_len: IntArray, cols: NDArray[np.int32]
+) -> NDArray[np.uint64]:
+    """Bit u of ``mask[a]`` is set when account a holds an instrument of underlying u (every bit
+    is set when there are more than 64 underlyings)."""
+    if tables.underlying_count > 64:
+        return np.full(row_start.shape[0], np.iinfo(np.uint64).max, dtype=np.uint64)
+    underlying = np.ascontiguousarray(tables.instrument_int[:, I_UNDERLYING])
+    return np.asarray(_held_masks(row_start, row_len, cols, underlying), dtype=np.uint64)

@@ -1,0 +1,250 @@
+"""What the book engine knows of its instruments before any market: ids, groups and factors.
+
+Everything here depends on the instruments and the model only, so it is built once per engine:
+
+* underlyings, sorted (results and tie-breaks follow that order, as the single-account models do);
+* the strike groups of the short option charge and the futures buckets of the basis charge
+  (portfolio margin), the contract months of the calendar spread charge (SPAN);
+* the **linear factors**: a spot, future or perpetual position's scenario P&L is a fixed multiple
+  of one of a few shapes per underlying (the price move ``m``, and under a rate shock one shape per
+  futures expiry), so the engine sums such positions into a handful of factor weights per account
+  instead of adding whole scenario rows (see :mod:`crossmargin.engine.tables`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossmargin.core.errors import InputError
+from crossmargin.instruments import Instrument, InstrumentKind, parse_instrument
+
+__all__ = [
+    "DISCOUNT_SHAPE",
+    "FORWARD_SHAPE",
+    "PRICE_SHAPE",
+    "InstrumentLayout",
+    "MarginModelName",
+    "build_layout",
+    "coerce_instruments",
+    "engine_order",
+]
+
+IntArray = NDArray[np.int64]
+
+_DELTA_ONE = (InstrumentKind.FUTURE, InstrumentKind.PERPETUAL)
+
+#: Factor shapes: the price move m_k; (1 + m_k)(e^{Δr_k T} − 1) of a linear future;
+#: 1 − e^{−Δr_k T} of an inverse future.
+PRICE_SHAPE, FORWARD_SHAPE, DISCOUNT_SHAPE = 0, 1, 2
+
+
+class MarginModelName(StrEnum):
+    """The scenario models the book engine runs."""
+
+    PM = "pm"
+    SPAN = "span"
+
+
+@dataclass(frozen=True, eq=False)
+class InstrumentLayout:
+    """Market-independent ids of the engine's instruments (n_i of them, n_u underlyings).
+
+    Attributes
+    ----------
+    instruments:
+        The instruments, in the caller's order (``instrument_index`` refers to it).
+    underlyings:
+        Distinct underlyings, sorted.
+    underlying_id:
+        (n_i,) position of each instrument's underlying in ``underlyings``.
+    columns:
+        Per underlying, the instrument indices of its instruments (ascending).
+    group_id, group_underlying:
+        Short option groups: options sharing (underlying, expiry, strike) share an id; -1 for
+        other instruments. ``group_underlying`` gives each group's underlying id.
+    bucket_id, bucket_underlying:
+        Basis buckets: futures and perpetuals sharing (underlying, expiry) share an id; -1 for
+        options and spot.
+    month_id, month_count:
+        SPAN contract month of each instrument: 0 for spot and perpetuals, then 1, 2, ... by
+        expiry within its underlying; ``month_count`` (n_u,) months per underlying.
+    factor_underlying:
+        (n_f,) underlying id of each linear factor. Factor ``price_factor[u]`` is the price move
+        of underlying u; ``forward_factor[i]`` / ``discount_factor[i]`` are the rate-shock shapes
+        of instrument i's futures expiry (linear / inverse futures; -1 when none).
+    factor_kind, factor_expiry:
+        Shape of each factor (:data:`PRICE_SHAPE`, :data:`FORWARD_SHAPE`, :data:`DISCOUNT_SHAPE`)
+        and its futures expiry (``None`` for the price move).
+    factor_start:
+        (n_u + 1,) the factors of underlying u are ``factor_start[u] .. factor_start[u + 1] - 1``.
+    price_factor, forward_factor, discount_factor:
+        See ``factor_underlying``.
+    """
+
+    instruments: tuple[Instrument, ...]
+    underlyings: tuple[str, ...]
+    underlying_id: IntArray
+    columns: tuple[NDArray[np.intp], ...]
+    group_id: IntArray
+    group_underlying: IntArray
+    bucket_id: IntArray
+    bucket_underlying: IntArray
+    month_id: IntArray
+    month_count: IntArray
+    factor_underlying: IntArray
+    factor_kind: IntArray
+    factor_expiry: tuple[datetime | None, ...]
+    factor_start: IntArray
+    price_factor: IntArray
+    forward_factor: IntArray
+    discount_factor: IntArray
+
+    @property
+    def instrument_count(self) -> int:
+        """Number of instruments n_i."""
+        return len(self.instruments)
+
+
+def coerce_instruments(instruments: Sequence[Instrument | str]) -> tuple[Instrument, ...]:
+    """Instruments from :class:`Instrument` values or Deribit names; :class:`InputError` naming
+    ``instruments[j]`` for a bad entry or one that repeats an earlier instrument."""
+    if isinstance(instruments, str | bytes):
+        raise InputError("instruments", instruments, "must be a sequence of instruments")
+    parsed: list[Instrument] = []
+    seen: dict[str, int] = {}
+    for position, item in enumerate(instruments):
+        if isinstance(item, str):
+            try:
+                instrument = parse_instrument(item)
+            except InputError as error:
+                raise InputError(f"instruments[{position}]", item, error.reason) from None
+        elif isinstance(item, Instrument):
+            instrument = item
+        else:
+            raise InputError(f"instruments[{position}]", item, "must be an Instrument or a name")
+        name = instrument.name
+        if name in seen:
+            raise InputError(f"instruments[{position}]", name, f"repeats instruments[{seen[name]}]")
+        seen[name] = position
+        parsed.append(instrument)
+    return tuple(parsed)
+
+
+def _dense_ids(
+    keys: Sequence[tuple[object, ...] | None],
+) -> tuple[IntArray, list[tuple[object, ...]]]:
+    ids = np.full(len(keys), -1, dtype=np.int64)
+    order: dict[tuple[object, ...], int] = {}
+    for i, key in enumerate(keys):
+        if key is not None:
+            ids[i] = order.setdefault(key, len(order))
+    return ids, list(order)
+
+
+def engine_order(instruments: Sequence[Instrument], model: MarginModelName) -> NDArray[np.intp]:
+    """The kernels' instrument order (internal position → caller's index).
+
+    Instruments are grouped by underlying, then so that what the model nets is contiguous in a
+    sorted account row: for ``pm`` spot, then futures and perpetuals by expiry (basis buckets),
+    then options by (expiry, strike) (short option groups); for ``span`` by contract month.
+    The kernels then keep every running net in registers instead of scratch arrays.
+    """
+    earliest = datetime.min.replace(tzinfo=UTC)
+
+    def key(position: int) -> tuple[object, ...]:
+        item = instruments[position]
+        kind = 0 if item.kind is InstrumentKind.SPOT else 2 if item.strike is not None else 1
+        expiry = item.expiry or earliest
+        strike = item.strike or 0.0
+        tail = (strike, item.is_call, item.is_inverse, item.name)
+        if model is MarginModelName.PM:
+            return (item.underlying, kind, expiry, *tail)
+        return (item.underlying, expiry, kind, *tail)
+
+    return np.array(sorted(range(len(instruments)), key=key), dtype=np.intp)
+
+
+def build_layout(instruments: tuple[Instrument, ...], with_rate_factors: bool) -> InstrumentLayout:
+    """The :class:`InstrumentLayout` of ``instruments``; ``with_rate_factors`` adds the rate-shock
+    factor shapes of futures expiries (the portfolio margin grid has rate scenarios, SPAN has
+    none)."""
+    underlyings = tuple(sorted({item.underlying for item in instruments}))
+    position = {name: u for u, name in enumerate(underlyings)}
+    underlying_id = np.array([position[item.underlying] for item in instruments], dtype=np.int64)
+    columns = tuple(np.flatnonzero(underlying_id == u) for u in range(len(underlyings)))
+    group_id, groups = _dense_ids(
+        [
+            (item.underlying, item.expiry, item.strike)
+            if item.kind is InstrumentKind.OPTION
+            else None
+            for item in instruments
+        ]
+    )
+    bucket_id, buckets = _dense_ids(
+        [
+            (item.underlying, item.expiry) if item.kind in _DELTA_ONE else None
+            for item in instruments
+        ]
+    )
+    month_id = np.zeros(len(instruments), dtype=np.int64)
+    month_count = np.ones(len(underlyings), dtype=np.int64)
+    for u, name in enumerate(underlyings):
+        expiries = sorted(
+            {item.expiry for item in instruments if item.underlying == name and item.expiry}
+        )
+        rank = {expiry: r + 1 for r, expiry in enumerate(expiries)}
+        for i in columns[u]:
+            expiry = instruments[i].expiry
+            month_id[i] = 0 if expiry is None else rank[expiry]
+        month_count[u] = len(expiries) + 1
+    factor_underlying: list[int] = []
+    factor_kind: list[int] = []
+    factor_expiry: list[datetime | None] = []
+    factor_start = np.zeros(len(underlyings) + 1, dtype=np.int64)
+    price_factor = np.zeros(len(underlyings), dtype=np.int64)
+    forward_factor = np.full(len(instruments), -1, dtype=np.int64)
+    discount_factor = np.full(len(instruments), -1, dtype=np.int64)
+    for u in range(len(underlyings)):
+        factor_start[u] = len(factor_underlying)
+        price_factor[u] = len(factor_underlying)
+        factor_underlying.append(u)
+        factor_kind.append(PRICE_SHAPE)
+        factor_expiry.append(None)
+        shapes: dict[tuple[datetime, bool], int] = {}
+        for i in columns[u] if with_rate_factors else ():
+            item = instruments[i]
+            if item.kind is InstrumentKind.FUTURE and item.expiry is not None:
+                key = (item.expiry, item.is_inverse)
+                if key not in shapes:
+                    shapes[key] = len(factor_underlying)
+                    factor_underlying.append(u)
+                    factor_kind.append(DISCOUNT_SHAPE if item.is_inverse else FORWARD_SHAPE)
+                    factor_expiry.append(item.expiry)
+                target = discount_factor if item.is_inverse else forward_factor
+                target[i] = shapes[key]
+    factor_start[len(underlyings)] = len(factor_underlying)
+    return InstrumentLayout(
+        instruments=instruments,
+        underlyings=underlyings,
+        underlying_id=underlying_id,
+        columns=columns,
+        group_id=group_id,
+        group_underlying=np.array([position[str(key[0])] for key in groups], dtype=np.int64),
+        bucket_id=bucket_id,
+        bucket_underlying=np.array([position[str(key[0])] for key in buckets], dtype=np.int64),
+        month_id=month_id,
+        month_count=month_count,
+        factor_underlying=np.array(factor_underlying, dtype=np.int64),
+        factor_kind=np.array(factor_kind, dtype=np.int64),
+        factor_expiry=tuple(factor_expiry),
+        factor_start=factor_start,
+        price_factor=price_factor,
+        forward_factor=forward_factor,
+        discount_factor=discount_factor,
+    )

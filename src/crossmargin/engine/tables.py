@@ -1,0 +1,476 @@
+"""The dense tables the kernels read: one scenario P&L row per instrument, factors, parameters.
+
+Per underlying u a :class:`UnderlyingBlock` holds the model's scenarios and the USD P&L of +1
+native unit of each of its instruments in each of them, computed by the same functions the
+single-account models call (:func:`~crossmargin.margin.portfolio_margin.deribit_scenario_set` and
+:func:`~crossmargin.margin.scenarios.scenario_pnl_matrix` for ``pm``,
+:func:`~crossmargin.margin.span_arrays.risk_arrays_usd` for ``span``). A block is rebuilt only when
+its inputs (the instrument arrays of u and, for ``pm``, the at-the-money vols its shocks scale
+from) change.
+
+**Linear factors.** With ``m_k`` the price move and ``Δr_k`` the rate shift of scenario k, the P&L
+of +1 unit of a delta-one contract is exactly
+
+* spot: ``S·m_k``; linear future or perpetual: ``F·P·m_k + F·P·(1 + m_k)(e^{Δr_k T} − 1)``;
+* inverse future or perpetual (per USD of face, entry E): ``(S/E)·m_k + (S/F)(1 − e^{−Δr_k T})``
+
+(perpetuals have T = 0). So every such position is a weight on the shape ``m`` of its underlying
+plus, for a future, a weight on one rate-shock shape of its expiry. The engine checks each
+instrument's reconstruction against its computed P&L row and keeps the row for any instrument
+where they differ by more than 1e-11 of the row's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossmargin.core.errors import InputError
+from crossmargin.engine.columns import (
+    F_BUCKET_COIN,
+    F_COEF1,
+    F_COEF2,
+    F_DELTA,
+    F_VALUE,
+    I_BUCKET,
+    I_FACTOR1,
+    I_FACTOR2,
+    I_GROUP,
+    I_IS_CALL,
+    I_IS_OPTION,
+    I_MONTH,
+    I_UNDERLYING,
+    INSTRUMENT_FLOAT_COLUMNS,
+    INSTRUMENT_INT_COLUMNS,
+    M_IM_TO_MM,
+    M_MM_FACTOR,
+    M_OFFSET,
+    MODEL_FLOAT_COLUMNS,
+    U_BASIS_RATE,
+    U_INCREMENT,
+    U_INDEX,
+    U_MAX_SHOCK,
+    U_SHORT_MINIMUM,
+    U_SHORT_PER_COIN,
+    U_THRESHOLD,
+    UNDERLYING_FLOAT_COLUMNS,
+)
+from crossmargin.engine.layout import (
+    DISCOUNT_SHAPE,
+    PRICE_SHAPE,
+    InstrumentLayout,
+    MarginModelName,
+)
+from crossmargin.engine.market_arrays import fast_instrument_arrays
+from crossmargin.margin.pm_parameters import PortfolioMarginParameters
+from crossmargin.margin.portfolio_margin import delta_one_coin_per_unit, deribit_scenario_set
+from crossmargin.margin.scenarios import (
+    OPTION_KIND_CODE,
+    expiry_reference_vols,
+    scenario_pnl_matrix,
+)
+from crossmargin.margin.span import price_fractions, scenario_label, scenario_weights
+from crossmargin.margin.span_arrays import risk_arrays_usd
+from crossmargin.margin.span_parameters import CommodityParameters, SpanParameters
+from crossmargin.market import MarketSnapshot
+from crossmargin.portfolio import InstrumentArrays, unit_greeks_usd, unit_values_usd
+
+__all__ = [
+    "KernelTables",
+    "ModelParameters",
+    "UnderlyingBlock",
+    "assemble_tables",
+    "build_block",
+    "underlying_inputs",
+]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+ModelParameters = PortfolioMarginParameters | SpanParameters
+
+_SPOT = 0
+_FACTOR_TOLERANCE = 1e-11
+_LANES = 8  # scenario axes are padded with zeros to a multiple of 8 (one AVX-512 register)
+_ARRAY_FIELDS = (
+    "kind",
+    "is_inverse",
+    "is_call",
+    "index_usd",
+    "forward_usd",
+    "t_years",
+    "vol_annual",
+    "entry_usd",
+    "settlement_usd",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class UnderlyingBlock:
+    """Scenarios and unit P&L of the instruments of one underlying at one market.
+
+    Attributes
+    ----------
+    underlying:
+        The asset.
+    arrays:
+        Instrument arrays of its instruments (in ``layout.columns[u]`` order).
+    reference_vols:
+        At-the-money vols the ``pm`` vol shocks scale from (zeros for ``span``).
+    pnl_usd:
+        (n_s, n_u) USD P&L of +1 native unit per scenario, weights and dampeners not applied.
+    price_moves, rate_shifts, weights, dampeners_usd:
+        (n_s,) each scenario's relative price move, rate shift, and how its total is counted
+        (``counted = sign(w·P)·max(|w·P| − d, 0)``).
+    labels:
+        Scenario names.
+    unit_values_usd, unit_delta_coin:
+        (n_u,) mark value (USD) and delta (coin) of +1 native unit.
+    month_tiers:
+        SPAN tier of each contract month of the underlying (empty for ``pm``).
+    """
+
+    underlying: str
+    arrays: InstrumentArrays
+    reference_vols: FloatArray
+    pnl_usd: FloatArray
+    price_moves: FloatArray
+    rate_shifts: FloatArray
+    weights: FloatArray
+    dampeners_usd: FloatArray
+    labels: tuple[str, ...]
+    unit_values_usd: FloatArray
+    unit_delta_coin: FloatArray
+    month_tiers: IntArray
+
+    @property
+    def scenario_count(self) -> int:
+        """Number of scenarios n_s."""
+        return int(self.price_moves.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class KernelTables:
+    """Everything the kernels read, as plain arrays (picklable, shared read-only by threads).
+
+    Instruments are in the engine's order (:func:`crossmargin.engine.layout.engine_order`);
+    column meanings are in :mod:`crossmargin.engine.columns`. Scenario axes are padded with zeros
+    to a multiple of 8 at least the largest scenario count; ``scenario_offset[u] + k`` is
+    scenario k of underlying u on the engine's global scenario axis.
+    """
+
+    model: MarginModelName
+    instrument_int: IntArray
+    instrument_float: FloatArray
+    pnl: FloatArray
+    factor_rows: FloatArray
+    factor_underlying: IntArray
+    factor_start: IntArray
+    scenario_count: IntArray
+    scenario_offset: IntArray
+    weights: FloatArray
+    dampeners: FloatArray
+    underlying_float: FloatArray
+    model_float: FloatArray
+    group_underlying: IntArray
+    bucket_underlying: IntArray
+    month_tier: IntArray
+    intra_spreads: FloatArray
+    intra_count: IntArray
+    inter_rate: FloatArray
+    inter_legs: FloatArray
+    inter_leg_count: IntArray
+
+    @property
+    def underlying_count(self) -> int:
+        """Number of underlyings n_u."""
+        return int(self.scenario_count.shape[0])
+
+
+def _commodity(parameters: SpanParameters, underlying: str) -> CommodityParameters:
+    try:
+        return parameters.commodities[underlying]
+    except KeyError:
+        raise InputError(
+            "underlying",
+            underlying,
+            f"has no SPAN parameters in version {parameters.version!r}; add a "
+            f"[commodities.{underlying}] table",
+        ) from None
+
+
+def underlying_inputs(
+    layout: InstrumentLayout,
+    u: int,
+    market: MarketSnapshot,
+    entry_prices_usd: FloatArray,
+    model: MarginModelName,
+) -> tuple[InstrumentArrays, FloatArray]:
+    """Instrument arrays and reference vols of underlying ``u`` at ``market``: all a block
+    depends on besides the (fixed) parameters."""
+    columns = layout.columns[u]
+    arrays = fast_instrument_arrays(
+        [layout.instruments[i] for i in columns], market, entry_prices_usd[columns]
+    )
+    if model is MarginModelName.PM:
+        reference = expiry_reference_vols(arrays, market, layout.underlyings[u])
+    else:
+        reference = np.zeros(columns.shape[0])
+    return arrays, reference
+
+
+def same_inputs(block: UnderlyingBlock, arrays: InstrumentArrays, reference: FloatArray) -> bool:
+    """True when ``arrays`` and ``reference`` equal the inputs ``block`` was built from."""
+    if arrays.rate_annual != block.arrays.rate_annual:
+        return False
+    if not np.array_equal(reference, block.reference_vols):
+        return False
+    return all(
+        np.array_equal(getattr(arrays, name), getattr(block.arrays, name), equal_nan=True)
+        for name in _ARRAY_FIELDS
+    )
+
+
+def build_block(
+    layout: InstrumentLayout,
+    u: int,
+    market: MarketSnapshot,
+    arrays: InstrumentArrays,
+    reference: FloatArray,
+    parameters: ModelParameters,
+) -> UnderlyingBlock:
+    """The :class:`UnderlyingBlock` of underlying ``u`` from its inputs."""
+    underlying = layout.underlyings[u]
+    values = unit_values_usd(arrays)
+    delta = unit_greeks_usd(arrays)["delta"]
+    if isinstance(parameters, PortfolioMarginParameters):
+        scenario_set = deribit_scenario_set(underlying, arrays, market, parameters)
+        return UnderlyingBlock(
+            underlying=underlying,
+            arrays=arrays,
+            reference_vols=reference,
+            pnl_usd=scenario_pnl_matrix(arrays, scenario_set),
+            price_moves=np.asarray(scenario_set.price_moves),
+            rate_shifts=np.asarray(scenario_set.rate_shifts),
+            weights=np.asarray(scenario_set.weights),
+            dampeners_usd=np.asarray(scenario_set.dampeners_usd),
+            labels=scenario_set.labels,
+            unit_values_usd=values,
+            unit_delta_coin=delta,
+            month_tiers=np.zeros(0, dtype=np.int64),
+        )
+    commodity = _commodity(parameters, underlying)
+    multiple = parameters.extreme_move_multiple
+    losses = risk_arrays_usd(
+        arrays,
+        commodity.price_scan_range,
+        commodity.vol_scan_range,
+        multiple,
+        1.0,
+        parameters.look_ahead_days,
+    )
+    count = losses.shape[1]
+    tiers = np.ones(int(layout.month_count[u]), dtype=np.int64)
+    for position, i in enumerate(layout.columns[u]):
+        tiers[layout.month_id[i]] = commodity.tier_of(float(arrays.t_years[position]) * 365.0)
+    cover = parameters.extreme_cover_fraction
+    return UnderlyingBlock(
+        underlying=underlying,
+        arrays=arrays,
+        reference_vols=reference,
+        pnl_usd=np.ascontiguousarray(-losses.T),
+        price_moves=price_fractions(multiple) * commodity.price_scan_range,
+        rate_shifts=np.zeros(count),
+        weights=scenario_weights(cover),
+        dampeners_usd=np.zeros(count),
+        labels=tuple(
+            f"{underlying} scenario {n}: {scenario_label(n, multiple, cover)}"
+            for n in range(1, count + 1)
+        ),
+        unit_values_usd=values,
+        unit_delta_coin=delta,
+        month_tiers=tiers,
+    )
+
+
+def _factor_rows(
+    layout: InstrumentLayout, blocks: Sequence[UnderlyingBlock], width: int
+) -> FloatArray:
+    """(n_f, width) shape of each linear factor over its underlying's scenarios."""
+    rows = np.zeros((max(1, layout.factor_underlying.shape[0]), width))
+    for f, u in enumerate(layout.factor_underlying):
+        block = blocks[u]
+        count = block.scenario_count
+        kind = int(layout.factor_kind[f])
+        if kind == PRICE_SHAPE:
+            rows[f, :count] = block.price_moves
+            continue
+        expiry = layout.factor_expiry[f]
+        first = [p for p, item in enumerate(block.arrays.instruments) if item.expiry == expiry]
+        t_years = float(block.arrays.t_years[first[0]])
+        shift = block.rate_shifts
+        if kind == DISCOUNT_SHAPE:
+            rows[f, :count] = 1.0 - np.exp(-shift * t_years)
+        else:
+            rows[f, :count] = (1.0 + block.price_moves) * (np.exp(shift * t_years) - 1.0)
+    return rows
+
+
+def _linear_coefficients(
+    layout: InstrumentLayout, block: UnderlyingBlock, u: int, factor_rows: FloatArray
+) -> tuple[IntArray, FloatArray]:
+    """(n_u, 2) factor ids and (n_u, 2) weights per native unit of the instruments of ``u``;
+    -1 where a position keeps its whole P&L row."""
+    arrays = block.arrays
+    columns = layout.columns[u]
+    factors = np.full((columns.shape[0], 2), -1, dtype=np.int64)
+    weights = np.zeros((columns.shape[0], 2))
+    count = block.scenario_count
+    for position, i in enumerate(columns):
+        kind = int(arrays.kind[position])
+        if kind == OPTION_KIND_CODE:
+            continue
+        index = float(arrays.index_usd[position])
+        forward = float(arrays.forward_usd[position])
+        if kind == _SPOT:
+            pair = [(int(layout.price_factor[u]), index)]
+        elif arrays.is_inverse[position]:
+            pair = [(int(layout.price_factor[u]), index / float(arrays.entry_usd[position]))]
+            if layout.discount_factor[i] >= 0:
+                pair.append((int(layout.discount_factor[i]), index / forward))
+        else:
+            notional = forward * float(arrays.settlement_usd[position])
+            pair = [(int(layout.price_factor[u]), notional)]
+            if layout.forward_factor[i] >= 0:
+                pair.append((int(layout.forward_factor[i]), notional))
+        rebuilt = np.zeros(count)
+        for factor, weight in pair:
+            rebuilt += weight * factor_rows[factor, :count]
+        column = block.pnl_usd[:, position]
+        scale = max(float(np.max(np.abs(column))), 1e-300)
+        if np.max(np.abs(rebuilt - column)) <= _FACTOR_TOLERANCE * scale:
+            for slot, (factor, weight) in enumerate(pair):
+                factors[position, slot] = factor
+                weights[position, slot] = weight
+    return factors, weights
+
+
+def assemble_tables(
+    model: MarginModelName,
+    layout: InstrumentLayout,
+    blocks: Sequence[UnderlyingBlock],
+    parameters: ModelParameters,
+) -> KernelTables:
+    """Pack ``blocks`` (one per underlying, in layout order) into :class:`KernelTables`."""
+    count = layout.instrument_count
+    units = len(layout.underlyings)
+    width = -(-max([block.scenario_count for block in blocks] + [1]) // _LANES) * _LANES
+    instrument_int = np.full((count, INSTRUMENT_INT_COLUMNS), -1, dtype=np.int64)
+    instrument_float = np.zeros((count, INSTRUMENT_FLOAT_COLUMNS))
+    pnl = np.zeros((count, width))
+    weights = np.zeros((units, width))
+    dampeners = np.zeros((units, width))
+    underlying_float = np.zeros((units, UNDERLYING_FLOAT_COLUMNS))
+    factor_rows = _factor_rows(layout, blocks, width)
+    instrument_int[:, I_UNDERLYING] = layout.underlying_id
+    instrument_int[:, I_GROUP] = layout.group_id
+    instrument_int[:, I_BUCKET] = layout.bucket_id
+    instrument_int[:, I_MONTH] = layout.month_id
+    months = max([int(n) for n in layout.month_count] + [1])
+    month_tier = np.ones((units, months), dtype=np.int64)
+    for u, block in enumerate(blocks):
+        columns = layout.columns[u]
+        arrays = block.arrays
+        n_s = block.scenario_count
+        pnl[columns, :n_s] = block.pnl_usd.T
+        weights[u, :n_s] = block.weights
+        dampeners[u, :n_s] = block.dampeners_usd
+        factors, factor_weights = _linear_coefficients(layout, block, u, factor_rows)
+        instrument_int[columns, I_FACTOR1] = factors[:, 0]
+        instrument_int[columns, I_FACTOR2] = factors[:, 1]
+        instrument_int[columns, I_IS_OPTION] = arrays.kind == OPTION_KIND_CODE
+        instrument_int[columns, I_IS_CALL] = arrays.is_call
+        instrument_float[columns, F_COEF1] = factor_weights[:, 0]
+        instrument_float[columns, F_COEF2] = factor_weights[:, 1]
+        instrument_float[columns, F_DELTA] = block.unit_delta_coin
+        instrument_float[columns, F_VALUE] = block.unit_values_usd
+        instrument_float[columns, F_BUCKET_COIN] = delta_one_coin_per_unit(arrays)
+        underlying_float[u, U_INDEX] = float(arrays.index_usd[0])
+        month_tier[u, : block.month_tiers.shape[0]] = block.month_tiers
+    model_float = np.zeros(MODEL_FLOAT_COLUMNS)
+    intra = np.zeros((units, 1, 3))
+    intra_count = np.zeros(units, dtype=np.int64)
+    inter_rate = np.zeros(0)
+    inter_legs = np.zeros((0, 1, 3))
+    inter_leg_count = np.zeros(0, dtype=np.int64)
+    if isinstance(parameters, PortfolioMarginParameters):
+        for u, name in enumerate(layout.underlyings):
+            p = parameters.for_underlying(name)
+            underlying_float[u, U_THRESHOLD] = p.delta_shock_threshold_usd
+            underlying_float[u, U_MAX_SHOCK] = p.max_delta_shock
+            underlying_float[u, U_INCREMENT] = p.delta_shock_increment_per_coin
+            underlying_float[u, U_SHORT_PER_COIN] = p.short_option_charge_per_coin
+            underlying_float[u, U_BASIS_RATE] = p.basis_charge_rate
+        model_float[M_MM_FACTOR] = parameters.mm_factor
+        model_float[M_OFFSET] = parameters.cross_underlying_offset
+    else:
+        model_float[M_IM_TO_MM] = parameters.initial_to_maintenance_ratio
+        commodities = [_commodity(parameters, name) for name in layout.underlyings]
+        rows = max([len(c.intra_spreads) for c in commodities] + [1])
+        intra = np.zeros((units, rows, 3))
+        for u, commodity in enumerate(commodities):
+            underlying_float[u, U_SHORT_MINIMUM] = (
+                commodity.short_option_minimum_rate * underlying_float[u, U_INDEX]
+            )
+            intra_count[u] = len(commodity.intra_spreads)
+            for r, row in enumerate(commodity.intra_spreads):
+                intra[u, r] = (row.tier_a, row.tier_b, row.rate)
+        inter_rate, inter_legs, inter_leg_count = _inter_spreads(layout, parameters)
+    return KernelTables(
+        model=model,
+        instrument_int=instrument_int,
+        instrument_float=instrument_float,
+        pnl=pnl,
+        factor_rows=factor_rows,
+        factor_underlying=layout.factor_underlying.copy(),
+        factor_start=layout.factor_start.copy(),
+        scenario_count=np.array([b.scenario_count for b in blocks], dtype=np.int64),
+        scenario_offset=np.cumsum([0] + [b.scenario_count for b in blocks])[:-1].astype(np.int64),
+        weights=weights,
+        dampeners=dampeners,
+        underlying_float=underlying_float,
+        model_float=model_float,
+        group_underlying=layout.group_underlying,
+        bucket_underlying=layout.bucket_underlying,
+        month_tier=month_tier,
+        intra_spreads=intra,
+        intra_count=intra_count,
+        inter_rate=inter_rate,
+        inter_legs=inter_legs,
+        inter_leg_count=inter_leg_count,
+    )
+
+
+def _inter_spreads(
+    layout: InstrumentLayout, parameters: SpanParameters
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    """Inter-commodity spreads as (rate, legs (n, L, 3) = [underlying id or -1, delta ratio,
+    side ±1], leg count)."""
+    spreads = parameters.inter_spreads
+    legs = max([len(s.legs) for s in spreads] + [1])
+    rate = np.array([s.credit_rate for s in spreads], dtype=np.float64)
+    table = np.zeros((len(spreads), legs, 3))
+    leg_count = np.array([len(s.legs) for s in spreads], dtype=np.int64)
+    position = {name: u for u, name in enumerate(layout.underlyings)}
+    for s, spread in enumerate(spreads):
+        names = [leg.underlying for leg in spread.legs]
+        if len(set(names)) != len(names):
+            raise InputError(
+                f"parameters.inter_spreads[{s}].legs", names, "repeat an underlying (unsupported)"
+            )
+        for slot, leg in enumerate(spread.legs):
+            side = 1.0 if leg.side == "A" else -1.0
+            table[s, slot] = (position.get(leg.underlying, -1), leg.delta_ratio, side)
+    return rate, table, leg_count

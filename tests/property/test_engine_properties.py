@@ -1,0 +1,302 @@
+"""Properties of the book engine on random books (issue 6, "What must hold").
+
+Random markets (flat vols, a rate, no explicit forwards) and random books over a fixed universe of
+BTC and ETH options (inverse and linear), futures, perpetuals and spot; sizes realistic per
+instrument. Every account of the engine must equal the single-account model run on its positions
+(``PortfolioMargin`` / ``SpanMargin``) to a relative 1e-9 — plus 1e-6 USD per component, which the
+model rounds up — the kernel must equal its numpy twin, a pre-trade check must equal the margin
+after the trade, and relabelling accounts must change nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crossmargin.engine import BookEngine
+from crossmargin.engine.positions import PositionBook
+from crossmargin.margin import MarginResult
+from crossmargin.margin.portfolio_margin import PortfolioMargin
+from crossmargin.margin.span_model import SpanMargin
+from crossmargin.market import MarketSnapshot, VolSurface
+from crossmargin.portfolio import Portfolio, Position
+
+NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
+BTC_OPTIONS = tuple(
+    f"BTC{quote}-{expiry}-{strike}-{kind}"
+    for quote in ("", "_USDC")
+    for expiry in ("15MAR24", "29MAR24", "28JUN24")
+    for strike in (60000, 72000, 85000)
+    for kind in ("C", "P")
+)
+ETH_OPTIONS = tuple(
+    f"ETH-{expiry}-{strike}-{kind}"
+    for expiry in ("29MAR24", "28JUN24")
+    for strike in (3500, 4000, 4500)
+    for kind in ("C", "P")
+)
+DELTA_ONE = (
+    "BTC-PERPETUAL",
+    "BTC-29MAR24",
+    "BTC-28JUN24",
+    "BTC_USDC-PERPETUAL",
+    "BTC_USDC-28JUN24",
+    "BTC_USDC",
+    "ETH-PERPETUAL",
+    "ETH-28JUN24",
+    "ETH_USDC-PERPETUAL",
+)
+NAMES = BTC_OPTIONS + ETH_OPTIONS + DELTA_ONE
+ENTRY_NAMES = ("BTC-29MAR24", "BTC-PERPETUAL", "ETH-PERPETUAL")
+MODELS = {"pm": PortfolioMargin(), "span": SpanMargin()}
+COMPONENTS = {"pm": 8, "span": 4}  # rounded components of a two-underlying result
+
+
+@st.composite
+def markets(draw: st.DrawFn) -> MarketSnapshot:
+    return MarketSnapshot(
+        NOW,
+        {"BTC": draw(st.floats(40000, 90000)), "ETH": draw(st.floats(2000, 5000))},
+        draw(st.floats(0.0, 0.08)),
+        {
+            "BTC": VolSurface.flat(draw(st.floats(0.25, 1.2))),
+            "ETH": VolSurface.flat(draw(st.floats(0.25, 1.2))),
+        },
+    )
+
+
+def _size(draw: st.DrawFn, name: str) -> float:
+    inverse_delta_one = name in DELTA_ONE and "_" not in name
+    if inverse_delta_one:
+        low, high = (1000.0, 2_000_000.0) if name.startswith("BTC") else (100.0, 100_000.0)
+    elif name.startswith("BTC"):
+        low, high = 0.1, 40.0
+    else:
+        low, high = 1.0, 400.0
+    magnitude = draw(st.floats(low, high))
+    return magnitude if draw(st.booleans()) else -magnitude
+
+
+@st.composite
+def books(
+    draw: st.DrawFn,
+) -> tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]]:
+    market = draw(markets())
+    accounts = draw(st.integers(1, 5))
+    rows = []
+    for _ in range(accounts):
+        picked = draw(st.lists(st.integers(0, len(NAMES) - 1), max_size=8, unique=True))
+        rows.append([(i, _size(draw, NAMES[i])) for i in picked])
+    collateral = [draw(st.floats(0.0, 2_000_000.0)) for _ in range(accounts)]
+    entries: list[float | None] = [None] * len(NAMES)
+    for name in ENTRY_NAMES:
+        index = market.index(name[:3])
+        entries[NAMES.index(name)] = index * draw(st.floats(0.9, 1.1))
+    return market, rows, collateral, entries
+
+
+def _engine(
+    model: str,
+    book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
+) -> BookEngine:
+    market, rows, collateral, entries = book
+    engine = BookEngine(
+        NAMES, market, model,
+        entry_prices_usd=[np.nan if e is None else e for e in entries],
+    )  # fmt: skip
+    accounts = [a for a, row in enumerate(rows) for _ in row]
+    instruments = [i for row in rows for i, _ in row]
+    sizes = [s for row in rows for _, s in row]
+    engine.load_positions(
+        np.array(accounts, dtype=np.int64), np.array(instruments, dtype=np.int64),
+        np.array(sizes), np.array(collateral),
+    )  # fmt: skip
+    return engine
+
+
+def _model(engine: BookEngine, account: int) -> MarginResult:
+    cols, sizes = engine.positions(account)
+    entries = engine.entry_prices_usd
+    positions = tuple(
+        Position(
+            engine.instruments[i], float(s), None if np.isnan(entries[i]) else float(entries[i])
+        )
+        for i, s in zip(cols, sizes, strict=True)
+    )
+    collateral = {"USD": Decimal(repr(float(engine.collateral_usd[account])))}
+    return MODELS[engine.model].margin(Portfolio(positions, collateral), engine.market)
+
+
+def _close(value: float, expected: float, model: str) -> bool:
+    return abs(value - expected) <= 1e-9 * abs(expected) + 1e-6 * COMPONENTS[model] + 1e-9
+
+
+def _worst_ties(label: str | None, expected: MarginResult) -> bool:
+    if expected.worst_scenario is None:
+        return label is None
+    pnl = {scenario.label: scenario.pnl_usd for scenario in expected.scenarios}
+    worst = expected.worst_scenario.pnl_usd
+    return label in pnl and abs(pnl[label] - worst) <= 1e-9 * abs(worst) + 1e-6
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(book=books(), model=st.sampled_from(["pm", "span"]))
+def test_every_account_equals_the_single_account_model(
+    book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
+    model: str,
+) -> None:
+    engine = _engine(model, book)
+    result = engine.margin_all()
+    for account in range(engine.account_count):
+        expected = _model(engine, account)
+        assert _close(result.initial_margin[account], float(expected.initial_margin), model)
+        assert _close(result.maintenance_margin[account], float(expected.maintenance_margin), model)
+        assert abs(result.equity[account] - float(expected.equity)) <= 1e-6 * (
+            1 + len(engine.positions(account)[0])
+        ) + 1e-12 * abs(float(expected.equity))
+        assert _worst_ties(result.worst_scenario_label(account), expected)
+        assert result.maintenance_margin[account] <= result.initial_margin[account]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(book=books(), model=st.sampled_from(["pm", "span"]))
+def test_the_numba_kernel_equals_the_numpy_twin(
+    book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
+    model: str,
+) -> None:
+    """Same arrays up to summation order (the twin adds every row in turn, linear contracts
+    included; the kernel adds rows in pairs and linear contracts through factors)."""
+    engine = _engine(model, book)
+    fused = engine.margin_all()
+    twin = engine.margin_all_reference()
+    scale = 1e-11 * np.maximum(np.abs(twin.initial_margin), 1.0)
+    assert np.all(np.abs(fused.initial_margin - twin.initial_margin) <= scale)
+    assert np.all(np.abs(fused.equity - twin.equity) <= 1e-11 * np.maximum(np.abs(twin.equity), 1))
+    differ = np.flatnonzero(fused.worst_scenario_index != twin.worst_scenario_index)
+    for account in differ.tolist():
+        expected = _model(engine, account)
+        assert _worst_ties(fused.worst_scenario_label(account), expected)
+        assert _worst_ties(twin.worst_scenario_label(account), expected)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    book=books(),
+    model=st.sampled_from(["pm", "span"]),
+    trade=st.tuples(st.integers(0, len(NAMES) - 1), st.floats(-5.0, 5.0)),
+    data=st.data(),
+)
+def test_pre_trade_equals_the_margin_after_the_trade(
+    book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
+    model: str,
+    trade: tuple[int, float],
+    data: st.DataObject,
+) -> None:
+    """The check's IM equals margin_all after apply_trade and the model on the new positions;
+    a second check on the same account reuses the stored scenario vector."""
+    engine = _engine(model, book)
+    account = data.draw(st.integers(0, engine.account_count - 1))
+    instrument, size = trade
+    if NAMES[instrument] in DELTA_ONE and "_" not in NAMES[instrument]:
+        size *= 10_000.0
+    first = engine.pre_trade(account, instrument, size)
+    again = engine.pre_trade(account, instrument, size)
+    assert abs(again.initial_margin - first.initial_margin) <= 1e-12 * max(
+        first.initial_margin, 1.0
+    )
+    before = engine.margin_all()
+    assert abs(first.initial_margin_before - before.initial_margin[account]) <= 1e-11 * max(
+        before.initial_margin[account], 1.0
+    )
+    engine.apply_trade(account, instrument, size)
+    after = engine.margin_all()
+    assert abs(after.initial_margin[account] - first.initial_margin) <= 1e-9 * max(
+        first.initial_margin, 1.0
+    )
+    assert abs(after.equity[account] - before.equity[account]) <= 1e-9 * max(
+        abs(before.equity[account]), 1.0
+    )
+    expected = _model(engine, account)
+    assert _close(first.initial_margin, float(expected.initial_margin), model)
+    check = engine.pre_trade(account, instrument, 0.0)
+    assert abs(check.initial_margin - after.initial_margin[account]) <= 1e-9 * max(
+        after.initial_margin[account], 1.0
+    )
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(book=books(), model=st.sampled_from(["pm", "span"]), seed=st.integers(0, 2**32 - 1))
+def test_relabelling_accounts_changes_nothing(
+    book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
+    model: str,
+    seed: int,
+) -> None:
+    """Accounts permuted and rows shuffled give the same numbers, bit for bit, per account."""
+    engine = _engine(model, book)
+    market, rows, collateral, entries = book
+    permutation = np.random.default_rng(seed).permutation(len(rows))
+    moved = (market, [rows[p] for p in permutation], [collateral[p] for p in permutation], entries)
+    relabelled = _engine(model, moved)
+    original = engine.margin_all()
+    shuffled = relabelled.margin_all()
+    assert np.array_equal(shuffled.initial_margin, original.initial_margin[permutation])
+    assert np.array_equal(shuffled.equity, original.equity[permutation])
+    assert np.array_equal(shuffled.worst_scenario_index, original.worst_scenario_index[permutation])
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(book=books(), move=st.floats(-0.3, 0.3), model=st.sampled_from(["pm", "span"]))
+def test_an_incremental_market_move_equals_a_full_recompute(
+    book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
+    move: float,
+    model: str,
+) -> None:
+    engine = _engine(model, book)
+    engine.margin_all()
+    moved = engine.update_market(engine.market.shocked({"ETH": move}))
+    assert moved in ((), ("ETH",))
+    incremental = engine.margin_all()
+    full = engine.margin_all(incremental=False)
+    assert np.array_equal(incremental.initial_margin, full.initial_margin)
+    assert np.array_equal(incremental.equity, full.equity)
+    assert np.array_equal(incremental.worst_scenario_index, full.worst_scenario_index)
+    for account in range(engine.account_count):
+        expected = _model(engine, account)
+        assert _close(full.initial_margin[account], float(expected.initial_margin), model)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 6),
+            st.integers(0, 9),
+            st.sampled_from([0.0, 1.0, -1.0, 0.5, 2.25, -3.0, 1e6]),
+        ),
+        max_size=60,
+    )
+)
+def test_position_rows_net_in_input_order_and_drop_zeros(
+    rows: list[tuple[int, int, float]],
+) -> None:
+    """Unsorted rows with repeats and zeros load as the sums per (account, instrument), added in
+    input order, zero totals dropped, each row sorted by instrument."""
+    expected: dict[tuple[int, int], float] = {}
+    for account, instrument, size in rows:
+        expected[(account, instrument)] = expected.get((account, instrument), 0.0) + size
+    book = PositionBook.from_arrays(
+        np.array([r[0] for r in rows], dtype=np.int64),
+        np.array([r[1] for r in rows], dtype=np.int64),
+        np.array([r[2] for r in rows], dtype=np.float64),
+        7,
+        10,
+    )
+    for account in range(7):
+        cols, sizes = book.row(account)
+        wanted = sorted((i, s) for (a, i), s in expected.items() if a == account and s != 0.0)
+        assert cols.tolist() == [i for i, _ in wanted]
+        assert sizes.tolist() == [s for _, s in wanted]

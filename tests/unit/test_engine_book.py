@@ -1,0 +1,352 @@
+"""Book engine (issue 6): the public interface on small hand-made books.
+
+Market unless said otherwise: 2024-03-11 15:17 UTC, BTC 72,000, ETH 4,000, flat vols 60 % / 70 %,
+r = 0 (every forward equals the index), default ``pm`` parameters (±16 % grid, MM = 0.8 × IM).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from crossmargin.core.errors import InputError
+from crossmargin.engine import BookEngine, BookMarginResult, MissingDependencyError
+from crossmargin.margin import MarginResult
+from crossmargin.margin.portfolio_margin import PortfolioMargin
+from crossmargin.margin.span_model import SpanMargin
+from crossmargin.market import MarketSnapshot, VolSurface
+from crossmargin.portfolio import Portfolio, Position
+
+NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
+MARKET = MarketSnapshot(
+    NOW,
+    {"BTC": 72000.0, "ETH": 4000.0},
+    0.0,
+    {"BTC": VolSurface.flat(0.6), "ETH": VolSurface.flat(0.7)},
+)
+NAMES = (
+    "BTC-PERPETUAL",
+    "BTC_USDC-PERPETUAL",
+    "BTC-29MAR24",
+    "BTC-28JUN24",
+    "BTC-28JUN24-80000-C",
+    "BTC-28JUN24-60000-P",
+    "BTC-29MAR24-72000-C",
+    "BTC-29MAR24-72000-P",
+    "ETH-PERPETUAL",
+    "ETH-28JUN24-4000-C",
+    "BTC_USDC",
+)
+ACCOUNTS = np.array([0, 0, 0, 1, 1, 2, 2, 2, 3, 3])
+INSTRUMENTS = np.array([0, 4, 5, 2, 3, 6, 7, 8, 9, 10])
+SIZES = np.array([10_000.0, -2.0, 1.0, 50_000.0, -50_000.0, -3.0, -3.0, 20_000.0, 15.0, 2.0])
+COLLATERAL = np.array([100_000.0, 50_000.0, 80_000.0, 0.0, 5_000.0])
+
+
+def _engine(model: str = "pm") -> BookEngine:
+    engine = BookEngine(NAMES, MARKET, model)
+    engine.load_positions(ACCOUNTS, INSTRUMENTS, SIZES, COLLATERAL)
+    return engine
+
+
+def _model_result(engine: BookEngine, account: int) -> MarginResult:
+    """The single-account model on ``account``'s positions, its entry prices and its collateral
+    as USD cash (no haircut)."""
+    cols, sizes = engine.positions(account)
+    entries = engine.entry_prices_usd
+    positions = tuple(
+        Position(
+            engine.instruments[i], float(s), None if np.isnan(entries[i]) else float(entries[i])
+        )
+        for i, s in zip(cols, sizes, strict=True)
+    )
+    collateral = {"USD": Decimal(repr(float(engine.collateral_usd[account])))}
+    model = PortfolioMargin() if engine.model == "pm" else SpanMargin()
+    return model.margin(Portfolio(positions, collateral), engine.market)
+
+
+def _model_margin(engine: BookEngine, account: int) -> tuple[float, float, float]:
+    result = _model_result(engine, account)
+    return (
+        float(result.initial_margin),
+        float(result.maintenance_margin),
+        float(result.equity),
+    )
+
+
+def _assert_same_worst(label: str | None, expected: MarginResult) -> None:
+    """The engine's worst scenario is the model's, or ties with it: the model's P&L in the
+    engine's scenario equals its worst P&L (scenarios that are equal in exact arithmetic differ
+    by rounding in a full revaluation, e.g. a calendar spread's rate shocks at every price)."""
+    if expected.worst_scenario is None:
+        assert label is None
+        return
+    assert label is not None
+    pnl = {scenario.label: scenario.pnl_usd for scenario in expected.scenarios}
+    worst = expected.worst_scenario.pnl_usd
+    assert pnl[label] == pytest.approx(worst, rel=1e-9, abs=1e-6)
+
+
+@pytest.mark.parametrize("model", ["pm", "span"])
+def test_every_account_matches_the_single_account_model(model: str) -> None:
+    """IM, MM, equity and the worst scenario of each account equal the model run on that
+    account's positions (components are rounded up to 1e-6 there, floats here)."""
+    engine = _engine(model)
+    result = engine.margin_all()
+    for account in range(engine.account_count):
+        initial, maintenance, equity = _model_margin(engine, account)
+        assert result.initial_margin[account] == pytest.approx(initial, rel=1e-9, abs=1e-5)
+        assert result.maintenance_margin[account] == pytest.approx(maintenance, rel=1e-9, abs=1e-5)
+        assert result.equity[account] == pytest.approx(equity, rel=1e-12, abs=1e-5)
+        _assert_same_worst(result.worst_scenario_label(account), _model_result(engine, account))
+
+
+def test_a_long_linear_perpetual_costs_its_loss_at_minus_16_percent() -> None:
+    """1 BTC long of BTC_USDC-PERPETUAL at 72,000: the worst scenario is −16 % (first of the
+    three vol regimes, which tie), scan = 0.16 × 72,000 = 11,520; no delta shock (far below
+    $20M), no basis (one bucket), so IM = 11,520 and MM = 0.8 × 11,520 = 9,216. Entered at the
+    mark, so equity is the collateral, 1,000."""
+    engine = BookEngine(["BTC_USDC-PERPETUAL"], MARKET)
+    engine.load_positions([0], [0], [1.0], [1000.0])
+    result = engine.margin_all()
+    assert result.initial_margin[0] == pytest.approx(11_520.0, rel=1e-12)
+    assert result.maintenance_margin[0] == pytest.approx(9_216.0, rel=1e-12)
+    assert result.equity[0] == 1000.0
+    assert result.margin_ratio[0] == pytest.approx(9.216)
+    assert result.worst_scenario_label(0) == "BTC -16% vol up"
+    assert engine.linear_factor_instruments == 1
+
+
+def test_empty_accounts_owe_nothing_and_have_no_worst_scenario() -> None:
+    """Account 4 holds nothing: IM = MM = 0, equity = collateral, ratio 0, worst index -1."""
+    result = _engine().margin_all()
+    assert result.initial_margin[4] == 0.0
+    assert result.maintenance_margin[4] == 0.0
+    assert result.equity[4] == 5000.0
+    assert result.margin_ratio[4] == 0.0
+    assert result.worst_scenario_index[4] == -1
+    assert result.worst_scenario_label(4) is None
+
+
+def test_margin_ratio_is_infinite_when_margin_is_due_without_equity() -> None:
+    """Account 3 has no collateral and an option position worth money, so positive equity; an
+    account with zero collateral and only a perpetual (mark value 0) has ratio inf."""
+    engine = BookEngine(["BTC-PERPETUAL"], MARKET)
+    engine.load_positions([0], [0], [10_000.0], [0.0])
+    assert engine.margin_all().margin_ratio[0] == np.inf
+
+
+def test_result_arrays_are_read_only_and_convert_to_a_dict() -> None:
+    result = _engine().margin_all()
+    assert isinstance(result, BookMarginResult)
+    with pytest.raises(ValueError, match="read-only"):
+        result.initial_margin[0] = 1.0
+    columns = result.to_dict()
+    assert list(columns) == [
+        "account",
+        "initial_margin",
+        "maintenance_margin",
+        "equity",
+        "margin_ratio",
+        "worst_scenario_index",
+    ]
+    assert columns["account"].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_to_table_names_the_missing_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without pandas (simulated), ``to_table`` says what to install; with it, a DataFrame."""
+    result = _engine().margin_all()
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(MissingDependencyError, match=r"crossmargin\[tables\]"):
+        result.to_table()
+    monkeypatch.undo()
+    pandas = pytest.importorskip("pandas")
+    table = result.to_table()
+    assert isinstance(table, pandas.DataFrame)
+    assert table.loc[2, "initial_margin"] == result.initial_margin[2]
+
+
+def test_duplicates_are_netted_and_zero_positions_dropped() -> None:
+    """Two rows of the same (account, instrument) add up; a zero size leaves no position."""
+    engine = BookEngine(NAMES, MARKET)
+    engine.load_positions([0, 0, 0, 1], [4, 4, 2, 0], [1.0, 0.5, 0.0, 10.0], [1.0, 1.0])
+    cols, sizes = engine.positions(0)
+    assert cols.tolist() == [4]
+    assert sizes.tolist() == [1.5]
+    assert engine.position_count == 2
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field", "value"),
+    [
+        (([0, 1], [0, 99], [1.0, 1.0], [1.0, 1.0]), "instrument_index[1]", 99),
+        (([0, 1], [0, 1], [1.0, float("nan")], [1.0, 1.0]), "size[1]", None),
+        (([0, 1], [0, 1], [1.0, 1.0], [1.0, -5.0]), "collateral_usd[1]", -5.0),
+        (([0, 1], [0, 1, 2], [1.0, 1.0], [1.0, 1.0]), "instrument_index", 3),
+        (([0, 1], [0, 1], [1.0], [1.0, 1.0]), "size", 1),
+        (([0, 2], [0, 1], [1.0, 1.0], [1.0, 1.0]), "account_index[1]", 2),
+        (([0, 1.5], [0, 1], [1.0, 1.0], [1.0, 1.0]), "account_index[1]", 1.5),
+        (([0, 1], [0, 1], [1.0, np.inf], [1.0, 1.0]), "size[1]", np.inf),
+    ],
+)
+def test_bad_positions_are_rejected_and_change_nothing(
+    arguments: tuple[list[float], ...], field: str, value: float | None
+) -> None:
+    engine = _engine()
+    before = engine.margin_all()
+    with pytest.raises(InputError) as raised:
+        engine.load_positions(*arguments)
+    assert raised.value.field == field
+    if value is not None:
+        assert raised.value.value == value
+    after = engine.margin_all()
+    assert np.array_equal(before.initial_margin, after.initial_margin)
+    assert np.array_equal(before.equity, after.equity)
+    assert engine.account_count == 5
+
+
+def test_bad_trades_are_rejected_and_change_nothing() -> None:
+    engine = _engine()
+    before = engine.margin_all()
+    positions = engine.positions(0)
+    cases = [((7, 0, 1.0), "account"), ((0, 11, 1.0), "instrument_index"),
+             ((0, 0, float("nan")), "size"), ((True, 0, 1.0), "account")]  # fmt: skip
+    for arguments, field in cases:
+        for call in (engine.pre_trade, engine.apply_trade):
+            with pytest.raises(InputError) as raised:
+                call(*arguments)
+            assert raised.value.field == field
+    assert np.array_equal(engine.positions(0)[1], positions[1])
+    assert np.array_equal(engine.margin_all().initial_margin, before.initial_margin)
+
+
+def test_bad_engine_arguments_are_named() -> None:
+    with pytest.raises(InputError, match="model"):
+        BookEngine(NAMES, MARKET, "var")
+    with pytest.raises(InputError, match="parameters"):
+        BookEngine(NAMES, MARKET, "span", PortfolioMargin().parameters)
+    with pytest.raises(InputError, match=r"instruments\[1\]"):
+        BookEngine(["BTC-PERPETUAL", "BTC-PERPETUAL"], MARKET)
+    with pytest.raises(InputError, match=r"instruments\[0\]"):
+        BookEngine(["NOT-A-NAME-X"], MARKET)
+    no_sol_vols = MarketSnapshot(NOW, {"SOL": 150.0}, 0.0, {"BTC": VolSurface.flat(0.6)})
+    with pytest.raises(InputError, match=r"vol_surfaces\.SOL"):
+        BookEngine(["SOL-28JUN24-150-C"], no_sol_vols)
+    with pytest.raises(InputError, match="threads"):
+        BookEngine(NAMES, MARKET, threads=0)
+
+
+def test_pre_trade_equals_the_margin_after_the_trade() -> None:
+    """The check's IM after a trade is what margin_all gives once the trade is applied, and what
+    the single-account model gives on the new positions; a trade at the mark leaves equity."""
+    for model in ("pm", "span"):
+        engine = _engine(model)
+        before = engine.margin_all()
+        check = engine.pre_trade(0, 6, 2.5)
+        assert check.initial_margin_before == pytest.approx(before.initial_margin[0], rel=1e-12)
+        assert check.equity == pytest.approx(before.equity[0], rel=1e-12)
+        applied = engine.apply_trade(0, 6, 2.5)
+        assert applied == check
+        after = engine.margin_all()
+        assert after.initial_margin[0] == pytest.approx(check.initial_margin, rel=1e-12)
+        assert after.equity[0] == pytest.approx(before.equity[0], rel=1e-12)
+        assert after.worst_scenario_index[0] == check.worst_scenario_index
+        initial, _, equity = _model_margin(engine, 0)
+        assert check.initial_margin == pytest.approx(initial, rel=1e-9, abs=1e-5)
+        assert check.equity == pytest.approx(equity, rel=1e-12, abs=1e-5)
+        assert engine.positions(0)[0].tolist() == [0, 4, 5, 6]
+
+
+def test_apply_trade_pays_the_mark_value_from_collateral() -> None:
+    """Buying 1 BTC_USDC spot (mark 72,000) moves 72,000 from collateral into the position."""
+    engine = _engine()
+    engine.apply_trade(4, 10, 1.0)
+    assert engine.collateral_usd[4] == pytest.approx(5000.0 - 72_000.0)
+    result = engine.margin_all()
+    assert result.equity[4] == pytest.approx(5000.0)
+    assert result.initial_margin[4] == pytest.approx(0.16 * 72_000.0, rel=1e-12)
+
+
+def test_closing_a_position_removes_it() -> None:
+    engine = _engine()
+    engine.apply_trade(1, 2, -50_000.0)
+    assert engine.positions(1)[0].tolist() == [3]
+    assert engine.margin_all().initial_margin[1] == pytest.approx(_model_margin(engine, 1)[0])
+
+
+def test_update_market_moves_only_what_changed() -> None:
+    """A BTC move rebuilds BTC's rows only; the same market again moves nothing; the incremental
+    margin equals a full recompute and the single-account model at the new market."""
+    engine = _engine()
+    engine.margin_all()
+    assert engine.update_market(MARKET) == ()
+    moved = MARKET.shocked({"BTC": -0.05})
+    assert engine.update_market(moved) == ("BTC",)
+    incremental = engine.margin_all()
+    full = engine.margin_all(incremental=False)
+    assert np.array_equal(incremental.initial_margin, full.initial_margin)
+    assert np.array_equal(incremental.equity, full.equity)
+    for account in range(4):
+        initial, _, equity = _model_margin(engine, account)
+        assert full.initial_margin[account] == pytest.approx(initial, rel=1e-9, abs=1e-5)
+        assert full.equity[account] == pytest.approx(equity, rel=1e-12, abs=1e-5)
+    rated = MarketSnapshot(NOW, {"BTC": 68400.0, "ETH": 4000.0}, 0.05,
+                           {"BTC": VolSurface.flat(0.6), "ETH": VolSurface.flat(0.7)})  # fmt: skip
+    assert engine.update_market(rated) == ("BTC", "ETH")
+
+
+def test_update_market_rejects_a_market_that_cannot_price_and_keeps_the_old_one() -> None:
+    engine = _engine()
+    before = engine.margin_all()
+    without_eth = MarketSnapshot(NOW, {"BTC": 70000.0}, 0.0, {"BTC": VolSurface.flat(0.6)})
+    with pytest.raises(InputError, match="ETH"):
+        engine.update_market(without_eth)
+    assert engine.market is MARKET
+    assert np.array_equal(engine.margin_all().initial_margin, before.initial_margin)
+
+
+def test_pre_trade_after_a_market_move_uses_the_new_rows() -> None:
+    """The stored scenario vector of an account is rebuilt after a move, not reused."""
+    engine = _engine()
+    engine.pre_trade(2, 6, 1.0)
+    engine.update_market(MARKET.shocked({"BTC": 0.03}))
+    check = engine.pre_trade(2, 6, 0.0)
+    assert check.initial_margin == pytest.approx(engine.margin_all().initial_margin[2], rel=1e-12)
+
+
+def test_the_kernel_equals_its_numpy_twin() -> None:
+    for model in ("pm", "span"):
+        engine = _engine(model)
+        fused = engine.margin_all()
+        twin = engine.margin_all_reference()
+        np.testing.assert_allclose(fused.initial_margin, twin.initial_margin, rtol=1e-12)
+        np.testing.assert_allclose(fused.maintenance_margin, twin.maintenance_margin, rtol=1e-12)
+        np.testing.assert_allclose(fused.equity, twin.equity, rtol=1e-12)
+        for account in range(engine.account_count):
+            expected = _model_result(engine, account)
+            _assert_same_worst(fused.worst_scenario_label(account), expected)
+            _assert_same_worst(twin.worst_scenario_label(account), expected)
+
+
+def test_margin_all_dask_on_threads_is_identical() -> None:
+    engine = _engine()
+    expected = engine.margin_all()
+    result = engine.margin_all_dask(partitions=3)
+    assert np.array_equal(result.initial_margin, expected.initial_margin)
+    assert np.array_equal(result.worst_scenario_index, expected.worst_scenario_index)
+    assert np.array_equal(result.equity, expected.equity)
+
+
+def test_instrument_order_is_the_callers_whatever_the_engine_does_inside() -> None:
+    """The engine reorders instruments internally; positions, entries and checks speak the
+    caller's indices."""
+    engine = _engine()
+    assert engine.instruments[4].name == "BTC-28JUN24-80000-C"
+    assert engine.positions(0)[0].tolist() == [0, 4, 5]
+    assert np.isnan(engine.entry_prices_usd[4])
+    assert engine.entry_prices_usd[0] == 72000.0
+    assert engine.pre_trade(0, 4, 1.0).instrument_index == 4
