@@ -35,6 +35,7 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python benchmarks/pricing.py
+	$(BIN)/python benchmarks/book_engine.py --accounts 100000
 	$(BIN)/python benchmarks/service_load.py
 
 clean:
