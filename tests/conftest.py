@@ -1,20 +1,19 @@
-"""Suite-wide guard: in CI the shared market data must be present, so no golden test can pass by
-skipping. Locally, tests that need it skip with a reason when it is absent."""
+"""Suite-wide guard: under CI (``CI=true``) the shared market data must be present, so no golden
+test can pass by skipping (see ``shared_data_support.py``)."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from crossmargin.market.paths import shared_data_dir
+from crossmargin.market.paths import SharedDataNotFoundError, shared_data_dir
+from shared_data_support import in_ci
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Fail fast under CI (``CI=true``) when ``../shared/data`` cannot be found."""
-    if os.environ.get("CI", "").lower() not in ("1", "true", "yes"):
+    """Fail fast under CI when ``../shared/data`` cannot be found."""
+    if not in_ci():
         return
     try:
         shared_data_dir()
-    except Exception as error:  # any failure to locate the data is fatal in CI
+    except SharedDataNotFoundError as error:
         raise pytest.UsageError(f"CI run without the shared data set: {error}") from error

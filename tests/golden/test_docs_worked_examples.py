@@ -41,8 +41,9 @@ from crossmargin.margin.portfolio_margin import delta_shock_usd
 from crossmargin.margin.scenarios import ScenarioKind, scenario_pnl_matrix
 from crossmargin.margin.span_file import span_file_from_dict, span_file_requirement
 from crossmargin.margin.var import expected_shortfall, value_at_risk
-from crossmargin.market import MarketSnapshot, SharedDataNotFoundError
+from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, apply_trade, load_portfolio_file, portfolio_from_dict
+from shared_data_support import require_shared_data
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -152,10 +153,9 @@ def _calendar_futures() -> tuple[Portfolio, MarketSnapshot]:
 def _margin(example: str, model: str) -> MarginResult:
     """``model``'s result on ``examples/<example>.toml`` (VaR skips without the shared data)."""
     portfolio, market = _example(example)
-    try:
-        return build_model(model).margin(portfolio, market)
-    except SharedDataNotFoundError:
-        pytest.skip("shared data set not available for the VaR model")
+    if model == "var":
+        require_shared_data("prices")
+    return build_model(model).margin(portfolio, market)
 
 
 def _scenario(result: MarginResult, label: str) -> float:

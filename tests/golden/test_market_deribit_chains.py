@@ -19,18 +19,14 @@ from crossmargin.market import (
     DERIBIT_CHAIN_2026_03_01,
     DeribitChainFormat,
     MarketSnapshot,
-    SharedDataNotFoundError,
     detect_chain_format,
     load_deribit_chain,
-    shared_data_dir,
 )
+from shared_data_support import require_shared_data
 
 
 def _chain(relative: Path) -> Path:
-    try:
-        return shared_data_dir() / relative
-    except SharedDataNotFoundError:
-        pytest.skip("shared/data is not available")
+    return require_shared_data(*relative.parts)
 
 
 @pytest.fixture(scope="module")

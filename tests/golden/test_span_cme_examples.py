@@ -17,15 +17,12 @@ import pytest
 
 from crossmargin.margin.span import scan_risk, scanning_spread_losses
 from crossmargin.margin.span_file import span_file_from_dict, span_file_requirement
-from crossmargin.market import SharedDataNotFoundError, shared_data_dir
+from shared_data_support import require_shared_data
 
 
 @pytest.fixture(scope="module")
 def examples() -> dict[str, Any]:
-    try:
-        path = shared_data_dir() / "vectors" / "external_vectors.json"
-    except SharedDataNotFoundError:
-        pytest.skip("shared data set not available")
+    path = require_shared_data("vectors", "external_vectors.json")
     vectors: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return vectors["span_cme_spread_examples"]  # type: ignore[no-any-return]
 

@@ -15,16 +15,11 @@ import typer
 from typer.testing import CliRunner
 
 from crossmargin.cli.compat_command import compat_app
-from crossmargin.market.paths import SharedDataNotFoundError, shared_data_dir
+from shared_data_support import require_shared_data
 
 
 def _case(name: str) -> Path:
-    try:
-        path = shared_data_dir() / "vectors" / "derive_pmrm" / name
-    except SharedDataNotFoundError:
-        pytest.skip("shared data not available")
-    if not path.exists():
-        pytest.skip(f"{name} not available")
+    path = require_shared_data("vectors", "derive_pmrm", name)
     return path
 
 

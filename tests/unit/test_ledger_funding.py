@@ -23,7 +23,7 @@ from crossmargin.ledger import (
     replay_funding,
     state_to_bytes,
 )
-from crossmargin.market import SharedDataNotFoundError
+from shared_data_support import require_shared_data
 
 D = Decimal
 PERP = "BTC_USDC-PERPETUAL"
@@ -31,10 +31,8 @@ PERP = "BTC_USDC-PERPETUAL"
 
 @pytest.fixture(scope="module")
 def history() -> tuple[FundingRate, ...]:
-    try:
-        return load_binance_funding()
-    except SharedDataNotFoundError:
-        pytest.skip("shared data set not found: set CROSSMARGIN_SHARED_DATA")
+    require_shared_data("funding")
+    return load_binance_funding()
 
 
 @pytest.fixture
