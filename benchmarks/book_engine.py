@@ -32,8 +32,8 @@ from scipy import sparse
 
 from crossmargin.engine import BookEngine
 from crossmargin.engine.reference import counted_matrix, underlying_rows
-from crossmargin.margin.portfolio_margin import PortfolioMargin
-from crossmargin.margin.span_model import SpanMargin
+from crossmargin.margin.pm.model import PortfolioMargin
+from crossmargin.margin.span.model import SpanMargin
 from crossmargin.portfolio import Portfolio, Position
 from crossmargin.simulation import synthetic_book
 

@@ -23,13 +23,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from crossmargin.compat.derive_pmrm import (
-    DeriveEvaluation,
-    ScenarioClass,
-    evaluate_case,
-    run_case,
-    svi_vol,
-)
+from crossmargin.compat.derive_pmrm import evaluate_case, run_case
+from crossmargin.margin.derive import DeriveEvaluation, ScenarioClass, svi_vol
 from crossmargin.market.paths import SharedDataNotFoundError, shared_data_dir
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from crossmargin.margin.derive_pmrm import DerivePmrmMargin
-from crossmargin.margin.portfolio_margin import PortfolioMargin
+from crossmargin.margin.derive.model import DerivePmrmMargin
+from crossmargin.margin.pm.model import PortfolioMargin
 from crossmargin.portfolio import load_portfolio_file
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from crossmargin.cli.render_margin import margin_result_to_json
 from crossmargin.cli.span_command import span_document
 from crossmargin.collateral import default_haircuts
+from crossmargin.compat.cme_risk_arrays import span_file_from_dict, span_file_requirement
 from crossmargin.instruments import parse_instrument
 from crossmargin.margin import (
     CrossMargin,
@@ -36,13 +36,13 @@ from crossmargin.margin import (
     liquidation_prices,
 )
 from crossmargin.margin.common import view_account
-from crossmargin.margin.pm_parameters import load_pm_parameters
-from crossmargin.margin.portfolio_margin import delta_shock_usd
-from crossmargin.margin.scenarios import ScenarioKind, scenario_pnl_matrix
-from crossmargin.margin.span_file import span_file_from_dict, span_file_requirement
-from crossmargin.margin.var import expected_shortfall, value_at_risk
+from crossmargin.margin.pm.model import delta_shock_usd
+from crossmargin.margin.pm.parameters import load_pm_parameters
+from crossmargin.margin.rendering import margin_result_to_json
+from crossmargin.margin.var.model import expected_shortfall, value_at_risk
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, apply_trade, load_portfolio_file, portfolio_from_dict
+from crossmargin.scenarios import ScenarioKind, scenario_pnl_matrix
 from shared_data_support import require_shared_data
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,11 +11,12 @@ import pytest
 import QuantLib as ql  # noqa: N813
 
 from crossmargin.instruments import parse_instrument
-from crossmargin.margin.pm_parameters import load_pm_parameters
-from crossmargin.margin.portfolio_margin import PortfolioMargin, deribit_scenario_set
-from crossmargin.margin.scenarios import scenario_pnl_matrix
+from crossmargin.margin.pm.model import PortfolioMargin, deribit_scenario_set
+from crossmargin.margin.pm.parameters import load_pm_parameters
 from crossmargin.market import MarketSnapshot, VolSurface
-from crossmargin.portfolio import Portfolio, instrument_arrays
+from crossmargin.portfolio import Portfolio
+from crossmargin.pricing import instrument_arrays
+from crossmargin.scenarios import scenario_pnl_matrix
 
 NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 

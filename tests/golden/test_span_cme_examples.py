@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from crossmargin.margin.span import scan_risk, scanning_spread_losses
-from crossmargin.margin.span_file import span_file_from_dict, span_file_requirement
+from crossmargin.compat.cme_risk_arrays import span_file_from_dict, span_file_requirement
+from crossmargin.margin.span.arithmetic import scan_risk, scanning_spread_losses
 from shared_data_support import require_shared_data
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from crossmargin.core.errors import InputError
-from crossmargin.margin.var_backtest import (
+from crossmargin.margin.var.backtest import (
     TrafficLightZone,
     basel_traffic_light_zone,
     kupiec_nonrejection_region,

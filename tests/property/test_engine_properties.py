@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from crossmargin.engine import BookEngine
 from crossmargin.engine.positions import PositionBook
 from crossmargin.margin import MarginResult
-from crossmargin.margin.portfolio_margin import PortfolioMargin
-from crossmargin.margin.span_model import SpanMargin
+from crossmargin.margin.pm.model import PortfolioMargin
+from crossmargin.margin.span.model import SpanMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position
 

@@ -11,12 +11,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from crossmargin.instruments import InstrumentKind
-from crossmargin.margin.cross import CrossMargin
-from crossmargin.margin.isolated import IsolatedMargin, liquidation_prices
-from crossmargin.margin.standard_parameters import load_standard_parameters
-from crossmargin.margin.standard_rates import rate_arrays, standard_requirements_usd
+from crossmargin.margin.standard.cross import CrossMargin
+from crossmargin.margin.standard.isolated import IsolatedMargin, liquidation_prices
+from crossmargin.margin.standard.parameters import load_standard_parameters
+from crossmargin.margin.standard.rates import rate_arrays, standard_requirements_usd
 from crossmargin.market import MarketSnapshot, VolSurface
-from crossmargin.portfolio import Portfolio, Position, instrument_arrays
+from crossmargin.portfolio import Portfolio, Position
+from crossmargin.pricing import instrument_arrays
 
 NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 PARAMETERS = load_standard_parameters()

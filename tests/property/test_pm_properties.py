@@ -19,16 +19,11 @@ from hypothesis import strategies as st
 from crossmargin.collateral import default_haircuts
 from crossmargin.instruments import parse_instrument
 from crossmargin.margin import MarginResult
-from crossmargin.margin.portfolio_margin import PortfolioMargin
-from crossmargin.margin.scenarios import ScenarioKind
+from crossmargin.margin.pm.model import PortfolioMargin
 from crossmargin.market import MarketSnapshot, VolSurface
-from crossmargin.portfolio import (
-    Portfolio,
-    Position,
-    instrument_arrays,
-    unit_greeks_usd,
-    value_portfolio,
-)
+from crossmargin.portfolio import Portfolio, Position, value_portfolio
+from crossmargin.pricing import instrument_arrays, unit_greeks_usd
+from crossmargin.scenarios import ScenarioKind
 
 NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 PM = PortfolioMargin()

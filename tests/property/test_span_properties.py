@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from crossmargin.margin.span import (
+from crossmargin.margin.span.arithmetic import (
     CommodityRisk,
     InterLeg,
     InterSpread,
@@ -22,7 +22,7 @@ from crossmargin.margin.span import (
     scanning_spread_losses,
     span_requirement,
 )
-from crossmargin.margin.span_model import SpanMargin
+from crossmargin.margin.span.model import SpanMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position
 

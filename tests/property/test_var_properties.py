@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from crossmargin.collateral import default_haircuts
 from crossmargin.instruments import parse_instrument
-from crossmargin.margin.var import VarMargin, expected_shortfall, value_at_risk
+from crossmargin.margin.var.model import VarMargin, expected_shortfall, value_at_risk
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.market.history import load_market_history
 from crossmargin.portfolio import Portfolio, Position, value_portfolio

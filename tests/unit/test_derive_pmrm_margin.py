@@ -10,7 +10,7 @@ import pytest
 
 from crossmargin.core.errors import InputError
 from crossmargin.margin.base import MarginModel
-from crossmargin.margin.derive_pmrm import DerivePmrmMargin
+from crossmargin.margin.derive.model import DerivePmrmMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, load_portfolio_file
 

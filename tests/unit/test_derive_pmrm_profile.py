@@ -9,16 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from crossmargin.compat.derive_pmrm import (
-    ScenarioClass,
-    evaluate_case,
-    load_derive_parameters,
-    parameters_from_case,
-    run_case,
-    svi_vol,
-)
-from crossmargin.compat.derive_pmrm.parameters import DeriveScenario, VolShock, scenario_classes
+from crossmargin.compat.derive_pmrm import evaluate_case, parameters_from_case, run_case
 from crossmargin.core.errors import InputError
+from crossmargin.margin.derive import ScenarioClass, load_derive_parameters, svi_vol
+from crossmargin.margin.derive.parameters import DeriveScenario, VolShock, scenario_classes
 
 YEAR = 365 * 86400
 

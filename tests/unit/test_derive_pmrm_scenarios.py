@@ -15,7 +15,9 @@ import pytest
 
 from crossmargin.core.errors import InputError
 from crossmargin.instruments import parse_instrument
-from crossmargin.margin.scenarios import (
+from crossmargin.market import MarketSnapshot, VolSurface
+from crossmargin.pricing import instrument_arrays, unit_values_usd
+from crossmargin.scenarios import (
     ScenarioSet,
     SkewShape,
     TermPowerRule,
@@ -25,8 +27,6 @@ from crossmargin.margin.scenarios import (
     skew_vol_shocks,
     term_structure_vol_shocks,
 )
-from crossmargin.market import MarketSnapshot, VolSurface
-from crossmargin.portfolio import instrument_arrays, unit_values_usd
 
 NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 OPTION = "BTC_USDC-28JUN24-70000-C"

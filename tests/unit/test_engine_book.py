@@ -16,8 +16,8 @@ import pytest
 from crossmargin.core.errors import InputError
 from crossmargin.engine import BookEngine, BookMarginResult, MissingDependencyError
 from crossmargin.margin import MarginResult
-from crossmargin.margin.portfolio_margin import PortfolioMargin
-from crossmargin.margin.span_model import SpanMargin
+from crossmargin.margin.pm.model import PortfolioMargin
+from crossmargin.margin.span.model import SpanMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position
 

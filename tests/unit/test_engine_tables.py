@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crossmargin.engine import BookEngine, fast_instrument_arrays
+from crossmargin.engine import BookEngine
 from crossmargin.engine.layout import MarginModelName, coerce_instruments, engine_order
 from crossmargin.engine.positions import PositionBook
-from crossmargin.margin.portfolio_margin import deribit_scenario_set
-from crossmargin.margin.scenarios import scenario_pnl_matrix
-from crossmargin.portfolio import instrument_arrays, unit_values_usd
+from crossmargin.margin.pm.model import deribit_scenario_set
+from crossmargin.pricing import instrument_arrays, unit_values_usd
+from crossmargin.scenarios import scenario_pnl_matrix
 from crossmargin.simulation import synthetic_instruments, synthetic_market
 
 MARKET = synthetic_market()
@@ -33,10 +33,10 @@ FIELDS = (
 )
 
 
-def test_fast_instrument_arrays_equal_the_portfolio_ones_field_for_field() -> None:
+def test_instrument_arrays_equal_the_portfolio_ones_field_for_field() -> None:
     """Same bytes as :func:`instrument_arrays` (one surface lookup per option there, one per
     underlying here), on the real chain's smiles and forwards."""
-    fast = fast_instrument_arrays(INSTRUMENTS, MARKET)
+    fast = instrument_arrays(INSTRUMENTS, MARKET)
     slow = instrument_arrays(INSTRUMENTS, MARKET)
     for name in FIELDS:
         assert np.array_equal(getattr(fast, name), getattr(slow, name), equal_nan=True), name
@@ -46,7 +46,7 @@ def test_fast_instrument_arrays_equal_the_portfolio_ones_field_for_field() -> No
 
 def test_given_entry_prices_replace_the_forward_of_delta_one_contracts_only() -> None:
     entries = np.full(len(INSTRUMENTS), 50_000.0)
-    fast = fast_instrument_arrays(INSTRUMENTS, MARKET, entries)
+    fast = instrument_arrays(INSTRUMENTS, MARKET, entries)
     slow = instrument_arrays(INSTRUMENTS, MARKET, [50_000.0] * len(INSTRUMENTS))
     assert np.array_equal(fast.entry_usd, slow.entry_usd, equal_nan=True)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crossmargin.margin.base import MarginModel
-from crossmargin.margin.cross import CrossMargin
+from crossmargin.margin.standard.cross import CrossMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position, load_portfolio_file
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from crossmargin.margin.base import MarginModel
-from crossmargin.margin.cross import CrossMargin
-from crossmargin.margin.isolated import IsolatedMargin, allocated_collateral
+from crossmargin.margin.standard.cross import CrossMargin
+from crossmargin.margin.standard.isolated import IsolatedMargin, allocated_collateral
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position, load_portfolio_file
 

@@ -11,12 +11,17 @@ import numpy as np
 import pytest
 
 from crossmargin.collateral import default_haircuts, value_collateral
-from crossmargin.margin.cross import CrossMargin
-from crossmargin.margin.isolated import IsolatedMargin, allocated_collateral, liquidation_prices
-from crossmargin.margin.standard_parameters import load_standard_parameters
-from crossmargin.margin.standard_rates import rate_arrays, standard_requirements_usd
+from crossmargin.margin.standard.cross import CrossMargin
+from crossmargin.margin.standard.isolated import (
+    IsolatedMargin,
+    allocated_collateral,
+    liquidation_prices,
+)
+from crossmargin.margin.standard.parameters import load_standard_parameters
+from crossmargin.margin.standard.rates import rate_arrays, standard_requirements_usd
 from crossmargin.market import MarketSnapshot, VolSurface
-from crossmargin.portfolio import Portfolio, Position, instrument_arrays, load_portfolio_file
+from crossmargin.portfolio import Portfolio, Position, load_portfolio_file
+from crossmargin.pricing import instrument_arrays
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from crossmargin.margin import MarginModel
-from crossmargin.margin.pm_parameters import load_pm_parameters
-from crossmargin.margin.portfolio_margin import (
+from crossmargin.margin.pm.model import (
     PortfolioMargin,
     basis_charge,
     delta_one_buckets,
@@ -26,8 +25,10 @@ from crossmargin.margin.portfolio_margin import (
     option_strike_groups,
     short_option_charge,
 )
+from crossmargin.margin.pm.parameters import load_pm_parameters
 from crossmargin.market import MarketSnapshot, VolSurface
-from crossmargin.portfolio import Portfolio, Position, instrument_arrays
+from crossmargin.portfolio import Portfolio, Position
+from crossmargin.pricing import instrument_arrays
 
 NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 T_JUN = (datetime(2024, 6, 28, 8, tzinfo=UTC) - NOW).total_seconds() / 86400 / 365

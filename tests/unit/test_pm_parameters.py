@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crossmargin.core.errors import InputError
-from crossmargin.margin.pm_parameters import load_pm_parameters
+from crossmargin.margin.pm.parameters import load_pm_parameters
 
 
 def _shipped_text() -> str:

@@ -10,7 +10,9 @@ import pytest
 
 from crossmargin.core.errors import InputError
 from crossmargin.instruments import parse_instrument
-from crossmargin.margin.scenarios import (
+from crossmargin.market import MarketSnapshot, VolSmile, VolSurface
+from crossmargin.pricing import instrument_arrays
+from crossmargin.scenarios import (
     ScenarioKind,
     ScenarioSet,
     ScenarioSpec,
@@ -25,8 +27,6 @@ from crossmargin.margin.scenarios import (
     scenario_vol_shock,
     term_structure_vol_shocks,
 )
-from crossmargin.market import MarketSnapshot, VolSmile, VolSurface
-from crossmargin.portfolio import instrument_arrays
 
 NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 DECK = {

@@ -11,10 +11,10 @@ from scipy.stats import norm
 
 from crossmargin.core.errors import InputError
 from crossmargin.instruments import parse_instrument
-from crossmargin.margin.span import scan_risk
-from crossmargin.margin.span_arrays import risk_arrays_usd, scenario_moves
+from crossmargin.margin.span.arithmetic import scan_risk
+from crossmargin.margin.span.risk_arrays import risk_arrays_usd, scenario_moves
 from crossmargin.market import MarketSnapshot, VolSurface
-from crossmargin.portfolio import instrument_arrays
+from crossmargin.pricing import instrument_arrays
 
 NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 EXPIRY = datetime(2024, 3, 29, 8, tzinfo=UTC)

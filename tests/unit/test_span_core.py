@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from crossmargin.core.errors import InputError
-from crossmargin.margin.span import (
+from crossmargin.margin.span.arithmetic import (
     PAIRED_SCENARIO,
     VOL_DIRECTIONS,
     CommodityRisk,

@@ -10,8 +10,12 @@ from typing import Any
 
 import pytest
 
+from crossmargin.compat.cme_risk_arrays import (
+    load_span_file,
+    span_file_from_dict,
+    span_file_requirement,
+)
 from crossmargin.core.errors import FileInputError, InputError
-from crossmargin.margin.span_file import load_span_file, span_file_from_dict, span_file_requirement
 
 ARRAY = [0, 0, -100, -100, 100, 100, -200, -200, 200, 200, -300, -300, 300, 300, -210, 210]
 MINIMAL: dict[str, Any] = {

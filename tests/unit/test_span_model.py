@@ -9,7 +9,7 @@ import pytest
 
 from crossmargin.core.errors import InputError
 from crossmargin.margin import MarginModel
-from crossmargin.margin.span_model import SpanMargin
+from crossmargin.margin.span.model import SpanMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position, value_portfolio
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crossmargin.core.errors import InputError
-from crossmargin.margin.span_parameters import load_span_parameters
+from crossmargin.margin.span.parameters import load_span_parameters
 
 
 def test_shipped_defaults() -> None:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from numpy.typing import ArrayLike
 
-from crossmargin.margin.standard_parameters import load_standard_parameters
-from crossmargin.margin.standard_rates import (
+from crossmargin.margin.standard.parameters import load_standard_parameters
+from crossmargin.margin.standard.rates import (
     PositionCategory,
     StandardRequirements,
     category_totals,
@@ -19,7 +19,8 @@ from crossmargin.margin.standard_rates import (
     standard_requirements_usd,
 )
 from crossmargin.market import MarketSnapshot, VolSurface
-from crossmargin.portfolio import Position, instrument_arrays
+from crossmargin.portfolio import Position
+from crossmargin.pricing import instrument_arrays
 
 NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 DEC24 = datetime(2024, 12, 27, 8, tzinfo=UTC)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crossmargin.core.errors import InputError
-from crossmargin.margin.standard_parameters import load_standard_parameters
+from crossmargin.margin.standard.parameters import load_standard_parameters
 
 _VALID = """
 version = "test.1"

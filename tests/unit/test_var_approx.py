@@ -9,12 +9,13 @@ import pytest
 
 from crossmargin.core.errors import InputError
 from crossmargin.instruments import parse_instrument
-from crossmargin.margin.var import VarMargin, scenario_pnl_by_position, scenario_shocks
-from crossmargin.margin.var_approx import approximation_error, delta_gamma_vega_pnl
-from crossmargin.margin.var_parameters import VarMeasure
+from crossmargin.margin.var.approximation import approximation_error, delta_gamma_vega_pnl
+from crossmargin.margin.var.model import VarMargin, scenario_pnl_by_position, scenario_shocks
+from crossmargin.margin.var.parameters import VarMeasure
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.market.history import load_market_history
-from crossmargin.portfolio import Portfolio, instrument_arrays
+from crossmargin.portfolio import Portfolio
+from crossmargin.pricing import instrument_arrays
 
 NOW = datetime(2023, 7, 31, 8, 0, tzinfo=UTC)
 MARKET = MarketSnapshot(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from crossmargin.core.errors import InputError
-from crossmargin.margin.var import (
+from crossmargin.margin.var.model import (
     ewma_variance,
     expected_shortfall,
     horizon_sums,
@@ -15,7 +15,7 @@ from crossmargin.margin.var import (
     tail_weights,
     value_at_risk,
 )
-from crossmargin.margin.var_parameters import VarMeasure
+from crossmargin.margin.var.parameters import VarMeasure
 
 LOSSES_1_TO_100 = -np.random.default_rng(7).permutation(np.arange(1.0, 101.0))
 

@@ -16,7 +16,7 @@ import pytest
 
 from crossmargin.collateral import default_haircuts
 from crossmargin.core.errors import InputError
-from crossmargin.margin.var import (
+from crossmargin.margin.var.model import (
     VarMargin,
     analyse_var,
     build_scenarios,
@@ -24,7 +24,7 @@ from crossmargin.margin.var import (
     history_end_day,
     scenario_shocks,
 )
-from crossmargin.margin.var_parameters import VarMeasure, VarParameters, load_var_parameters
+from crossmargin.margin.var.parameters import VarMeasure, VarParameters, load_var_parameters
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.market.history import MarketHistory, load_market_history
 from crossmargin.portfolio import Portfolio, value_portfolio

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crossmargin.core.errors import InputError
-from crossmargin.margin.var_parameters import VarMeasure, load_var_parameters
+from crossmargin.margin.var.parameters import VarMeasure, load_var_parameters
 
 MINIMAL = """
 version = "test"

@@ -10,15 +10,12 @@ from typing import Annotated, Any
 import typer
 
 from crossmargin.cli.render import make_console
-from crossmargin.cli.render_margin import (
-    margin_result_to_json,
-    render_margin_result,
-    render_side_by_side,
-)
+from crossmargin.cli.render_margin import render_margin_result, render_side_by_side
 from crossmargin.collateral import default_haircuts
 from crossmargin.core.errors import CrossmarginError, InputError
 from crossmargin.instruments import parse_instrument
 from crossmargin.margin.registry import MODEL_NAMES, build_model
+from crossmargin.margin.rendering import margin_result_to_json
 from crossmargin.portfolio import apply_trade, load_portfolio_file
 
 __all__ = ["margin_command", "parse_trade", "whatif_command"]

@@ -1,67 +1,17 @@
-"""Rendering of margin results: JSON for machines, rich tables for people."""
+"""Rich tables of margin results for people (the JSON form is
+:func:`crossmargin.margin.margin_result_to_json`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from crossmargin.margin.result import MarginResult, ScenarioPnl
+from crossmargin.margin.result import MarginResult
 
-__all__ = ["margin_result_to_json", "render_margin_result", "render_side_by_side"]
-
-
-def _scenario_json(scenario: ScenarioPnl) -> dict[str, Any]:
-    shock = scenario.vol_shock
-    return {
-        "underlying": scenario.underlying,
-        "price_move": scenario.price_move,
-        "vol_shock": dict(shock) if not isinstance(shock, int | float) else shock,
-        "pnl_usd": scenario.pnl_usd,
-        "label": scenario.label,
-    }
-
-
-def margin_result_to_json(result: MarginResult) -> dict[str, Any]:
-    """A JSON-ready dict of a :class:`MarginResult`; money as decimal strings (USD)."""
-    document: dict[str, Any] = {
-        "model": result.model,
-        "currency": result.currency,
-        "initial_margin": str(result.initial_margin),
-        "maintenance_margin": str(result.maintenance_margin),
-        "equity": str(result.equity),
-        "collateral_value": str(result.collateral_value),
-        "margin_ratio": result.margin_ratio,
-        "available": str(result.available_usd),
-        "components": {name: str(value) for name, value in result.components.items()},
-        "maintenance_components": {
-            name: str(value) for name, value in result.maintenance_components.items()
-        },
-        "worst_scenario": (
-            _scenario_json(result.worst_scenario) if result.worst_scenario is not None else None
-        ),
-        "positions": [
-            {
-                "instrument": row.instrument,
-                "size": row.size,
-                "mark_value_usd": row.mark_value_usd,
-                "delta": row.delta,
-                "gamma": row.gamma,
-                "vega": row.vega,
-                "theta": row.theta,
-                "contribution_usd": row.contribution_usd,
-            }
-            for row in result.positions
-        ],
-        "parameters_version": result.parameters_version,
-        "notes": list(result.notes),
-    }
-    if result.scenarios:
-        document["scenarios"] = [_scenario_json(s) for s in result.scenarios]
-    return document
+__all__ = ["render_margin_result", "render_side_by_side"]
 
 
 def _money(value: float | Decimal) -> str:

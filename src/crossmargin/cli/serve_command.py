@@ -1,16 +1,25 @@
-"""`crossmargin serve`: run the HTTP/WebSocket service with uvicorn (one process)."""
+"""`crossmargin serve`: run the HTTP/WebSocket service with uvicorn (one process).
+
+The CLI and the service never import each other: the command checks its options, puts the ledger
+URL in the environment the service reads (``CROSSMARGIN_DATABASE_URL``) and hands uvicorn the
+service's application factory by name (:data:`SERVICE_FACTORY`)."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 from typing import Annotated
 
 import typer
 
 from crossmargin.cli.render import make_console
 from crossmargin.core.errors import CrossmarginError
+from crossmargin.ledger import DATABASE_URL_ENV, database_url
 
-__all__ = ["serve_command"]
+__all__ = ["SERVICE_FACTORY", "serve_command"]
+
+#: The service's application factory, as uvicorn imports it (``module:callable``).
+SERVICE_FACTORY = "crossmargin.service.app:create_app_from_environment"
 
 
 def _is_loopback(host: str) -> bool:
@@ -40,11 +49,9 @@ def serve_command(
     or is generated on first start and printed once."""
     import uvicorn
 
-    from crossmargin.service import create_app
-
     console = make_console(stderr=True)
     try:
-        app = create_app(database_url=database)
+        url = database_url(database)
     except CrossmarginError as error:
         console.print(f"[bold red]error:[/bold red] {error}", highlight=False)
         raise typer.Exit(code=2) from None
@@ -54,4 +61,5 @@ def serve_command(
             "proxy in front of it: API keys travel in every request.",
             highlight=False,
         )
-    uvicorn.run(app, host=host, port=port, workers=1)
+    os.environ[DATABASE_URL_ENV] = url
+    uvicorn.run(SERVICE_FACTORY, factory=True, host=host, port=port, workers=1)

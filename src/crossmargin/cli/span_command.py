@@ -1,7 +1,7 @@
 """``crossmargin span --risk-arrays FILE [--json]``: SPAN on external CME-style risk arrays.
 
-A thin shell: load and validate the file (:mod:`crossmargin.margin.span_file`), compute the
-requirement (:mod:`crossmargin.margin.span`), round the components up once, render.
+A thin shell: load and validate the file (:mod:`crossmargin.compat.cme_risk_arrays`), compute the
+requirement (:mod:`crossmargin.margin.span.arithmetic`), round the components up once, render.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from crossmargin.compat.cme_risk_arrays import SpanFile, load_span_file, span_file_requirement
 from crossmargin.core.errors import CrossmarginError
 from crossmargin.core.numeric import margin_to_decimal
-from crossmargin.margin.span import COMPONENT_NAMES, SpanBreakdown, scenario_label
-from crossmargin.margin.span_file import SpanFile, load_span_file, span_file_requirement
+from crossmargin.margin.span.arithmetic import COMPONENT_NAMES, SpanBreakdown, scenario_label
 
 __all__ = ["span_command", "span_document"]
 

@@ -1,8 +1,5 @@
-"""Compatibility profiles: other venues' margin engines reproduced on crossmargin's machinery.
-
-Each profile reads the venue's own case format and reproduces its published answers number for
-number (see ``tests/golden``). Profiles: :mod:`crossmargin.compat.derive_pmrm` (Derive's
-portfolio margin risk manager, PMRM version 2).
-"""
+"""Foreign file formats only: Derive's PMRM case files (:mod:`crossmargin.compat.derive_pmrm`) and
+CME-style SPAN risk-array files (:mod:`crossmargin.compat.cme_risk_arrays`). Each is parsed into
+the library's own inputs and evaluated by the models in :mod:`crossmargin.margin`."""
 
 __all__: list[str] = []

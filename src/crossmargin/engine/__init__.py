@@ -12,7 +12,6 @@ See ``docs/book-engine.md`` for the design, the benchmark and running on a Dask 
 from crossmargin.engine.book_engine import BookEngine
 from crossmargin.engine.execution import MarginArrays, margin_partition
 from crossmargin.engine.layout import MarginModelName
-from crossmargin.engine.market_arrays import fast_instrument_arrays
 from crossmargin.engine.positions import PackedRows
 from crossmargin.engine.reference import ReferenceMargin, reference_margin
 from crossmargin.engine.results import BookMarginResult, MissingDependencyError, PreTradeCheck
@@ -28,7 +27,6 @@ __all__ = [
     "PackedRows",
     "PreTradeCheck",
     "ReferenceMargin",
-    "fast_instrument_arrays",
     "margin_partition",
     "reference_margin",
 ]

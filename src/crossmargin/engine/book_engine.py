@@ -3,8 +3,8 @@
 State (positions, collateral, the market and the tables derived from it) lives here; the
 arithmetic lives in the kernels (:mod:`crossmargin.engine.kernels_pm`,
 :mod:`crossmargin.engine.kernels_span`), which give, for any account, the numbers of the
-single-account model (:class:`~crossmargin.margin.portfolio_margin.PortfolioMargin`,
-:class:`~crossmargin.margin.span_model.SpanMargin`) on that account's positions.
+single-account model (:class:`~crossmargin.margin.pm.model.PortfolioMargin`,
+:class:`~crossmargin.margin.span.model.SpanMargin`) on that account's positions.
 
 Conventions:
 
@@ -45,7 +45,6 @@ from crossmargin.engine.layout import (
     coerce_instruments,
     engine_order,
 )
-from crossmargin.engine.market_arrays import fast_instrument_arrays
 from crossmargin.engine.positions import PositionBook
 from crossmargin.engine.reference import reference_margin
 from crossmargin.engine.results import BookMarginResult, PreTradeCheck, margin_ratios
@@ -66,9 +65,10 @@ from crossmargin.engine.validation import (
     same_lengths,
 )
 from crossmargin.instruments import Instrument
-from crossmargin.margin.pm_parameters import PortfolioMarginParameters, load_pm_parameters
-from crossmargin.margin.span_parameters import SpanParameters, load_span_parameters
+from crossmargin.margin.pm.parameters import PortfolioMarginParameters, load_pm_parameters
+from crossmargin.margin.span.parameters import SpanParameters, load_span_parameters
 from crossmargin.market import MarketSnapshot
+from crossmargin.pricing import instrument_arrays
 
 __all__ = ["BookEngine"]
 
@@ -151,7 +151,7 @@ class BookEngine:
                     f"entry_prices_usd[{bad[0]}]", float(prices[bad[0]]), "must be > 0 or NaN"
                 )
             given = prices.reshape(-1)
-        self._entry_prices = fast_instrument_arrays(internal, market, given[self._order]).entry_usd
+        self._entry_prices = instrument_arrays(internal, market, given[self._order]).entry_usd
         self._market = market
         self._blocks = [self._block(u, market) for u in range(len(self._layout.underlyings))]
         self._tables = assemble_tables(self._model, self._layout, self._blocks, self._parameters)

@@ -7,7 +7,7 @@ positions and without an accounts × scenarios matrix:
    contract adds size × coefficient to one or two factor weights of its underlying, expanded once
    per underlying (see :mod:`crossmargin.engine.tables`); or the vector stored for the account
    (rebuilt and stored when stale); then the trade's row;
-2. the contingency inputs of :mod:`crossmargin.margin.portfolio_margin`: net delta, net size per
+2. the contingency inputs of :mod:`crossmargin.margin.pm.model`: net delta, net size per
    (expiry, strike) group, coin per futures bucket, the long-option test and premium. The engine's
    instrument order makes each underlying, group and bucket a contiguous run of the sorted row
    (:func:`crossmargin.engine.layout.engine_order`), so the running nets live in registers;

@@ -3,12 +3,12 @@
 Per request and combined commodity (underlying): the 16 scenario losses from the positions' P&L
 rows and linear factors (or the stored vector plus the trade's row), scan risk and its scenario,
 the calendar spread charge on the USD deltas netted per contract month (greedy over the spread
-table in priority order, months by expiry, as :func:`crossmargin.margin.span.intra_spread_charge`),
-the short option minimum; then the delta-based inter-commodity credits
-(:func:`crossmargin.margin.span.inter_spread_credits`) and IM = Σ max(scan + intra − credit,
-short option minimum), MM = IM / ratio. One function on purpose, as in
-:mod:`crossmargin.engine.kernels_pm`.
-"""
+table in priority order, months by expiry, as
+:func:`crossmargin.margin.span.arithmetic.intra_spread_charge`), the short option minimum; then the
+delta-based inter-commodity credits
+(:func:`crossmargin.margin.span.arithmetic.inter_spread_credits`) and IM = Σ max(scan + intra −
+credit, short option minimum), MM = IM / ratio. One function on purpose, as in
+:mod:`crossmargin.engine.kernels_pm`."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from crossmargin.engine.columns import (
     U_INDEX,
     U_SHORT_MINIMUM,
 )
-from crossmargin.margin.span import PAIRED_SCENARIO
+from crossmargin.margin.span.arithmetic import PAIRED_SCENARIO
 
 __all__ = ["span_kernel"]
 

@@ -3,7 +3,7 @@
 It materialises what the kernels avoid: per underlying, the accounts × scenarios P&L matrix as
 ``positions (CSR) @ P&L rows`` (every instrument through its full row, no linear factors), then
 counts, minimises and adds the contingencies with whole-array operations. SPAN's spread logic runs
-per account through the pure functions of :mod:`crossmargin.margin.span`.
+per account through the pure functions of :mod:`crossmargin.margin.span.arithmetic`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from crossmargin.engine.columns import (
 from crossmargin.engine.layout import MarginModelName
 from crossmargin.engine.positions import PackedRows
 from crossmargin.engine.tables import KernelTables
-from crossmargin.margin.span import (
+from crossmargin.margin.span.arithmetic import (
     CommodityRisk,
     InterLeg,
     InterSpread,
@@ -76,7 +76,7 @@ def underlying_rows(tables: KernelTables, rows: PackedRows, u: int) -> sparse.cs
 
 
 def counted_matrix(raw: FloatArray, weights: FloatArray, dampeners: FloatArray) -> FloatArray:
-    """:func:`crossmargin.margin.scenarios.counted_pnl` over an accounts × scenarios matrix."""
+    """:func:`crossmargin.scenarios.counted_pnl` over an accounts × scenarios matrix."""
     weighted = raw * weights
     shrunk = np.maximum(np.abs(weighted) - dampeners, 0.0)
     return np.asarray(np.sign(weighted) * shrunk + 0.0, dtype=np.float64)

@@ -1,11 +1,11 @@
 """The dense tables the kernels read: one scenario P&L row per instrument, factors, parameters.
 
 Per underlying u a :class:`UnderlyingBlock` holds the model's scenarios and the USD P&L of +1
-native unit of each of its instruments in each of them, computed by the same functions the
-single-account models call (:func:`~crossmargin.margin.portfolio_margin.deribit_scenario_set` and
-:func:`~crossmargin.margin.scenarios.scenario_pnl_matrix` for ``pm``,
-:func:`~crossmargin.margin.span_arrays.risk_arrays_usd` for ``span``). A block is rebuilt only when
-its inputs (the instrument arrays of u and, for ``pm``, the at-the-money vols its shocks scale
+native unit of each of its instruments in each of them, computed by the same functions the single-
+account models call (:func:`~crossmargin.margin.pm.model.deribit_scenario_set` and
+:func:`~crossmargin.scenarios.scenario_pnl_matrix` for ``pm``,
+:func:`~crossmargin.margin.span.risk_arrays.risk_arrays_usd` for ``span``). A block is rebuilt only
+when its inputs (the instrument arrays of u and, for ``pm``, the at-the-money vols its shocks scale
 from) change.
 
 **Linear factors.** With ``m_k`` the price move and ``Δr_k`` the rate shift of scenario k, the P&L
@@ -64,19 +64,24 @@ from crossmargin.engine.layout import (
     InstrumentLayout,
     MarginModelName,
 )
-from crossmargin.engine.market_arrays import fast_instrument_arrays
-from crossmargin.margin.pm_parameters import PortfolioMarginParameters
-from crossmargin.margin.portfolio_margin import delta_one_coin_per_unit, deribit_scenario_set
-from crossmargin.margin.scenarios import (
-    OPTION_KIND_CODE,
+from crossmargin.instruments import KindCode
+from crossmargin.margin.pm.model import deribit_scenario_set
+from crossmargin.margin.pm.parameters import PortfolioMarginParameters
+from crossmargin.margin.span.arithmetic import price_fractions, scenario_label, scenario_weights
+from crossmargin.margin.span.parameters import CommodityParameters, SpanParameters
+from crossmargin.margin.span.risk_arrays import risk_arrays_usd
+from crossmargin.market import MarketSnapshot
+from crossmargin.pricing import (
+    InstrumentArrays,
+    delta_one_coin_per_unit,
+    instrument_arrays,
+    unit_greeks_usd,
+    unit_values_usd,
+)
+from crossmargin.scenarios import (
     expiry_reference_vols,
     scenario_pnl_matrix,
 )
-from crossmargin.margin.span import price_fractions, scenario_label, scenario_weights
-from crossmargin.margin.span_arrays import risk_arrays_usd
-from crossmargin.margin.span_parameters import CommodityParameters, SpanParameters
-from crossmargin.market import MarketSnapshot
-from crossmargin.portfolio import InstrumentArrays, unit_greeks_usd, unit_values_usd
 
 __all__ = [
     "KernelTables",
@@ -91,7 +96,6 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 ModelParameters = PortfolioMarginParameters | SpanParameters
 
-_SPOT = 0
 _FACTOR_TOLERANCE = 1e-11
 _LANES = 8  # scenario axes are padded with zeros to a multiple of 8 (one AVX-512 register)
 _ARRAY_FIELDS = (
@@ -211,7 +215,7 @@ def underlying_inputs(
     """Instrument arrays and reference vols of underlying ``u`` at ``market``: all a block
     depends on besides the (fixed) parameters."""
     columns = layout.columns[u]
-    arrays = fast_instrument_arrays(
+    arrays = instrument_arrays(
         [layout.instruments[i] for i in columns], market, entry_prices_usd[columns]
     )
     if model is MarginModelName.PM:
@@ -330,11 +334,11 @@ def _linear_coefficients(
     count = block.scenario_count
     for position, i in enumerate(columns):
         kind = int(arrays.kind[position])
-        if kind == OPTION_KIND_CODE:
+        if kind == KindCode.OPTION:
             continue
         index = float(arrays.index_usd[position])
         forward = float(arrays.forward_usd[position])
-        if kind == _SPOT:
+        if kind == KindCode.SPOT:
             pair = [(int(layout.price_factor[u]), index)]
         elif arrays.is_inverse[position]:
             pair = [(int(layout.price_factor[u]), index / float(arrays.entry_usd[position]))]
@@ -390,7 +394,7 @@ def assemble_tables(
         factors, factor_weights = _linear_coefficients(layout, block, u, factor_rows)
         instrument_int[columns, I_FACTOR1] = factors[:, 0]
         instrument_int[columns, I_FACTOR2] = factors[:, 1]
-        instrument_int[columns, I_IS_OPTION] = arrays.kind == OPTION_KIND_CODE
+        instrument_int[columns, I_IS_OPTION] = arrays.kind == KindCode.OPTION
         instrument_int[columns, I_IS_CALL] = arrays.is_call
         instrument_float[columns, F_COEF1] = factor_weights[:, 0]
         instrument_float[columns, F_COEF2] = factor_weights[:, 1]

@@ -10,28 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from crossmargin.core.errors import InputError
 from crossmargin.core.timeutil import ensure_utc
+from crossmargin.instruments.formatting import format_name
+from crossmargin.instruments.kinds import InstrumentKind, OptionType
 
 __all__ = ["Instrument", "InstrumentKind", "OptionType"]
-
-
-class InstrumentKind(StrEnum):
-    """What kind of contract an instrument is."""
-
-    SPOT = "spot"
-    FUTURE = "future"
-    PERPETUAL = "perpetual"
-    OPTION = "option"
-
-
-class OptionType(StrEnum):
-    """Call or put."""
-
-    CALL = "call"
-    PUT = "put"
 
 
 _LINEAR_QUOTES = frozenset({"USDC", "USDT", "USD"})
@@ -116,9 +101,14 @@ class Instrument:
     @property
     def name(self) -> str:
         """Deribit-style name, e.g. ``BTC-27DEC24-60000-C`` (inverse) or ``BTC_USDC-PERPETUAL``."""
-        from crossmargin.instruments.names import format_instrument
-
-        return format_instrument(self)
+        return format_name(
+            self.underlying,
+            self.settlement_currency,
+            self.kind,
+            self.expiry,
+            self.strike,
+            self.option_type,
+        )
 
     def __str__(self) -> str:
         return self.name

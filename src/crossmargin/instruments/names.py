@@ -18,20 +18,12 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from crossmargin.core.errors import InstrumentNameError
-from crossmargin.instruments.model import Instrument, InstrumentKind, OptionType
+from crossmargin.instruments.formatting import EXPIRY_HOUR_UTC, MONTHS
+from crossmargin.instruments.kinds import InstrumentKind, OptionType
+from crossmargin.instruments.model import Instrument
 
-__all__ = [
-    "EXPIRY_HOUR_UTC",
-    "format_expiry",
-    "format_instrument",
-    "parse_expiry",
-    "parse_instrument",
-]
+__all__ = ["format_instrument", "parse_expiry", "parse_instrument"]
 
-#: Deribit expiries settle at 08:00 UTC.
-EXPIRY_HOUR_UTC = 8
-
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _ASSET = re.compile(r"[A-Z][A-Z0-9]{1,9}")
 _DATE = re.compile(r"(\d{1,2})([A-Z]{3})(\d{2})")
 _STRIKE = re.compile(r"\d+(d\d+)?")
@@ -57,12 +49,12 @@ def parse_expiry(text: str, name: str = "") -> datetime:
     if match is None:
         raise InstrumentNameError(name or text, f"expiry {text!r}", "is not a date like 27DEC24")
     day_text, month_text, year_text = match.groups()
-    if month_text not in _MONTHS:
+    if month_text not in MONTHS:
         raise InstrumentNameError(name or text, f"expiry month {month_text!r}", "is not JAN..DEC")
     try:
         return datetime(
             2000 + int(year_text),
-            _MONTHS.index(month_text) + 1,
+            MONTHS.index(month_text) + 1,
             int(day_text),
             EXPIRY_HOUR_UTC,
             tzinfo=UTC,
@@ -71,11 +63,6 @@ def parse_expiry(text: str, name: str = "") -> datetime:
         raise InstrumentNameError(
             name or text, f"expiry {text!r}", "is not a calendar day"
         ) from None
-
-
-def format_expiry(expiry: datetime) -> str:
-    """Format an expiry as Deribit does: ``5APR24`` (no leading zero)."""
-    return f"{expiry.day}{_MONTHS[expiry.month - 1]}{expiry.year % 100:02d}"
 
 
 def _parse_strike(text: str, name: str) -> float:
@@ -88,12 +75,6 @@ def _parse_strike(text: str, name: str) -> float:
     if strike <= 0.0:
         raise InstrumentNameError(name, f"strike {text!r}", "must be > 0")
     return strike
-
-
-def _format_strike(strike: float) -> str:
-    if float(strike).is_integer():
-        return str(int(strike))
-    return format(Decimal(repr(strike)).normalize(), "f").replace(".", "d")
 
 
 def _parse_pair(text: str, name: str) -> tuple[str, str | None]:
@@ -173,17 +154,4 @@ def parse_instrument(name: str) -> Instrument:
 
 def format_instrument(instrument: Instrument) -> str:
     """Return the Deribit-style name of ``instrument`` (inverse of :func:`parse_instrument`)."""
-    pair = instrument.underlying
-    if not instrument.is_inverse:
-        pair = f"{instrument.underlying}_{instrument.settlement_currency}"
-    if instrument.kind is InstrumentKind.SPOT:
-        return pair
-    if instrument.kind is InstrumentKind.PERPETUAL:
-        return f"{pair}-PERPETUAL"
-    assert instrument.expiry is not None
-    date = format_expiry(instrument.expiry)
-    if instrument.kind is InstrumentKind.FUTURE:
-        return f"{pair}-{date}"
-    assert instrument.strike is not None
-    letter = "C" if instrument.option_type is OptionType.CALL else "P"
-    return f"{pair}-{date}-{_format_strike(instrument.strike)}-{letter}"
+    return instrument.name

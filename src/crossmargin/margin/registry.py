@@ -7,10 +7,10 @@ from collections.abc import Callable
 from crossmargin.collateral import HaircutSchedule, default_haircuts
 from crossmargin.core.errors import InputError
 from crossmargin.margin.base import MarginModel
-from crossmargin.margin.cross import CrossMargin
-from crossmargin.margin.isolated import IsolatedMargin
-from crossmargin.margin.portfolio_margin import PortfolioMargin
-from crossmargin.margin.span_model import SpanMargin
+from crossmargin.margin.derive import DerivePmrmMargin
+from crossmargin.margin.pm import PortfolioMargin
+from crossmargin.margin.span import SpanMargin
+from crossmargin.margin.standard import CrossMargin, IsolatedMargin
 from crossmargin.margin.var import VarMargin
 
 __all__ = ["MODEL_NAMES", "build_model"]
@@ -21,17 +21,10 @@ _FACTORIES: dict[str, Callable[[HaircutSchedule], MarginModel]] = {
     "pm": lambda haircuts: PortfolioMargin(haircuts=haircuts),
     "span": lambda haircuts: SpanMargin(haircuts=haircuts),
     "var": lambda haircuts: VarMargin(haircuts=haircuts),
-    "derive-pmrm": lambda haircuts: _derive_pmrm(),
+    # Derive charges collateral haircuts inside its own requirement; passing ours would count
+    # them twice, so the profile keeps its own schedule.
+    "derive-pmrm": lambda _haircuts: DerivePmrmMargin(),
 }
-
-
-def _derive_pmrm() -> MarginModel:
-    """Derive's profile, imported on demand: ``crossmargin.compat`` builds on this package, so an
-    eager import would be circular. Derive charges collateral haircuts inside its own requirement;
-    passing ours would count them twice, so the profile keeps its own schedule."""
-    from crossmargin.margin.derive_pmrm import DerivePmrmMargin
-
-    return DerivePmrmMargin()
 
 
 #: Model names in the order the side-by-side table shows them.

@@ -1,11 +1,5 @@
 """Positions, portfolios, their valuation and the portfolio file format."""
 
-from crossmargin.portfolio.arrays import (
-    InstrumentArrays,
-    instrument_arrays,
-    unit_greeks_usd,
-    unit_values_usd,
-)
 from crossmargin.portfolio.files import PortfolioFile, load_portfolio_file, portfolio_from_dict
 from crossmargin.portfolio.model import Portfolio, Position
 from crossmargin.portfolio.trades import apply_trade
@@ -17,7 +11,6 @@ from crossmargin.portfolio.valuation import (
 )
 
 __all__ = [
-    "InstrumentArrays",
     "Portfolio",
     "PortfolioFile",
     "PortfolioValuation",
@@ -25,10 +18,7 @@ __all__ = [
     "PositionValuation",
     "UnderlyingRisk",
     "apply_trade",
-    "instrument_arrays",
     "load_portfolio_file",
     "portfolio_from_dict",
-    "unit_greeks_usd",
-    "unit_values_usd",
     "value_portfolio",
 ]

@@ -47,7 +47,7 @@ def apply_trade(
     average: float | None
     if instrument.kind is InstrumentKind.OPTION:
         if price is None:
-            from crossmargin.portfolio.arrays import instrument_arrays, unit_values_usd
+            from crossmargin.pricing.instrument_arrays import instrument_arrays, unit_values_usd
 
             arrays = instrument_arrays((instrument,), market)
             price = float(unit_values_usd(arrays)[0] / arrays.settlement_usd[0])

@@ -10,13 +10,13 @@ import numpy as np
 from crossmargin.collateral import CollateralValuation, HaircutSchedule, value_collateral
 from crossmargin.core.numeric import to_decimal_nearest
 from crossmargin.market import MarketSnapshot
-from crossmargin.portfolio.arrays import (
+from crossmargin.portfolio.model import Portfolio
+from crossmargin.pricing.instrument_arrays import (
     InstrumentArrays,
     instrument_arrays,
     unit_greeks_usd,
     unit_values_usd,
 )
-from crossmargin.portfolio.model import Portfolio
 
 __all__ = ["PortfolioValuation", "PositionValuation", "UnderlyingRisk", "value_portfolio"]
 

@@ -32,7 +32,13 @@ from crossmargin.service.keys import KeyStore
 from crossmargin.service.market_state import MarketState, default_market
 from crossmargin.service.stream import MarginStream
 
-__all__ = ["ADMIN_KEY_ENV", "RISK_MODEL_ENV", "TokenRedactingFilter", "create_app"]
+__all__ = [
+    "ADMIN_KEY_ENV",
+    "RISK_MODEL_ENV",
+    "TokenRedactingFilter",
+    "create_app",
+    "create_app_from_environment",
+]
 
 #: Environment variable holding the admin key.
 ADMIN_KEY_ENV = "CROSSMARGIN_ADMIN_KEY"
@@ -151,3 +157,10 @@ def create_app(
     app.include_router(routes_accounts.router)
     app.include_router(routes_stream.router)
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The service configured from the environment alone (``CROSSMARGIN_DATABASE_URL``,
+    ``CROSSMARGIN_ADMIN_KEY``, ``CROSSMARGIN_RISK_MODEL``): the factory ``crossmargin serve``
+    hands to uvicorn."""
+    return create_app()

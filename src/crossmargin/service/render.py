@@ -1,7 +1,7 @@
 """Library objects as JSON-ready dicts: exact amounts as canonical decimal strings.
 
 A :class:`~crossmargin.margin.result.MarginResult` is rendered by
-:func:`crossmargin.cli.render_margin.margin_result_to_json` (the CLI's ``--json``), then made
+:func:`crossmargin.margin.rendering.margin_result_to_json` (the CLI's ``--json``), then made
 strict JSON for the wire: float64 USD amounts (keys ending in ``_usd``: mark values,
 contributions, scenario P&L) become the shortest decimal string that round-trips the float, and
 a non-finite number (a margin ratio of an account with no equity) becomes ``null``. Greeks and
@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from crossmargin.cli.render_margin import margin_result_to_json
 from crossmargin.ledger import AccountHoldings, EntryRecord, canonical_decimal
+from crossmargin.margin.rendering import margin_result_to_json
 from crossmargin.margin.result import MarginResult
 from crossmargin.market import MarketSnapshot
 

@@ -41,7 +41,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.core.errors import InputError
-from crossmargin.engine.market_arrays import fast_instrument_arrays
 from crossmargin.instruments import (
     Instrument,
     InstrumentKind,
@@ -55,7 +54,7 @@ from crossmargin.market import (
     load_deribit_chain,
     shared_data_dir,
 )
-from crossmargin.portfolio import unit_greeks_usd
+from crossmargin.pricing import instrument_arrays, unit_greeks_usd
 
 __all__ = [
     "ACCOUNT_KINDS",
@@ -207,7 +206,7 @@ class _Catalog:
         self.linear_perp = np.array([names[f"{a}_USDC-PERPETUAL"] for a in self.assets])
         self.spot = np.array([names[f"{a}_USDC"] for a in self.assets])
         self.index = np.array([market.index(a) for a in self.assets])
-        arrays = fast_instrument_arrays(instruments, market)
+        arrays = instrument_arrays(instruments, market)
         self.delta = unit_greeks_usd(arrays)["delta"]
         self.forward = arrays.forward_usd
         self.t_years = arrays.t_years

@@ -8,7 +8,7 @@ strings (``"0.13"``, ``".238"``); everything is checked on the way in and a bad 
 How the case maps onto the profile (facts of Derive's PMRM_2 manager and its test harness):
 
 * an option's vol is its ``MarkVol`` (the expiry's SVI surface at the strike, see
-  :func:`~crossmargin.compat.derive_pmrm.svi.svi_vol`); its expiry's feed gives the forward, the
+  :func:`~crossmargin.margin.derive.svi.svi_vol`); its expiry's feed gives the forward, the
   rate (floored at 0) and the confidences (the lowest of forward, rate and vol confidences);
 * within 30 minutes of expiry the part (1800 − seconds left)/1800 of a forward is fixed;
 * a collateral is worth amount × price / stablecoin price; the perpetual's mark value is its
@@ -24,18 +24,19 @@ from typing import Any
 
 import numpy as np
 
-from crossmargin.compat.derive_pmrm.book import (
+from crossmargin.core.errors import InputError
+from crossmargin.instruments import Instrument, InstrumentKind, OptionType
+from crossmargin.margin.derive.book import (
     BookColumns,
     CollateralHolding,
     DeriveBook,
     ExpiryFeed,
+    fixed_forward_fraction,
 )
-from crossmargin.compat.derive_pmrm.parameters import (
+from crossmargin.margin.derive.parameters import (
     DerivePmrmParameters,
     parameters_from_mapping,
 )
-from crossmargin.core.errors import InputError
-from crossmargin.instruments import Instrument, InstrumentKind, OptionType
 
 __all__ = [
     "DEFAULT_UNDERLYING",
@@ -49,8 +50,6 @@ __all__ = [
 DEFAULT_UNDERLYING = "BASE"
 #: Valuation time of Derive's case harness (unix seconds) where a case gives no expiry timestamp.
 REFERENCE_TIME = 1_630_000_000
-#: Derive's forward feed fixes over the last 30 minutes before expiry.
-FORWARD_FIXING_SECONDS = 1800.0
 
 
 def number(container: Mapping[str, Any], key: str, path: str) -> float:
@@ -209,8 +208,7 @@ def _expiry_feeds(
                     number(feed, "RateConfidence", path),
                     number(feed, "OptionVolConfidences", path),
                 ),
-                fixed_forward_fraction=max(FORWARD_FIXING_SECONDS - left, 0.0)
-                / FORWARD_FIXING_SECONDS,
+                fixed_forward_fraction=fixed_forward_fraction(left),
             )
         )
     return held, built

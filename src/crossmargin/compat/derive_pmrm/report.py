@@ -10,7 +10,7 @@ from crossmargin.compat.derive_pmrm.case import (
     book_from_case,
     parameters_from_case,
 )
-from crossmargin.compat.derive_pmrm.evaluation import DeriveEvaluation, evaluate_book
+from crossmargin.margin.derive.evaluation import DeriveEvaluation, evaluate_book
 
 __all__ = ["evaluate_case", "evaluation_notes", "evaluation_to_dict", "run_case"]
 

@@ -1,6 +1,6 @@
 """The profile's scenarios, built on the shared scenario machinery.
 
-Derive's scenarios become one :class:`~crossmargin.margin.scenarios.ScenarioSet` aligned to the
+Derive's scenarios become one :class:`~crossmargin.scenarios.ScenarioSet` aligned to the
 book's instruments:
 
 * price move = spot shock − 1 (every forward moves by it, except the part of a forward already
@@ -15,7 +15,7 @@ book's instruments:
 
 What stays outside the set is what Derive applies to an expiry's total: the static discount
 (:func:`static_discounts`) and the skew scenarios' "worst of both rotations" (in
-:mod:`~crossmargin.compat.derive_pmrm.evaluation`).
+:mod:`~crossmargin.margin.derive.evaluation`).
 """
 
 from __future__ import annotations
@@ -25,16 +25,16 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from crossmargin.compat.derive_pmrm.book import DeriveBook
-from crossmargin.compat.derive_pmrm.parameters import (
+from crossmargin.core.errors import InputError
+from crossmargin.margin.derive.book import DeriveBook
+from crossmargin.margin.derive.parameters import (
     DerivePmrmParameters,
     DeriveScenario,
     ScenarioClass,
     VolShock,
     scenario_classes,
 )
-from crossmargin.core.errors import InputError
-from crossmargin.margin.scenarios import (
+from crossmargin.scenarios import (
     ScenarioKind,
     ScenarioSet,
     SkewShape,

@@ -9,27 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crossmargin.core.errors import InputError
-from crossmargin.instruments import Instrument, InstrumentKind
+from crossmargin.instruments import Instrument, KindCode
 from crossmargin.market import MarketSnapshot
-from crossmargin.pricing import black76_greeks, black76_price
+from crossmargin.pricing.black76 import black76_greeks, black76_price
 
-__all__ = ["KIND_CODES", "InstrumentArrays", "instrument_arrays", "unit_values_usd"]
+__all__ = [
+    "InstrumentArrays",
+    "delta_one_coin_per_unit",
+    "instrument_arrays",
+    "unit_greeks_usd",
+    "unit_values_usd",
+]
 
 FloatArray = NDArray[np.float64]
 
-#: Integer code of each kind inside the arrays.
-KIND_CODES = {
-    InstrumentKind.SPOT: 0,
-    InstrumentKind.FUTURE: 1,
-    InstrumentKind.PERPETUAL: 2,
-    InstrumentKind.OPTION: 3,
-}
-SPOT, FUTURE, PERPETUAL, OPTION = 0, 1, 2, 3
+SPOT, FUTURE, PERPETUAL, OPTION = (
+    KindCode.SPOT,
+    KindCode.FUTURE,
+    KindCode.PERPETUAL,
+    KindCode.OPTION,
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class InstrumentArrays:
     instruments:
         The instruments, in array order.
     kind:
-        :data:`KIND_CODES` of each instrument (int64).
+        :class:`~crossmargin.instruments.KindCode` of each instrument (int64).
     is_inverse, is_call:
         Booleans (``is_call`` is False for non-options).
     underlying:
@@ -83,52 +88,69 @@ class InstrumentArrays:
 def instrument_arrays(
     instruments: Sequence[Instrument],
     market: MarketSnapshot,
-    entry_prices_usd: Sequence[float | None] | None = None,
+    entry_prices_usd: Sequence[float | None] | NDArray[np.float64] | None = None,
 ) -> InstrumentArrays:
     """Gather the market inputs of ``instruments`` from ``market`` into parallel arrays.
+
+    The one builder of :class:`InstrumentArrays`, for one account or a whole venue: forwards and
+    times are computed once per expiry and vols with one :meth:`MarketSnapshot.vols` call per
+    underlying.
+
+    Parameters
+    ----------
+    instruments:
+        The instruments, in array order.
+    market:
+        The snapshot to value at.
+    entry_prices_usd:
+        Entry price (USD per coin) of each future, perpetual and spot instrument; ``None`` or NaN
+        means the current forward (a position opened at the mark). Options ignore it.
 
     Raises :class:`InputError` for an instrument that has expired at the valuation time or whose
     underlying has no index price or no vol surface (options only).
     """
     count = len(instruments)
-    entries = list(entry_prices_usd) if entry_prices_usd is not None else [None] * count
-    if len(entries) != count:
-        raise InputError("entry_prices_usd", len(entries), f"must have {count} elements")
-    kind = np.empty(count, dtype=np.int64)
-    is_inverse = np.zeros(count, dtype=np.bool_)
-    is_call = np.zeros(count, dtype=np.bool_)
+    entries = _entry_prices(entry_prices_usd, count)
+    kind = np.array([item.kind.code for item in instruments], dtype=np.int64).reshape(count)
+    is_inverse = np.array([item.is_inverse for item in instruments], dtype=np.bool_).reshape(count)
+    is_call = np.array([item.is_call for item in instruments], dtype=np.bool_).reshape(count)
     underlying = np.empty(count, dtype=object)
-    index = np.empty(count)
-    forward = np.empty(count)
-    strike = np.full(count, np.nan)
+    underlying[:] = [item.underlying for item in instruments]
+    index = np.array([market.index(item.underlying) for item in instruments], dtype=np.float64)
+    settlement = np.array(
+        [market.index(item.settlement_currency) for item in instruments], dtype=np.float64
+    )
     t_years = np.zeros(count)
-    vol = np.zeros(count)
-    entry = np.full(count, np.nan)
-    settlement = np.empty(count)
-    for i, instrument in enumerate(instruments):
-        kind[i] = KIND_CODES[instrument.kind]
-        is_inverse[i] = instrument.is_inverse
-        underlying[i] = instrument.underlying
-        index[i] = market.index(instrument.underlying)
-        settlement[i] = market.index(instrument.settlement_currency)
-        if instrument.expiry is not None:
-            if instrument.expiry <= market.valuation_time:
+    forward = np.empty(count)
+    forwards: dict[tuple[str, datetime | None], float] = {}
+    times: dict[datetime, float] = {}
+    for i, item in enumerate(instruments):
+        if item.expiry is not None:
+            if item.expiry <= market.valuation_time:
                 raise InputError(
                     "instrument",
-                    instrument.name,
-                    f"expired at {instrument.expiry.isoformat()}, not after the valuation time "
+                    item.name,
+                    f"expired at {item.expiry.isoformat()}, not after the valuation time "
                     f"{market.valuation_time.isoformat()}",
                 )
-            t_years[i] = market.t_years(instrument.expiry)
-        forward[i] = market.forward(instrument.underlying, instrument.expiry)
-        if instrument.kind is InstrumentKind.OPTION:
-            assert instrument.strike is not None and instrument.expiry is not None
-            is_call[i] = instrument.is_call
-            strike[i] = instrument.strike
-            vol[i] = market.vol(instrument.underlying, instrument.expiry, instrument.strike)
-        else:
-            given = entries[i]
-            entry[i] = forward[i] if given is None else float(given)
+            if item.expiry not in times:
+                times[item.expiry] = market.t_years(item.expiry)
+            t_years[i] = times[item.expiry]
+        key = (item.underlying, item.expiry)
+        if key not in forwards:
+            forwards[key] = market.forward(item.underlying, item.expiry)
+        forward[i] = forwards[key]
+    strike = np.array(
+        [item.strike if item.strike is not None else np.nan for item in instruments],
+        dtype=np.float64,
+    ).reshape(count)
+    vol = np.zeros(count)
+    options = kind == KindCode.OPTION
+    for asset in sorted({item.underlying for item in instruments}):
+        own = np.flatnonzero(options & (underlying == asset))
+        if own.size:
+            vol[own] = market.vols(asset, t_years[own], strike[own], forward[own])
+    entry = np.where(options, np.nan, np.where(np.isnan(entries), forward, entries))
     return InstrumentArrays(
         instruments=tuple(instruments),
         kind=kind,
@@ -144,6 +166,21 @@ def instrument_arrays(
         settlement_usd=settlement,
         rate_annual=float(market.rate_annual),
     )
+
+
+def _entry_prices(
+    entry_prices_usd: Sequence[float | None] | NDArray[np.float64] | None, count: int
+) -> FloatArray:
+    """Entry prices as a float array with NaN for "none given"."""
+    if entry_prices_usd is None:
+        return np.full(count, np.nan)
+    values = np.array(
+        [np.nan if value is None else float(value) for value in entry_prices_usd],
+        dtype=np.float64,
+    ).reshape(-1)
+    if values.shape[0] != count:
+        raise InputError("entry_prices_usd", values.shape[0], f"must have {count} elements")
+    return values
 
 
 def unit_values_usd(
@@ -260,3 +297,12 @@ def unit_greeks_usd(arrays: InstrumentArrays) -> dict[str, FloatArray]:
         vega = np.where(options, greeks.vega * scale, vega)
         theta = np.where(options, greeks.theta * scale, theta)
     return {"delta": delta, "gamma": gamma, "vega": vega, "theta": theta}
+
+
+def delta_one_coin_per_unit(arrays: InstrumentArrays) -> FloatArray:
+    """Coin of underlying per native unit of each future/perpetual (inverse: 1/F per USD of face,
+    linear: 1), 0 for other instruments; the notional the basis charge nets."""
+    delta_one = (arrays.kind == FUTURE) | (arrays.kind == PERPETUAL)
+    with np.errstate(divide="ignore"):
+        per_unit = np.where(arrays.is_inverse, 1.0 / arrays.forward_usd, 1.0)
+    return np.asarray(np.where(delta_one, per_unit, 0.0), dtype=np.float64)

@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.core.errors import FileInputError, InputError
-from crossmargin.margin.span import (
+from crossmargin.margin.span.arithmetic import (
     SCENARIO_COUNT,
     CommodityRisk,
     InterLeg,

@@ -202,7 +202,7 @@ class DerivePmrmParameters(_Frozen):
     """Every parameter of the profile.
 
     ``scenarios`` is Derive's margin scenario list (at most 40; at most one ``LINEAR`` and one
-    ``ABS``). ``collateral`` (for :class:`crossmargin.margin.derive_pmrm.DerivePmrmMargin` only;
+    ``ABS``). ``collateral`` (for :class:`crossmargin.margin.derive.model.DerivePmrmMargin` only;
     a case names its own) maps an asset code to its haircuts; USD and USDC are cash.
     """
 

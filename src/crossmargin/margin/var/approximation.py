@@ -19,9 +19,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crossmargin.core.errors import InputError
-from crossmargin.margin.var import tail_measure
-from crossmargin.margin.var_parameters import VarMeasure
-from crossmargin.portfolio import InstrumentArrays, unit_greeks_usd
+from crossmargin.margin.var.parameters import VarMeasure
+from crossmargin.margin.var.tail import tail_measure
+from crossmargin.pricing import InstrumentArrays, unit_greeks_usd
 
 __all__ = ["ApproximationError", "approximation_error", "delta_gamma_vega_pnl"]
 

@@ -1,7 +1,7 @@
 """VaR / expected-shortfall margin by filtered historical simulation (model name ``"var"``).
 
-Scenarios come from :mod:`crossmargin.margin.var_scenarios` (volatility-scaled h-day moves of the
-real BTC/ETH/SOL history, DVOL-based vol moves); every position is fully revalued in each.
+Scenarios come from :mod:`crossmargin.margin.var.history_scenarios` (volatility-scaled h-day moves
+of the real BTC/ETH/SOL history, DVOL-based vol moves); every position is fully revalued in each.
 
 Measures on the portfolio P&L vector X (n scenarios, α = 1 − c): VaR_c = −X_(⌈nα⌉), the lower
 empirical α-quantile; ES_c = −(1/(nα))·[Σ_{i ≤ ⌊nα⌋} X_(i) + (nα − ⌊nα⌋)·X_(⌊nα⌋+1)] (Acerbi &
@@ -30,10 +30,10 @@ from crossmargin.collateral import HaircutSchedule, default_haircuts
 from crossmargin.core.errors import InputError
 from crossmargin.margin.common import AccountView, assemble_result, view_account
 from crossmargin.margin.result import MarginResult, ScenarioPnl
-from crossmargin.margin.var_parameters import VarMeasure, VarParameters, load_var_parameters
-from crossmargin.margin.var_scenarios import (
+from crossmargin.margin.var.approximation import approximation_error, delta_gamma_vega_pnl
+from crossmargin.margin.var.history_scenarios import (
     HistoricalScenarios,
-    ScenarioSet,
+    HistoryWindow,
     build_scenarios,
     ewma_variance,
     history_end_day,
@@ -42,13 +42,21 @@ from crossmargin.margin.var_scenarios import (
     scenario_shocks,
     seed_variance,
 )
+from crossmargin.margin.var.parameters import VarMeasure, VarParameters, load_var_parameters
+from crossmargin.margin.var.tail import (
+    expected_shortfall,
+    tail_measure,
+    tail_weights,
+    value_at_risk,
+)
 from crossmargin.market import MarketSnapshot
 from crossmargin.market.history import MarketHistory, load_market_history
-from crossmargin.portfolio import InstrumentArrays, Portfolio
+from crossmargin.portfolio import Portfolio
+from crossmargin.pricing import InstrumentArrays
 
 __all__ = [
     "HistoricalScenarios",
-    "ScenarioSet",
+    "HistoryWindow",
     "VarAnalysis",
     "VarMargin",
     "analyse_var",
@@ -66,51 +74,6 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
-
-
-# ---------------------------------------------------------------------------- tail measures
-
-
-def tail_weights(pnl_usd: FloatArray, confidence: float, measure: VarMeasure) -> FloatArray:
-    """Weights w ≥ 0 (sum 1) with measure = −Σ w·pnl.
-
-    ES (Acerbi–Tasche): weight 1/(nα) on the ⌊nα⌋ worst scenarios and (nα − ⌊nα⌋)/(nα) on the
-    next one; VaR: weight 1 on the ⌈nα⌉-th worst. Ties are broken by scenario order (stable sort).
-    """
-    count = pnl_usd.shape[0]
-    if count == 0:
-        raise InputError("scenarios", 0, "a tail measure needs at least one scenario")
-    if not 0.0 < confidence < 1.0:
-        raise InputError("confidence", confidence, "must be strictly between 0 and 1")
-    tail = round(count * (1.0 - confidence), 9)
-    order = np.argsort(pnl_usd, kind="stable")
-    weights = np.zeros(count)
-    if measure is VarMeasure.VALUE_AT_RISK:
-        weights[order[max(int(np.ceil(tail)), 1) - 1]] = 1.0
-        return weights
-    whole = int(np.floor(tail))
-    weights[order[:whole]] = 1.0 / tail
-    if whole < count and tail > whole:
-        weights[order[whole]] = (tail - whole) / tail
-    return weights
-
-
-def tail_measure(pnl_usd: FloatArray, confidence: float, measure: VarMeasure) -> float:
-    """ES or VaR of the P&L vector ``pnl_usd`` (USD; positive = a loss at the tail)."""
-    return float(-tail_weights(pnl_usd, confidence, measure) @ pnl_usd)
-
-
-def expected_shortfall(pnl_usd: FloatArray, confidence: float) -> float:
-    """Expected shortfall at ``confidence`` of a P&L vector (Acerbi–Tasche estimator, USD)."""
-    return tail_measure(pnl_usd, confidence, VarMeasure.EXPECTED_SHORTFALL)
-
-
-def value_at_risk(pnl_usd: FloatArray, confidence: float) -> float:
-    """Value at risk at ``confidence``: −(⌈nα⌉-th smallest P&L), USD."""
-    return tail_measure(pnl_usd, confidence, VarMeasure.VALUE_AT_RISK)
-
-
-# ---------------------------------------------------------------------------- the model
 
 
 @dataclass(frozen=True)
@@ -358,8 +321,6 @@ class VarMargin:
 def _notes(
     analysis: VarAnalysis, view: AccountView, market: MarketSnapshot, primary: str
 ) -> tuple[str, ...]:
-    # Imported here: var_approx builds on this module's kernels.
-    from crossmargin.margin.var_approx import approximation_error, delta_gamma_vega_pnl
 
     p = analysis.parameters
     filtered, stress = analysis.filtered, analysis.stress

@@ -44,7 +44,7 @@ class StressWindow(BaseModel):
 
 
 class VarParameters(BaseModel):
-    """Parameters of :class:`crossmargin.margin.var.VarMargin`.
+    """Parameters of :class:`crossmargin.margin.var.model.VarMargin`.
 
     Attributes
     ----------

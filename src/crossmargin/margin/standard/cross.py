@@ -1,6 +1,6 @@
 """Standard cross margin: Deribit's per-position rates, collateral and P&L pooled.
 
-Every position is charged its standard-margin requirement (:mod:`crossmargin.margin.standard_rates`)
+Every position is charged its standard-margin requirement (:mod:`crossmargin.margin.standard.rates`)
 with no offsets between positions, and the requirements are summed. What makes it "cross" is the
 other side of the ledger: the account's equity pools the collateral of every currency (after
 haircuts) and the unrealised P&L and option values of every position, so one position's profit
@@ -12,11 +12,11 @@ from __future__ import annotations
 from crossmargin.collateral import HaircutSchedule, default_haircuts
 from crossmargin.margin.common import assemble_result, view_account
 from crossmargin.margin.result import MarginResult
-from crossmargin.margin.standard_parameters import (
+from crossmargin.margin.standard.parameters import (
     StandardMarginParameters,
     load_standard_parameters,
 )
-from crossmargin.margin.standard_rates import (
+from crossmargin.margin.standard.rates import (
     category_totals,
     rate_arrays,
     standard_requirements_usd,

@@ -3,7 +3,7 @@
 A :class:`DeriveBook` is the profile's input, whatever it came from (a Derive case file, or one
 underlying of a crossmargin :class:`~crossmargin.portfolio.Portfolio`). Everything the scenarios
 revalue sits in one :class:`~crossmargin.portfolio.InstrumentArrays`, so the shared scenario
-machinery (:func:`crossmargin.margin.scenarios.scenario_pnl_matrix`) prices it:
+machinery (:func:`crossmargin.scenarios.scenario_pnl_matrix`) prices it:
 
 * options, each with its own mark vol, its expiry's forward and its expiry's discount rate;
 * delta-one contracts (Derive's perpetual; futures when mapping a crossmargin portfolio), whose
@@ -24,16 +24,32 @@ from numpy.typing import NDArray
 
 from crossmargin.core.errors import InputError
 from crossmargin.instruments import Instrument
-from crossmargin.portfolio import InstrumentArrays
-from crossmargin.portfolio.arrays import KIND_CODES
+from crossmargin.pricing import InstrumentArrays
 
-__all__ = ["SECONDS_PER_YEAR", "BookColumns", "CollateralHolding", "DeriveBook", "ExpiryFeed"]
+__all__ = [
+    "FORWARD_FIXING_SECONDS",
+    "SECONDS_PER_YEAR",
+    "BookColumns",
+    "CollateralHolding",
+    "DeriveBook",
+    "ExpiryFeed",
+    "fixed_forward_fraction",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 #: Derive annualises seconds over a 365-day year.
 SECONDS_PER_YEAR = 365.0 * 86_400.0
+
+#: A Derive forward fixes (averages into its settlement price) over the last 30 minutes.
+FORWARD_FIXING_SECONDS = 1800.0
+
+
+def fixed_forward_fraction(seconds_to_expiry: float) -> float:
+    """Part of an expiry's forward already fixed with ``seconds_to_expiry`` left (0 before the
+    last 30 minutes, rising linearly to 1 at expiry)."""
+    return max(FORWARD_FIXING_SECONDS - seconds_to_expiry, 0.0) / FORWARD_FIXING_SECONDS
 
 
 def _check_fraction(field: str, value: float) -> None:
@@ -278,7 +294,7 @@ class BookColumns:
         count = len(self.instruments)
         return InstrumentArrays(
             instruments=tuple(self.instruments),
-            kind=np.array([KIND_CODES[i.kind] for i in self.instruments], dtype=np.int64),
+            kind=np.array([i.kind.code for i in self.instruments], dtype=np.int64),
             is_inverse=np.array([i.is_inverse for i in self.instruments], dtype=np.bool_),
             is_call=np.array([bool(row["call"]) for row in self._rows], dtype=np.bool_),
             underlying=np.array([self.underlying] * count, dtype=object).reshape(count),

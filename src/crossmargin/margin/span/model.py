@@ -21,7 +21,7 @@ from crossmargin.core.numeric import margin_to_decimal
 from crossmargin.instruments import InstrumentKind, format_expiry
 from crossmargin.margin.common import AccountView, assemble_result, view_account
 from crossmargin.margin.result import MarginResult, ScenarioPnl
-from crossmargin.margin.span import (
+from crossmargin.margin.span.arithmetic import (
     COMPONENT_NAMES,
     SCENARIO_COUNT,
     VOL_DIRECTIONS,
@@ -35,14 +35,15 @@ from crossmargin.margin.span import (
     scenario_label,
     span_requirement,
 )
-from crossmargin.margin.span_arrays import risk_arrays_usd
-from crossmargin.margin.span_parameters import (
+from crossmargin.margin.span.parameters import (
     CommodityParameters,
     SpanParameters,
     load_span_parameters,
 )
+from crossmargin.margin.span.risk_arrays import risk_arrays_usd
 from crossmargin.market import MarketSnapshot
-from crossmargin.portfolio import Portfolio, unit_greeks_usd
+from crossmargin.portfolio import Portfolio
+from crossmargin.pricing import unit_greeks_usd
 
 __all__ = ["SpanMargin"]
 

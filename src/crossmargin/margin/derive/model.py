@@ -33,32 +33,29 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.collateral import HaircutSchedule
-from crossmargin.compat.derive_pmrm import (
+from crossmargin.core.errors import InputError
+from crossmargin.core.numeric import decimal_to_float
+from crossmargin.instruments import Instrument, InstrumentKind, KindCode
+from crossmargin.margin.common import AccountView, assemble_result, view_account
+from crossmargin.margin.derive.book import (
+    SECONDS_PER_YEAR,
     BookColumns,
     CollateralHolding,
     DeriveBook,
-    DeriveEvaluation,
-    DerivePmrmParameters,
     ExpiryFeed,
-    evaluate_book,
-    load_derive_parameters,
+    fixed_forward_fraction,
 )
-from crossmargin.compat.derive_pmrm.book import SECONDS_PER_YEAR
-from crossmargin.compat.derive_pmrm.case import FORWARD_FIXING_SECONDS
-from crossmargin.core.errors import InputError
-from crossmargin.core.numeric import decimal_to_float
-from crossmargin.instruments import Instrument, InstrumentKind
-from crossmargin.margin.common import AccountView, assemble_result, view_account
-from crossmargin.margin.portfolio_margin import delta_one_coin_per_unit
+from crossmargin.margin.derive.evaluation import DeriveEvaluation, evaluate_book
+from crossmargin.margin.derive.parameters import DerivePmrmParameters, load_derive_parameters
 from crossmargin.margin.result import MarginResult, ScenarioPnl
-from crossmargin.margin.scenarios import OPTION_KIND_CODE, scenario_vol_shock
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio
+from crossmargin.pricing import delta_one_coin_per_unit
+from crossmargin.scenarios import scenario_vol_shock
 
 __all__ = ["ACCOUNT_BOOK", "CASH_CURRENCIES", "DerivePmrmMargin", "MappedBook", "map_portfolio"]
 
 FloatArray = NDArray[np.float64]
-_SPOT = 0
 #: Balances Derive holds as its cash asset.
 CASH_CURRENCIES = ("USD", "USDC")
 #: Name of the position-free book of cash and non-base collateral.
@@ -114,8 +111,9 @@ def _book(
 
 
 def _expiry_feed(seconds: float, forward: float, rate: float) -> ExpiryFeed:
-    fixed = max(FORWARD_FIXING_SECONDS - seconds, 0.0) / FORWARD_FIXING_SECONDS
-    return ExpiryFeed(seconds, forward, rate, fixed_forward_fraction=fixed)
+    return ExpiryFeed(
+        seconds, forward, rate, fixed_forward_fraction=fixed_forward_fraction(seconds)
+    )
 
 
 def _underlying_book(view: AccountView, underlying: str, p: DerivePmrmParameters) -> MappedBook:
@@ -131,11 +129,11 @@ def _underlying_book(view: AccountView, underlying: str, p: DerivePmrmParameters
         instrument = position.instrument
         if instrument.underlying != underlying:
             continue
-        if arrays.kind[i] == _SPOT:
+        if arrays.kind[i] == KindCode.SPOT:
             base_held += position.size
             continue
         forward, settlement = float(arrays.forward_usd[i]), float(arrays.settlement_usd[i])
-        if arrays.kind[i] == OPTION_KIND_CODE:
+        if arrays.kind[i] == KindCode.OPTION:
             t_years = float(arrays.t_years[i])
             if instrument.expiry not in expiries:
                 expiries[instrument.expiry] = len(feeds)

@@ -10,8 +10,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crossmargin.core.errors import InputError
-from crossmargin.margin.span import VOL_DIRECTIONS, price_fractions, scenario_weights
-from crossmargin.portfolio import InstrumentArrays, unit_values_usd
+from crossmargin.margin.span.arithmetic import VOL_DIRECTIONS, price_fractions, scenario_weights
+from crossmargin.pricing import InstrumentArrays, unit_values_usd
 
 __all__ = ["risk_arrays_usd", "scenario_moves"]
 

@@ -1,6 +1,6 @@
 """Isolated margin: every position margined alone, with its own share of the collateral.
 
-Rates are Deribit's standard ones (:mod:`crossmargin.margin.standard_rates`); what differs from
+Rates are Deribit's standard ones (:mod:`crossmargin.margin.standard.rates`); what differs from
 standard cross margin is that no position may lean on another:
 
 * **Requirement.** Position i needs its standard requirement less its *own* unrealised profit:
@@ -42,11 +42,11 @@ from crossmargin.collateral import HaircutSchedule, default_haircuts
 from crossmargin.core.numeric import to_decimal_nearest
 from crossmargin.margin.common import AccountView, assemble_result, view_account
 from crossmargin.margin.result import MarginResult
-from crossmargin.margin.standard_parameters import (
+from crossmargin.margin.standard.parameters import (
     StandardMarginParameters,
     load_standard_parameters,
 )
-from crossmargin.margin.standard_rates import (
+from crossmargin.margin.standard.rates import (
     PositionCategory,
     RateArrays,
     StandardRequirements,

@@ -28,15 +28,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.core.errors import InputError
-from crossmargin.instruments import InstrumentKind
-from crossmargin.margin.var_parameters import VarParameters
+from crossmargin.instruments import KindCode
+from crossmargin.margin.var.parameters import VarParameters
 from crossmargin.market.history import MarketHistory
-from crossmargin.portfolio import InstrumentArrays, unit_values_usd
-from crossmargin.portfolio.arrays import KIND_CODES
+from crossmargin.pricing import InstrumentArrays, unit_values_usd
 
 __all__ = [
     "HistoricalScenarios",
-    "ScenarioSet",
+    "HistoryWindow",
     "build_scenarios",
     "ewma_variance",
     "history_end_day",
@@ -48,7 +47,6 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 DateArray = NDArray[np.datetime64]
-_OPTION = KIND_CODES[InstrumentKind.OPTION]
 _MAX_STALE_DAYS = 10
 
 
@@ -105,7 +103,7 @@ def horizon_sums(daily: FloatArray, horizon_days: int) -> FloatArray:
     return result
 
 
-class ScenarioSet(StrEnum):
+class HistoryWindow(StrEnum):
     """Which historical scenario set."""
 
     FILTERED = "filtered"
@@ -119,7 +117,7 @@ class HistoricalScenarios:
     Attributes
     ----------
     kind:
-        :class:`ScenarioSet`.
+        :class:`HistoryWindow`.
     assets:
         Column order.
     end_dates:
@@ -135,7 +133,7 @@ class HistoricalScenarios:
         (assets,) EWMA daily vol σ_now used for the scaling (NaN for the stress set).
     """
 
-    kind: ScenarioSet
+    kind: HistoryWindow
     assets: tuple[str, ...]
     end_dates: DateArray
     log_returns: FloatArray
@@ -277,7 +275,7 @@ def build_scenarios(
         )
 
     def take(
-        kind: ScenarioSet, sums: FloatArray, mask: NDArray[np.bool_], vol: FloatArray
+        kind: HistoryWindow, sums: FloatArray, mask: NDArray[np.bool_], vol: FloatArray
     ) -> HistoricalScenarios:
         rows = mask & np.all(np.isfinite(sums), axis=1)
         return HistoricalScenarios(
@@ -285,8 +283,8 @@ def build_scenarios(
         )
 
     return (
-        take(ScenarioSet.FILTERED, filtered_sums, recent, vol_now),
-        take(ScenarioSet.STRESS, raw_sums, in_stress, np.full(len(names), np.nan)),
+        take(HistoryWindow.FILTERED, filtered_sums, recent, vol_now),
+        take(HistoryWindow.STRESS, raw_sums, in_stress, np.full(len(names), np.nan)),
     )
 
 
@@ -307,7 +305,7 @@ def scenario_shocks(
     """
     columns = np.array([scenarios.column(str(u)) for u in arrays.underlying], dtype=np.int64)
     price_move = scenarios.price_moves[:, columns]
-    is_option = arrays.kind == _OPTION
+    is_option = arrays.kind == KindCode.OPTION
     vol_shift = np.where(
         is_option, arrays.vol_annual * (scenarios.vol_ratios[:, columns] - 1.0), 0.0
     )

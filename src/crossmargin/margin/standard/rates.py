@@ -35,8 +35,9 @@ from enum import IntEnum
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crossmargin.margin.standard_parameters import StandardMarginParameters
-from crossmargin.portfolio import InstrumentArrays, unit_values_usd
+from crossmargin.instruments import KindCode
+from crossmargin.margin.standard.parameters import StandardMarginParameters
+from crossmargin.pricing import InstrumentArrays, unit_values_usd
 
 __all__ = [
     "CHARGED_CATEGORIES",
@@ -52,8 +53,6 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
-
-_SPOT, _FUTURE, _PERPETUAL, _OPTION = 0, 1, 2, 3  # crossmargin.portfolio.arrays.KIND_CODES
 
 
 class PositionCategory(IntEnum):
@@ -202,11 +201,11 @@ class StandardRequirements:
 
 def position_categories(arrays: InstrumentArrays, sizes: FloatArray) -> NDArray[np.int64]:
     """:class:`PositionCategory` code of each position (by instrument kind and side)."""
-    delta_one = (arrays.kind == _FUTURE) | (arrays.kind == _PERPETUAL)
+    delta_one = (arrays.kind == KindCode.FUTURE) | (arrays.kind == KindCode.PERPETUAL)
     category = np.full(arrays.kind.shape, int(PositionCategory.PAID_IN_FULL), dtype=np.int64)
     category[delta_one] = int(PositionCategory.FUTURES)
-    category[(arrays.kind == _OPTION) & (sizes < 0)] = int(PositionCategory.SHORT_OPTION)
-    category[(arrays.kind == _SPOT) & (sizes < 0)] = int(PositionCategory.SHORT_SPOT)
+    category[(arrays.kind == KindCode.OPTION) & (sizes < 0)] = int(PositionCategory.SHORT_OPTION)
+    category[(arrays.kind == KindCode.SPOT) & (sizes < 0)] = int(PositionCategory.SHORT_SPOT)
     return category
 
 

@@ -58,15 +58,23 @@ from numpy.typing import NDArray
 
 from crossmargin.collateral import HaircutSchedule, default_haircuts
 from crossmargin.core.errors import InputError
+from crossmargin.instruments import KindCode
 from crossmargin.margin.common import AccountView, assemble_result, view_account
-from crossmargin.margin.pm_parameters import (
+from crossmargin.margin.pm.parameters import (
     PmUnderlyingParameters,
     PortfolioMarginParameters,
     load_pm_parameters,
 )
 from crossmargin.margin.result import MarginResult, ScenarioPnl
-from crossmargin.margin.scenarios import (
-    OPTION_KIND_CODE,
+from crossmargin.market import MarketSnapshot
+from crossmargin.portfolio import Portfolio
+from crossmargin.pricing import (
+    InstrumentArrays,
+    delta_one_coin_per_unit,
+    unit_greeks_usd,
+    unit_values_usd,
+)
+from crossmargin.scenarios import (
     ScenarioKind,
     ScenarioSet,
     ScenarioSpec,
@@ -80,8 +88,6 @@ from crossmargin.margin.scenarios import (
     scenario_vol_shock,
     term_structure_vol_shocks,
 )
-from crossmargin.market import MarketSnapshot
-from crossmargin.portfolio import InstrumentArrays, Portfolio, unit_greeks_usd, unit_values_usd
 
 __all__ = [
     "CONTINGENCIES",
@@ -90,7 +96,6 @@ __all__ = [
     "apply_correlation_credit",
     "basis_charge",
     "delta_one_buckets",
-    "delta_one_coin_per_unit",
     "delta_shock_usd",
     "deribit_scenario_set",
     "evaluate_underlying",
@@ -99,7 +104,6 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
-_FUTURE, _PERPETUAL = 1, 2
 
 #: Component names per underlying, in the order results list them (``scan_risk:BTC``, ...).
 CONTINGENCIES: tuple[str, ...] = ("delta_shock", "short_option", "basis")
@@ -192,22 +196,13 @@ def option_strike_groups(arrays: InstrumentArrays) -> NDArray[np.int64]:
 def delta_one_buckets(arrays: InstrumentArrays) -> NDArray[np.int64]:
     """Bucket id per instrument for the basis charge: futures and perpetuals sharing (underlying,
     expiry) share an id (the perpetual is the bucket of no expiry); -1 for options and spot."""
-    delta_one = (arrays.kind == _FUTURE) | (arrays.kind == _PERPETUAL)
+    delta_one = (arrays.kind == KindCode.FUTURE) | (arrays.kind == KindCode.PERPETUAL)
     return _group_ids(
         [
             (instrument.underlying, instrument.expiry) if delta_one[i] else None
             for i, instrument in enumerate(arrays.instruments)
         ]
     )
-
-
-def delta_one_coin_per_unit(arrays: InstrumentArrays) -> FloatArray:
-    """Coin of underlying per native unit of each future/perpetual (inverse: 1/F per USD of face,
-    linear: 1), 0 for other instruments; the notional the basis charge nets."""
-    delta_one = (arrays.kind == _FUTURE) | (arrays.kind == _PERPETUAL)
-    with np.errstate(divide="ignore"):
-        per_unit = np.where(arrays.is_inverse, 1.0 / arrays.forward_usd, 1.0)
-    return np.asarray(np.where(delta_one, per_unit, 0.0), dtype=np.float64)
 
 
 def _index_of(arrays: InstrumentArrays, underlying: str) -> float:
@@ -367,7 +362,7 @@ def _long_option_cap(
 ) -> float | None:
     """Mark value of the positions when all of them are long options, else ``None``."""
     held = own & (sizes != 0.0)
-    if not np.any(held) or np.any(arrays.kind[held] != OPTION_KIND_CODE) or np.any(sizes[held] < 0):
+    if not np.any(held) or np.any(arrays.kind[held] != KindCode.OPTION) or np.any(sizes[held] < 0):
         return None
     return float((unit_values_usd(arrays)[held] * sizes[held]).sum())
 

@@ -4,9 +4,9 @@ The method (Derive PMRM version 2; facts from derivexyz/v2-core ``PMRMLib_2`` an
 cases), in the quote currency:
 
 * **Scenario P&L.** Every instrument is revalued under every scenario by
-  :func:`~crossmargin.margin.scenarios.scenario_pnl_matrix`. Per expiry, the shocked value
+  :func:`~crossmargin.scenarios.scenario_pnl_matrix`. Per expiry, the shocked value
   V = MtM + Σ P&L is discounted statically (V·pos if V ≥ 0, else V·neg; see
-  :class:`~crossmargin.compat.derive_pmrm.parameters.MarginParameters`) and its P&L is
+  :class:`~crossmargin.margin.derive.parameters.MarginParameters`) and its P&L is
   V_discounted − MtM. In a skew scenario each expiry counts −|P&L| (the worse of rotating the
   skew either way). Delta-one contracts and risk-cancelling collateral add their P&L; the
   scenario's total is multiplied by its dampening factor.
@@ -33,10 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from crossmargin.compat.derive_pmrm.book import DeriveBook
-from crossmargin.compat.derive_pmrm.parameters import DerivePmrmParameters, ScenarioClass
-from crossmargin.compat.derive_pmrm.shocks import ProfileScenarios, profile_scenarios
-from crossmargin.margin.scenarios import base_unit_values, counted_pnl, scenario_pnl_matrix
+from crossmargin.margin.derive.book import DeriveBook
+from crossmargin.margin.derive.parameters import DerivePmrmParameters, ScenarioClass
+from crossmargin.margin.derive.shocks import ProfileScenarios, profile_scenarios
+from crossmargin.scenarios import base_unit_values, counted_pnl, scenario_pnl_matrix
 
 __all__ = ["Contingencies", "DeriveEvaluation", "evaluate_book"]
 
