@@ -9,7 +9,11 @@ from typing import Annotated
 
 import typer
 
+from crossmargin.cli.compat_command import compat_app
+from crossmargin.cli.margin_command import margin_command, whatif_command
 from crossmargin.cli.render import make_console, render_valuation, valuation_to_json
+from crossmargin.cli.serve_command import serve_command
+from crossmargin.cli.span_command import span_command
 from crossmargin.collateral import default_haircuts
 from crossmargin.core.errors import CrossmarginError
 from crossmargin.portfolio import load_portfolio_file, value_portfolio
@@ -60,11 +64,6 @@ def value(
 
 def _register_commands() -> None:
     """Attach the commands that live in their own modules."""
-    from crossmargin.cli.compat_command import compat_app
-    from crossmargin.cli.margin_command import margin_command, whatif_command
-    from crossmargin.cli.serve_command import serve_command
-    from crossmargin.cli.span_command import span_command
-
     app.command("margin")(margin_command)
     app.command("whatif")(whatif_command)
     app.command("span")(span_command)

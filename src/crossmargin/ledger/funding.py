@@ -17,15 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from crossmargin.core.errors import FileInputError, InputError
+from crossmargin.ledger.entries import EntryRecord
+from crossmargin.ledger.ledger import Ledger
 from crossmargin.ledger.money import DecimalInput, parse_price
 from crossmargin.market.paths import shared_data_dir
-
-if TYPE_CHECKING:
-    from crossmargin.ledger.entries import EntryRecord
-    from crossmargin.ledger.ledger import Ledger
 
 __all__ = [
     "BINANCE_BTCUSDT_FUNDING_8H",

@@ -10,6 +10,7 @@ from crossmargin.core.numeric import to_decimal_nearest
 from crossmargin.instruments import Instrument, InstrumentKind
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio.model import Portfolio, Position
+from crossmargin.pricing import instrument_arrays, unit_values_usd
 
 __all__ = ["apply_trade"]
 
@@ -47,8 +48,6 @@ def apply_trade(
     average: float | None
     if instrument.kind is InstrumentKind.OPTION:
         if price is None:
-            from crossmargin.pricing.instrument_arrays import instrument_arrays, unit_values_usd
-
             arrays = instrument_arrays((instrument,), market)
             price = float(unit_values_usd(arrays)[0] / arrays.settlement_usd[0])
         cash = -to_decimal_nearest(size * price, instrument.settlement_currency, "trade.price")
