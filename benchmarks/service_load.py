@@ -30,6 +30,7 @@ import json
 import random
 import secrets
 import statistics
+import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -41,8 +42,11 @@ import httpx
 from websockets.asyncio.client import connect
 
 from crossmargin.ledger import Ledger, replay, state_to_bytes
-from crossmargin.ledger.testing import Backend, ScratchDatabases
-from crossmargin.service.testing import ServiceProcess
+
+# The scratch databases and the service process are test support (tests/support), not library code.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.databases import Backend, ScratchDatabases
+from support.service_process import ServiceProcess
 
 INSTRUMENT = "BTC_USDC-PERPETUAL"
 PRICE = "72000"

@@ -1,12 +1,12 @@
 """Suite-wide guard: under CI (``CI=true``) the shared market data must be present, so no golden
-test can pass by skipping (see ``shared_data_support.py``)."""
+test can pass by skipping (see ``support/shared_data.py``)."""
 
 from __future__ import annotations
 
 import pytest
 
 from crossmargin.market.paths import SharedDataNotFoundError, shared_data_dir
-from shared_data_support import in_ci
+from support.shared_data import in_ci
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

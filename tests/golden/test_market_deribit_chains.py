@@ -22,7 +22,7 @@ from crossmargin.market import (
     detect_chain_format,
     load_deribit_chain,
 )
-from shared_data_support import require_shared_data
+from support.shared_data import require_shared_data
 
 
 def _chain(relative: Path) -> Path:

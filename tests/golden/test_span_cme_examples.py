@@ -17,7 +17,7 @@ import pytest
 
 from crossmargin.compat.cme_risk_arrays import span_file_from_dict, span_file_requirement
 from crossmargin.margin.span.arithmetic import scan_risk, scanning_spread_losses
-from shared_data_support import require_shared_data
+from support.shared_data import require_shared_data
 
 
 @pytest.fixture(scope="module")

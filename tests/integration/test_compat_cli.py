@@ -15,7 +15,7 @@ import typer
 from typer.testing import CliRunner
 
 from crossmargin.cli.compat_command import compat_app
-from shared_data_support import require_shared_data
+from support.shared_data import require_shared_data
 
 
 def _case(name: str) -> Path:

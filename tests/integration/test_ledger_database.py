@@ -36,7 +36,7 @@ from crossmargin.ledger import (
     upgrade_database,
 )
 from crossmargin.ledger.models import Base
-from crossmargin.ledger.testing import (
+from support.databases import (
     POSTGRESQL_SKIP_REASON,
     Backend,
     ScratchDatabases,

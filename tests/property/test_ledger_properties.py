@@ -39,7 +39,7 @@ from crossmargin.ledger import (
     replay,
     state_to_bytes,
 )
-from crossmargin.ledger.testing import (
+from support.databases import (
     POSTGRESQL_SKIP_REASON,
     Backend,
     ScratchDatabases,

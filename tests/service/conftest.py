@@ -13,15 +13,15 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from service_support import TEST_MARKET, Account, Service
 
-from crossmargin.ledger.testing import (
+from support.databases import (
     POSTGRESQL_SKIP_REASON,
     Backend,
     ScratchDatabases,
     postgresql_test_url,
 )
-from crossmargin.service.testing import ServiceProcess
+from support.service_client import TEST_MARKET, Account, Service
+from support.service_process import ServiceProcess
 
 
 @pytest.fixture(scope="session", params=[Backend.SQLITE, Backend.POSTGRESQL], ids=str)

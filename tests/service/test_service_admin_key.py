@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from crossmargin.core.errors import InputError
-from crossmargin.ledger.testing import ScratchDatabases
 from crossmargin.service import create_app
-from crossmargin.service.testing import ServiceProcess
+from support.databases import ScratchDatabases
+from support.service_process import ServiceProcess
 
 _ANNOUNCEMENT = re.compile(r"generated admin key \(shown once; it is stored only hashed\): (\S+)")
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from service_support import LINEAR_PERP, TEST_MARKET, Account, Service
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from crossmargin.service.keys import hash_token, verify_token
+from support.service_client import LINEAR_PERP, TEST_MARKET, Account, Service
 
 ROLES = ("none", "wrong", "other", "own", "admin")
 _counter = itertools.count()

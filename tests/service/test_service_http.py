@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from service_support import LINEAR_PERP, TEST_MARKET, Account, Service
 
 from crossmargin.ledger import EntryKind, Ledger, replay, state_to_bytes
 from crossmargin.margin.registry import MODEL_NAMES
+from support.service_client import LINEAR_PERP, TEST_MARKET, Account, Service
 
 D = Decimal
 

@@ -10,11 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from service_support import LINEAR_PERP, TEST_MARKET, Account, Service
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from crossmargin.service.app import TokenRedactingFilter
+from support.service_client import LINEAR_PERP, TEST_MARKET, Account, Service
 
 D = Decimal
 

@@ -23,7 +23,7 @@ from crossmargin.ledger import (
     replay_funding,
     state_to_bytes,
 )
-from shared_data_support import require_shared_data
+from support.shared_data import require_shared_data
 
 D = Decimal
 PERP = "BTC_USDC-PERPETUAL"

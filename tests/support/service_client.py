@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from crossmargin.service.testing import ServiceProcess
+from support.service_process import ServiceProcess
 
 #: The examples' market (the ``[market]`` table of examples/covered_call.toml).
 TEST_MARKET: dict[str, Any] = {

@@ -43,7 +43,7 @@ from crossmargin.margin.var.model import expected_shortfall, value_at_risk
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, apply_trade, load_portfolio_file, portfolio_from_dict
 from crossmargin.scenarios import ScenarioKind, scenario_pnl_matrix
-from shared_data_support import require_shared_data
+from support.shared_data import require_shared_data
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
