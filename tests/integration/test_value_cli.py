@@ -114,3 +114,15 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["value", str(tmp_path / "nope.toml")])
     assert result.exit_code == 2
     assert "nope.toml" in result.stderr
+
+
+def test_a_file_that_is_not_utf8_is_named_not_a_traceback(tmp_path: Path) -> None:
+    """Outside finding (issue 12): a non-UTF-8 portfolio file gave a ``UnicodeDecodeError``
+    traceback. Now: exit code 2 and one line naming the file and the first bad byte."""
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes('name = "café"\n'.encode("latin-1"))
+    for command in (["value", str(bad)], ["margin", str(bad), "--model", "pm"]):
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 2, result.output
+        assert "latin1.toml" in result.output and "is not UTF-8 text (byte 11" in result.output
+        assert "Traceback" not in result.output

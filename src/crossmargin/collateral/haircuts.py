@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from crossmargin.core.errors import InputError
+from crossmargin.core.textfiles import read_text_file
 
 __all__ = ["HaircutSchedule", "default_haircuts", "load_haircuts"]
 
@@ -47,10 +48,13 @@ class HaircutSchedule(BaseModel):
 def load_haircuts(path: str | Path) -> HaircutSchedule:
     """Load a haircut schedule from a TOML file (see ``config/haircuts.toml`` for the format)."""
     file_path = Path(path)
+    text = read_text_file(file_path)
     try:
-        raw = tomllib.loads(file_path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise InputError("haircut schedule", str(file_path), f"cannot be read: {error}") from None
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(
+            "haircut schedule", str(file_path), f"is not valid TOML: {error}"
+        ) from None
     return HaircutSchedule.model_validate(raw)
 
 

@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.core.errors import FileInputError, InputError
+from crossmargin.core.textfiles import read_text_file
 from crossmargin.margin.span.arithmetic import (
     SCENARIO_COUNT,
     CommodityRisk,
@@ -324,12 +325,7 @@ def load_span_file(path: str | Path) -> SpanFile:
     Raises :class:`FileInputError` whose message names the file, the field and the value.
     """
     file_path = Path(path)
-    try:
-        text = file_path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise FileInputError(
-            str(file_path), "file", str(file_path), error.strerror or "unreadable"
-        ) from None
+    text = read_text_file(file_path)
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as error:

@@ -10,6 +10,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from crossmargin.core.errors import InputError
+from crossmargin.core.textfiles import read_text_file
 
 __all__ = ["load_parameters"]
 
@@ -29,10 +30,7 @@ def load_parameters(
         text = resources.files("crossmargin.config").joinpath(default_file).read_text("utf-8")
     else:
         source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as error:
-            raise InputError("parameters", source, error.strerror or "unreadable") from None
+        text = read_text_file(path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from crossmargin.core.errors import FileInputError, InputError
+from crossmargin.core.textfiles import read_text_file
 from crossmargin.instruments import parse_instrument
 from crossmargin.market import MarketSnapshot, market_from_dict
 from crossmargin.portfolio.model import Portfolio, Position
@@ -123,12 +124,7 @@ def load_portfolio_file(path: str | Path) -> PortfolioFile:
     Raises :class:`FileInputError` whose message names the file, the field and the value.
     """
     file_path = Path(path)
-    try:
-        text = file_path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise FileInputError(
-            str(file_path), "file", str(file_path), error.strerror or "unreadable"
-        ) from None
+    text = read_text_file(file_path)
     try:
         raw = json.loads(text) if file_path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:

@@ -1,4 +1,9 @@
-"""Applying a hypothetical or real trade to a portfolio (netting, entry prices, realised P&L)."""
+"""Applying a hypothetical or real trade to a portfolio (netting, entry prices, realised P&L).
+
+This is the float side of the netting rule (what-ifs and risk); the ledger's ``Decimal`` side is
+:func:`crossmargin.ledger.netting.net_trade`. ``tests/property/test_netting_agreement.py`` holds
+the two to the same sizes, entries and realised P&L.
+"""
 
 from __future__ import annotations
 

@@ -22,8 +22,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
-
 from crossmargin.core.errors import InputError
 from crossmargin.instruments import Instrument, InstrumentKind, OptionType
 from crossmargin.margin.derive.book import (
@@ -277,19 +275,13 @@ def book_from_case(case: Mapping[str, Any], underlying: str = DEFAULT_UNDERLYING
         if holding.risk_cancelling:
             base = Instrument(underlying, "USDC", InstrumentKind.SPOT)
             columns.add(base, amount, index=price / stable, forward=price / stable, collateral=k)
-    return DeriveBook(
-        underlying=underlying,
+    return columns.book(
         spot_price=spot,
         spot_confidence=number(s, "SpotConfidence", "Scenario"),
         stable_price=stable,
         cash=number(s, "Cash", "Scenario"),
-        arrays=columns.arrays(),
-        sizes=np.array(columns.sizes, dtype=np.float64),
-        expiry_of=np.array(columns.expiry_of, dtype=np.int64),
-        delta_one_coin=np.array(columns.delta_one_coin, dtype=np.float64),
-        collateral_of=np.array(columns.collateral_of, dtype=np.int64),
-        expiries=tuple(feeds),
-        collaterals=tuple(collaterals),
+        expiries=feeds,
+        collaterals=collaterals,
         delta_one_confidence=number(s, "PerpConfidence", "Scenario") if perp_size else 1.0,
         delta_one_extra_value=number(s, "UnrealisedPerpPNL", "Scenario")
         + number(s, "UnrealisedFunding", "Scenario"),

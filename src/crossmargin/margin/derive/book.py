@@ -17,6 +17,7 @@ Amounts are in the quote currency (USDC for Derive, USD for crossmargin portfoli
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -306,4 +307,35 @@ class BookColumns:
             entry_usd=column("entry"),
             settlement_usd=column("settlement"),
             rate_annual=0.0,
+        )
+
+    def book(
+        self,
+        *,
+        spot_price: float,
+        stable_price: float,
+        cash: float,
+        expiries: Sequence[ExpiryFeed],
+        collaterals: Sequence[CollateralHolding],
+        spot_confidence: float = 1.0,
+        delta_one_confidence: float = 1.0,
+        delta_one_extra_value: float = 0.0,
+    ) -> DeriveBook:
+        """The :class:`DeriveBook` of these columns with the account-level inputs (prices in the
+        quote currency, confidences in [0, 1])."""
+        return DeriveBook(
+            underlying=self.underlying,
+            spot_price=spot_price,
+            spot_confidence=spot_confidence,
+            stable_price=stable_price,
+            cash=cash,
+            arrays=self.arrays(),
+            sizes=np.array(self.sizes, dtype=np.float64),
+            expiry_of=np.array(self.expiry_of, dtype=np.int64),
+            delta_one_coin=np.array(self.delta_one_coin, dtype=np.float64),
+            collateral_of=np.array(self.collateral_of, dtype=np.int64),
+            expiries=tuple(expiries),
+            collaterals=tuple(collaterals),
+            delta_one_confidence=delta_one_confidence,
+            delta_one_extra_value=delta_one_extra_value,
         )

@@ -94,19 +94,14 @@ def _book(
     collaterals: Sequence[CollateralHolding] = (),
     cash: float = 0.0,
 ) -> DeriveBook:
-    return DeriveBook(
-        underlying=underlying,
+    if columns.underlying != underlying:
+        raise InputError("columns.underlying", columns.underlying, f"must be {underlying}")
+    return columns.book(
         spot_price=spot,
-        spot_confidence=1.0,
         stable_price=market.index("USDC"),
         cash=cash,
-        arrays=columns.arrays(),
-        sizes=np.array(columns.sizes, dtype=np.float64),
-        expiry_of=np.array(columns.expiry_of, dtype=np.int64),
-        delta_one_coin=np.array(columns.delta_one_coin, dtype=np.float64),
-        collateral_of=np.array(columns.collateral_of, dtype=np.int64),
-        expiries=tuple(feeds),
-        collaterals=tuple(collaterals),
+        expiries=feeds,
+        collaterals=collaterals,
     )
 
 
