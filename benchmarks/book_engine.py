@@ -31,10 +31,13 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from crossmargin.engine import BookEngine
-from crossmargin.engine.reference import counted_matrix, underlying_rows
+from crossmargin.engine.reference import underlying_rows
+from crossmargin.engine.tables import ScenarioCounting
 from crossmargin.margin.pm.model import PortfolioMargin
 from crossmargin.margin.span.model import SpanMargin
 from crossmargin.portfolio import Portfolio, Position
+from crossmargin.scenarios import counted_pnl
+from crossmargin.shared_data import shared_data_dir
 from crossmargin.simulation import synthetic_book
 
 
@@ -103,11 +106,13 @@ class ScipyBaseline:
             lo = int(self.bounds[u])
             wide[owner == u, lo : lo + count] = tables.pnl[owner == u, :count]
         self.wide = wide
-        self.weights = np.concatenate([tables.weights[u, :c] for u, c in enumerate(counts)])
-        self.dampeners = np.concatenate([tables.dampeners[u, :c] for u, c in enumerate(counts)])
+        self.counting = ScenarioCounting(
+            np.concatenate([tables.counting(u).weights for u in range(len(counts))]),
+            np.concatenate([tables.counting(u).dampeners_usd for u in range(len(counts))]),
+        )
 
     def single(self) -> NDArray[np.float64]:
-        counted = counted_matrix(self.positions @ self.wide, self.weights, self.dampeners)
+        counted = counted_pnl(self.positions @ self.wide, self.counting)
         scan = np.zeros(self.accounts)
         for lo, hi in zip(self.bounds[:-1], self.bounds[1:], strict=True):
             scan += np.maximum(0.0, -counted[:, lo:hi].min(axis=1))
@@ -119,7 +124,7 @@ class ScipyBaseline:
         for u, own in enumerate(self.per_underlying):
             count = int(tables.scenario_count[u])
             raw = own @ tables.pnl[:, :count]
-            counted = counted_matrix(raw, tables.weights[u, :count], tables.dampeners[u, :count])
+            counted = counted_pnl(raw, tables.counting(u))
             scan += np.maximum(0.0, -counted.min(axis=1))
         return scan
 
@@ -188,7 +193,11 @@ def main() -> None:
 
     start = time.perf_counter()
     book = synthetic_book(
-        args.accounts, args.instruments, args.seed, positions_per_account=args.positions
+        args.accounts,
+        args.instruments,
+        args.seed,
+        data_dir=shared_data_dir(),
+        positions_per_account=args.positions,
     )
     generated = time.perf_counter() - start
     gc.collect()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crossmargin.market.paths import SharedDataNotFoundError, shared_data_dir
+from crossmargin.shared_data import SharedDataNotFoundError, shared_data_dir
 from support.shared_data import in_ci
 
 

@@ -25,20 +25,13 @@ import pytest
 
 from crossmargin.compat.derive_pmrm import evaluate_case, run_case
 from crossmargin.margin.derive import DeriveEvaluation, ScenarioClass, svi_vol
-from crossmargin.market.paths import SharedDataNotFoundError, shared_data_dir
+from support.shared_data import require_shared_data, shared_data_params
 
-
-def _case_dir() -> Path | None:
-    try:
-        directory = shared_data_dir() / "vectors" / "derive_pmrm"
-    except SharedDataNotFoundError:
-        return None
-    return directory if directory.is_dir() else None
-
-
-CASE_DIR = _case_dir()
-CASES = sorted(CASE_DIR.glob("*.json")) if CASE_DIR is not None else []
-pytestmark = pytest.mark.skipif(not CASES, reason="shared/data/vectors/derive_pmrm not available")
+#: One parameter per case file (or one that fails the test when the folder holds none).
+CASES = shared_data_params(
+    lambda folder: sorted(folder.glob("*.json")), "vectors", "derive_pmrm", ids=lambda p: p.stem
+)
+CASE_PATHS = [param.values[0] for param in CASES if isinstance(param.values[0], Path)]
 
 #: Total variance at which Derive's reference model caps its SVI smiles when it marks vols (the
 #: on-chain library caps at 144; see test_mark_vols_are_the_svi_smile).
@@ -85,10 +78,6 @@ def _assert_all(checks: Sequence[tuple[str, Any, Any]], case: dict[str, Any]) ->
     assert not problems, "first differing term: " + "; ".join(problems[:8])
 
 
-def _ids() -> list[str]:
-    return [path.stem for path in CASES]
-
-
 def _skew_with_spot_move(case: dict[str, Any]) -> list[int]:
     """Indices of skew scenarios that also move the spot (Derive's contract rejects them)."""
     return [
@@ -98,7 +87,7 @@ def _skew_with_spot_move(case: dict[str, Any]) -> list[int]:
     ]
 
 
-@pytest.mark.parametrize("path", CASES, ids=_ids())
+@pytest.mark.parametrize("path", CASES)
 def test_im_and_mm_balances(path: Path) -> None:
     """IM and MM balances (mark-to-market less the requirement) equal the case's Result."""
     case, result = _load(path), evaluate_case(_load(path))
@@ -108,7 +97,7 @@ def test_im_and_mm_balances(path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("path", CASES, ids=_ids())
+@pytest.mark.parametrize("path", CASES)
 def test_feeds_and_vol_shocks(path: Path) -> None:
     """Per option: discount, log-moneyness, vol shock multipliers and shocked vols, skew caps and
     k*; per expiry: the static discounts (positive, negative)."""
@@ -151,7 +140,7 @@ def test_feeds_and_vol_shocks(path: Path) -> None:
     _assert_all(checks, case)
 
 
-@pytest.mark.parametrize("path", CASES, ids=_ids())
+@pytest.mark.parametrize("path", CASES)
 def test_mark_to_market(path: Path) -> None:
     """Option MtM per expiry (plain and statically discounted), collateral, perp, portfolio."""
     case, evaluation = _load(path), _evaluate(path)
@@ -173,7 +162,7 @@ def test_mark_to_market(path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("path", CASES, ids=_ids())
+@pytest.mark.parametrize("path", CASES)
 def test_contingencies_and_loss_factors(path: Path) -> None:
     """Forward, perpetual, option, base and oracle contingencies; IM and MM loss factors."""
     case, result = _load(path), evaluate_case(_load(path))
@@ -205,7 +194,7 @@ def _expected_losses(case: dict[str, Any]) -> list[float]:
     )
 
 
-@pytest.mark.parametrize("path", CASES, ids=_ids())
+@pytest.mark.parametrize("path", CASES)
 def test_scenario_losses(path: Path) -> None:
     """Every scenario's counted P&L (regular, tail, skew blocks in the case's order), except skew
     scenarios with a spot move (see test_skew_scenarios_with_a_spot_move)."""
@@ -227,7 +216,7 @@ def test_scenario_losses(path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("path", CASES, ids=_ids())
+@pytest.mark.parametrize("path", CASES)
 def test_worst_scenarios(path: Path) -> None:
     """The worst loss of each block and the block of the overall worst scenario."""
     case, evaluation = _load(path), _evaluate(path)
@@ -246,7 +235,7 @@ def test_worst_scenarios(path: Path) -> None:
         assert classes[int(np.argmin(pnl))] == r["worst_all_scenarios"]
 
 
-@pytest.mark.parametrize("path", CASES, ids=_ids())
+@pytest.mark.parametrize("path", CASES)
 def test_mark_vols_are_the_svi_smile(path: Path) -> None:
     """Each option's MarkVol is its expiry's SVI smile at the strike, with total variance capped
     at 20 as Derive's reference model does (Derive's on-chain SVI library caps at 144; the
@@ -265,7 +254,7 @@ def test_mark_vols_are_the_svi_smile(path: Path) -> None:
     _assert_all([("MarkVol", ours, theirs)], case)
 
 
-SPOT_MOVING_SKEW = [path for path in CASES if _skew_with_spot_move(_load(path))]
+SPOT_MOVING_SKEW = [path for path in CASE_PATHS if _skew_with_spot_move(_load(path))]
 
 
 @pytest.mark.parametrize("path", SPOT_MOVING_SKEW, ids=[p.stem for p in SPOT_MOVING_SKEW])
@@ -295,4 +284,6 @@ def test_skew_scenarios_with_a_spot_move(path: Path) -> None:
 
 def test_every_case_in_the_folder_is_run() -> None:
     """The folder holds the 47 cases of the README, and each is parametrised above."""
-    assert len(CASES) == 47
+    folder = require_shared_data("vectors", "derive_pmrm")
+    assert len(CASE_PATHS) == 47
+    assert sorted(folder.glob("*.json")) == CASE_PATHS

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from crossmargin.pricing import black76_greeks, black76_price, deribit_display_greeks, implied_vol
+from support.shared_data import require_shared_data
 
-OPTIONS_DIR = Path(__file__).resolve().parents[3] / "shared/data/options"
-CHAIN_2024 = OPTIONS_DIR / "deribit_btc_chain_2024-03-11" / "deribit_options.csv"
-CHAIN_2026 = OPTIONS_DIR / "deribit_btc_chain_2026-03-01" / "deribit_options.csv"
-pytestmark = pytest.mark.skipif(not OPTIONS_DIR.exists(), reason=f"{OPTIONS_DIR} not found")
+CHAIN_2024 = ("options", "deribit_btc_chain_2024-03-11", "deribit_options.csv")
+CHAIN_2026 = ("options", "deribit_btc_chain_2026-03-01", "deribit_options.csv")
 
 MONTH_CODES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 MONTHS = {code: number for number, code in enumerate(MONTH_CODES, 1)}
@@ -88,7 +86,7 @@ def test_implied_vols_of_2024_03_11_chain() -> None:
     14MAR24-74250/74750/78500 all imply 87.94 % against mark_iv 100 %. Every kept price is
     reproduced by its implied vol to 1e-12 relative.
     """
-    chain = load_chain(CHAIN_2024)
+    chain = load_chain(require_shared_data(*CHAIN_2024))
     t_years = (chain.expiry - VALUATION_2024.timestamp()) / SECONDS_PER_YEAR
     price_usd = chain.mark_price_btc * chain.forward
     intrinsic_usd = np.where(
@@ -132,7 +130,8 @@ def test_deribit_greeks_of_2026_03_01_chain() -> None:
     1.5e-4 relative, gamma equal to Deribit's after rounding to 5 decimals on every row.
     """
     chain = load_chain(
-        CHAIN_2026, extra=("delta", "gamma", "vega", "theta", "expiration_timestamp")
+        require_shared_data(*CHAIN_2026),
+        extra=("delta", "gamma", "vega", "theta", "expiration_timestamp"),
     )
     np.testing.assert_array_equal(chain.expiry * 1000.0, chain.columns["expiration_timestamp"])
     price_usd = chain.mark_price_btc * chain.forward

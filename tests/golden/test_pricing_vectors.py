@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,25 +25,32 @@ from crossmargin.pricing import (
     theta_per_day,
     vega_per_vol_point,
 )
+from support.shared_data import require_shared_data, shared_data_params
 
-VECTORS_PATH = Path(__file__).resolve().parents[3] / "shared/data/vectors/external_vectors.json"
-DERIBIT_2026_DIR = Path(__file__).resolve().parents[3] / "shared/data/options"
-pytestmark = pytest.mark.skipif(not VECTORS_PATH.exists(), reason=f"{VECTORS_PATH} not found")
+VECTORS = ("vectors", "external_vectors.json")
+DERIBIT_2026_CHAIN = ("options", "deribit_btc_chain_2026-03-01", "btc_options.csv")
 
 
-def vectors(key: str) -> dict[str, Any]:
-    entry: dict[str, Any] = json.loads(VECTORS_PATH.read_text())[key]
+@cache
+def _document(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
+
+
+def vectors(key: str, path: Path | None = None) -> dict[str, Any]:
+    """The entry ``key`` of external_vectors.json (found through the shared-data helper)."""
+    entry: dict[str, Any] = _document(path or require_shared_data(*VECTORS))[key]
     return entry
 
 
-def haug_rows() -> list[dict[str, Any]]:
-    if not VECTORS_PATH.exists():
-        return []
-    table = vectors("generalized_bsm_haug_quantlib")
+def haug_rows(path: Path) -> list[dict[str, Any]]:
+    table = vectors("generalized_bsm_haug_quantlib", path)
     return [dict(zip(table["columns"], row, strict=True)) for row in table["rows"]]
 
 
-@pytest.mark.parametrize("row", haug_rows(), ids=lambda row: f"{row['type']}-{row['note']}")
+@pytest.mark.parametrize(
+    "row", shared_data_params(haug_rows, *VECTORS, ids=lambda row: f"{row['type']}-{row['note']}")
+)
 def test_generalized_bsm_prices_via_black76(row: dict[str, Any]) -> None:
     """Haug (1998) pp. 2-8 and 24, via QuantLib europeanoption.cpp testValues; tolerance 1e-4.
 
@@ -86,8 +94,11 @@ def spot_greek(row: dict[str, Any]) -> float:
 
 @pytest.mark.parametrize(
     "row",
-    vectors("bsm_greeks_haug_quantlib")["rows"] if VECTORS_PATH.exists() else [],
-    ids=lambda row: f"{row['greek']}-{row['type']}",
+    shared_data_params(
+        lambda path: vectors("bsm_greeks_haug_quantlib", path)["rows"],
+        *VECTORS,
+        ids=lambda row: f"{row['greek']}-{row['type']}",
+    ),
 )
 def test_bsm_spot_greeks_via_chain_rule(row: dict[str, Any]) -> None:
     """Haug (1998) pp. 11-16 via QuantLib europeanoption.cpp testGreekValues; tolerance 1e-4.
@@ -121,14 +132,14 @@ def vollib_value(row: dict[str, Any]) -> float:
     return by_name[fn]()
 
 
-def vollib_rows() -> list[dict[str, Any]]:
-    if not VECTORS_PATH.exists():
-        return []
-    rows = vectors("black76_py_vollib")["rows"]
+def vollib_rows(path: Path) -> list[dict[str, Any]]:
+    rows = vectors("black76_py_vollib", path)["rows"]
     return [row for row in rows if not row["fn"].startswith("implied_volatility")]
 
 
-@pytest.mark.parametrize("row", vollib_rows(), ids=lambda row: f"{row['fn']}-{row['flag']}")
+@pytest.mark.parametrize(
+    "row", shared_data_params(vollib_rows, *VECTORS, ids=lambda row: f"{row['fn']}-{row['flag']}")
+)
 def test_py_vollib_black76_doctests(row: dict[str, Any]) -> None:
     """py_vollib Black-76 doctests (commit 4073fe7); tolerance 1e-6 from the file.
 
@@ -155,7 +166,7 @@ def test_deribit_black76_consistency_rows() -> None:
     2026-03-13 08:00 UTC expiry. With it, Black-76 at r = 0 in Deribit units gives (measured)
     delta within 2e-6, vega and theta within 5e-5 relative, gamma equal at Deribit's 5 decimals.
     """
-    csv_path = DERIBIT_2026_DIR / "deribit_btc_chain_2026-03-01" / "btc_options.csv"
+    csv_path = require_shared_data(*DERIBIT_2026_CHAIN)
     table = np.genfromtxt(csv_path, delimiter=",", names=True, dtype=None, encoding="utf-8")
     forward = table["underlying_price"].astype(float)
     is_call = table["type"] == "call"
@@ -175,12 +186,10 @@ def test_deribit_black76_consistency_rows() -> None:
         assert float(shown.theta) == pytest.approx(expected["theta"], rel=2e-4)
 
 
-def hull_cases() -> list[tuple[str, dict[str, Any]]]:
+def hull_cases(path: Path) -> list[tuple[str, dict[str, Any]]]:
     """Hull rows in the Haug-row layout; a ``call/put`` Greek row becomes one case per type."""
-    if not VECTORS_PATH.exists():
-        return []
     cases = []
-    for row in vectors("bsm_hull_textbook")["rows"]:
+    for row in vectors("bsm_hull_textbook", path)["rows"]:
         kinds = ["call", "put"] if row["type"] == "call/put" else [row["type"]]
         for kind in kinds:
             case = {
@@ -199,13 +208,16 @@ def hull_cases() -> list[tuple[str, dict[str, Any]]]:
     return cases
 
 
-@pytest.mark.parametrize(("ref", "case"), hull_cases(), ids=lambda value: str(value)[:40])
-def test_hull_textbook_examples(ref: str, case: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "ref_case", shared_data_params(hull_cases, *VECTORS, ids=lambda value: str(value[0])[:40])
+)
+def test_hull_textbook_examples(ref_case: tuple[str, dict[str, Any]]) -> None:
     """J. Hull, Options, Futures and Other Derivatives 9th ed. (2014), rows as printed.
 
     Prices map to Black-76 with F = S e^{(r-q)T}; Greeks go through :func:`spot_greek`. The
     tolerance is the printed precision from the file (e.g. 0.01 for prices).
     """
+    ref, case = ref_case
     if case["greek"] == "price":
         forward = case["spot"] * math.exp((case["r"] - case["q"]) * case["t"])
         call = case["type"] == "call"

@@ -16,12 +16,12 @@ from crossmargin.margin.var.backtest import (
     kupiec_nonrejection_region,
     kupiec_pof_test,
 )
-from crossmargin.market.paths import shared_data_dir
+from support.shared_data import require_shared_data
 
 
 @pytest.fixture(scope="module")
 def vectors() -> dict[str, Any]:
-    path = shared_data_dir() / "vectors" / "external_vectors.json"
+    path = require_shared_data("vectors", "external_vectors.json")
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
 

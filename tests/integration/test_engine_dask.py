@@ -8,13 +8,16 @@ import pytest
 
 from crossmargin.engine import BookEngine
 from crossmargin.simulation import synthetic_book
+from support.shared_data import require_shared_data
 
 distributed = pytest.importorskip("dask.distributed")
 
 
 @pytest.mark.parametrize("model", ["pm", "span"])
 def test_a_local_cluster_gives_identical_results(model: str) -> None:
-    book = synthetic_book(1500, 300, seed=3, positions_per_account=8.0)
+    book = synthetic_book(
+        1500, 300, seed=3, data_dir=require_shared_data(), positions_per_account=8.0
+    )
     engine = BookEngine(book.instruments, book.market, model)
     engine.load_positions(book.account_index, book.instrument_index, book.size, book.collateral_usd)
     expected = engine.margin_all()

@@ -28,6 +28,18 @@ REQUIRED = {
     "worst_scenario",
     "positions",
 }
+#: A position's keys: its PositionMargin attributes, each naming its unit (README, Conventions).
+POSITION_KEYS = {
+    "instrument",
+    "size",
+    "mark_value_usd",
+    "delta_coin",
+    "delta_usd",
+    "gamma_coin_per_usd",
+    "vega_usd_per_vol",
+    "theta_usd_per_year",
+    "contribution_usd",
+}
 
 
 def _json(*args: str) -> object:
@@ -50,16 +62,7 @@ def test_all_models_side_by_side_json_has_every_field_and_adds_up() -> None:
             float(Decimal(document["maintenance_margin"]) / Decimal(document["equity"]))
         )
         for row in document["positions"]:
-            assert {
-                "instrument",
-                "size",
-                "mark_value_usd",
-                "delta",
-                "gamma",
-                "vega",
-                "theta",
-                "contribution_usd",
-            } <= set(row)
+            assert set(row) == POSITION_KEYS
 
 
 def test_scenario_models_list_their_scenarios_and_the_worst_is_the_minimum() -> None:
@@ -110,6 +113,7 @@ def test_whatif_closing_the_perpetual_frees_its_margin() -> None:
     assert document["before"]["initial_margin"] == "16457.142858"
     assert document["after"]["initial_margin"] == "0.000000"
     assert document["initial_margin_change"] == "-16457.142858"
+    assert [set(row) for row in document["before"]["positions"]] == [POSITION_KEYS]
     # The realised loss, 100000·(1/70000 − 1/72000) = 0.03968254 BTC (2,857.14 USD), leaves the BTC
     # balance; BTC carries a 10 % haircut, so equity rises by 10 % of it: 29,542.86 + 285.71.
     # The balance is kept to the BTC quantum (1e-8 BTC = 0.00072 USD), hence the tolerance.
@@ -126,6 +130,10 @@ def test_tables_for_people_show_every_model() -> None:
     assert result.exit_code == 0, result.output
     for model in ("isolated", "cross", "pm", "span", "var"):
         assert model in result.stdout
+    one = runner.invoke(app, ["margin", str(EXAMPLES / "hedged_straddle.toml"), "--model", "pm"])
+    assert one.exit_code == 0, one.output
+    for header in POSITION_KEYS - {"instrument", "size"}:
+        assert header in one.stdout  # the JSON keys head the positions table's columns
 
 
 @pytest.mark.parametrize(
@@ -142,3 +150,26 @@ def test_bad_arguments_are_named(args: list[str], expected: str) -> None:
     result = runner.invoke(app, arguments)
     assert result.exit_code == 2
     assert expected in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize("args", [["margin", "--model", "var"], ["whatif", "--model", "var"]])
+def test_var_without_the_shared_data_names_what_is_missing(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command locates the data set itself; pointing it nowhere gives a one-line error that
+    says the var model needs the daily history and how to provide it, and no traceback."""
+    monkeypatch.setenv("CROSSMARGIN_SHARED_DATA", str(tmp_path / "missing"))
+    trade = ["--trade", "BTC-PERPETUAL:1000"] if args[0] == "whatif" else []
+    result = runner.invoke(app, [*args, str(EXAMPLES / "naked_perpetual.toml"), *trade])
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.split())
+    assert "var model needs" in message and "CROSSMARGIN_SHARED_DATA" in message
+    assert "Traceback" not in result.output
+
+
+def test_models_without_history_never_look_for_the_shared_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CROSSMARGIN_SHARED_DATA", str(tmp_path / "missing"))
+    document = _json("margin", str(EXAMPLES / "naked_perpetual.toml"), "--model", "pm", "--json")
+    assert isinstance(document, dict) and document["model"] == "pm"

@@ -10,13 +10,13 @@ from typer.testing import CliRunner
 
 from crossmargin.cli.main import app
 from crossmargin.portfolio import load_portfolio_file
+from support.markets import EXAMPLE_FILES
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.toml"))
 runner = CliRunner()
 
 
 def test_there_are_the_six_documented_examples() -> None:
-    names = {path.stem for path in EXAMPLES}
+    names = {path.stem for path in EXAMPLE_FILES}
     assert {
         "naked_perpetual",
         "covered_call",
@@ -27,7 +27,7 @@ def test_there_are_the_six_documented_examples() -> None:
     } <= names
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.stem for p in EXAMPLE_FILES])
 def test_value_json_matches_the_library(path: Path) -> None:
     result = runner.invoke(app, ["value", str(path), "--json"])
     assert result.exit_code == 0, result.output
@@ -48,11 +48,32 @@ def test_value_json_matches_the_library(path: Path) -> None:
         assert risk["delta_coin"] == pytest.approx(sum(r["delta_coin"] for r in rows), abs=1e-9)
 
 
+def test_value_json_keys_are_the_attribute_names_with_units() -> None:
+    """Positions and underlyings carry the fields of PositionValuation and UnderlyingRisk, named
+    as the README's Conventions say."""
+    result = runner.invoke(
+        app, ["value", str(EXAMPLE_FILES[0].parent / "covered_call.toml"), "--json"]
+    )
+    document = json.loads(result.stdout)
+    greeks = {"delta_coin", "delta_usd", "gamma_coin_per_usd", "vega_usd_per_vol"}
+    greeks |= {"theta_usd_per_year", "mark_value_usd"}
+    for row in document["positions"]:
+        assert set(row) == greeks | {
+            "instrument",
+            "underlying",
+            "size",
+            "mark_value_settlement",
+            "settlement_currency",
+        }
+    for risk in document["underlyings"]:
+        assert set(risk) == greeks | {"underlying", "index_usd"}
+
+
 def test_naked_perpetual_numbers() -> None:
     """Short 100,000 USD face at 70,000, index 72,000: −2,857.142857 USD; 0.5 BTC collateral at a
     10 % haircut = 32,400 USD; equity 29,542.857143."""
     result = runner.invoke(
-        app, ["value", str(EXAMPLES[0].parent / "naked_perpetual.toml"), "--json"]
+        app, ["value", str(EXAMPLE_FILES[0].parent / "naked_perpetual.toml"), "--json"]
     )
     document = json.loads(result.stdout)
     assert document["positions"][0]["mark_value_usd"] == pytest.approx(-2857.142857142857)
@@ -61,7 +82,7 @@ def test_naked_perpetual_numbers() -> None:
 
 
 def test_tables_for_people() -> None:
-    result = runner.invoke(app, ["value", *map(str, EXAMPLES)])
+    result = runner.invoke(app, ["value", *map(str, EXAMPLE_FILES)])
     assert result.exit_code == 0, result.output
     assert "covered call: positions" in result.stdout
     assert "BTC-28JUN24-80000-C" in result.stdout

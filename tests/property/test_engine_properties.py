@@ -6,6 +6,12 @@ instrument. Every account of the engine must equal the single-account model run 
 (``PortfolioMargin`` / ``SpanMargin``) to a relative 1e-9 — plus 1e-6 USD per component, which the
 model rounds up — the kernel must equal its numpy twin, a pre-trade check must equal the margin
 after the trade, and relabelling accounts must change nothing.
+
+Besides the shipped parameters, ``pm-stressed`` runs portfolio margin with a correlation offset
+and a low delta-shock threshold, and the books mix in accounts of long options only and of
+delta-one contracts only, so that every charge (scan risk, delta shock, short option, basis, the
+premium cap and the correlation credit) is exercised: :func:`test_every_pm_charge_is_exercised`
+checks that the strategy reaches each of them.
 """
 
 from __future__ import annotations
@@ -14,13 +20,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 from crossmargin.engine import BookEngine
 from crossmargin.engine.positions import PositionBook
+from crossmargin.instruments import parse_instrument
 from crossmargin.margin import MarginResult
+from crossmargin.margin.common import view_account
 from crossmargin.margin.pm.model import PortfolioMargin
+from crossmargin.margin.pm.parameters import PortfolioMarginParameters, load_pm_parameters
 from crossmargin.margin.span.model import SpanMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position
@@ -51,9 +61,29 @@ DELTA_ONE = (
     "ETH_USDC-PERPETUAL",
 )
 NAMES = BTC_OPTIONS + ETH_OPTIONS + DELTA_ONE
+OPTION_NAMES = BTC_OPTIONS + ETH_OPTIONS
 ENTRY_NAMES = ("BTC-29MAR24", "BTC-PERPETUAL", "ETH-PERPETUAL")
-MODELS = {"pm": PortfolioMargin(), "span": SpanMargin()}
-COMPONENTS = {"pm": 8, "span": 4}  # rounded components of a two-underlying result
+
+
+def _stressed_pm() -> PortfolioMarginParameters:
+    """Shipped ``pm`` parameters with a correlation offset of 0.4 and a delta shock from
+    100,000 USD of net delta, steep enough to push a long-option book over its premium."""
+    data = load_pm_parameters().model_dump()
+    data["cross_underlying_offset"] = 0.4
+    for name, increment in (("BTC", 0.005), ("ETH", 0.0005)):
+        data["underlyings"][name]["delta_shock_threshold_usd"] = 100_000.0
+        data["underlyings"][name]["delta_shock_increment_per_coin"] = increment
+    return PortfolioMarginParameters.model_validate(data)
+
+
+#: variant → (engine model, its parameters (None: shipped), the single-account model)
+VARIANTS = {
+    "pm": ("pm", None, PortfolioMargin()),
+    "span": ("span", None, SpanMargin()),
+    "pm-stressed": ("pm", _stressed_pm(), PortfolioMargin(_stressed_pm())),
+}
+COMPONENTS = {"pm": 8, "span": 4, "pm-stressed": 8}  # rounded components, two underlyings
+ALL_VARIANTS = st.sampled_from(sorted(VARIANTS))
 
 
 @st.composite
@@ -89,8 +119,11 @@ def books(
     accounts = draw(st.integers(1, 5))
     rows = []
     for _ in range(accounts):
-        picked = draw(st.lists(st.integers(0, len(NAMES) - 1), max_size=8, unique=True))
-        rows.append([(i, _size(draw, NAMES[i])) for i in picked])
+        shape = draw(st.sampled_from(["any", "any", "long options", "delta one"]))
+        pool = {"any": NAMES, "long options": OPTION_NAMES, "delta one": DELTA_ONE}[shape]
+        picked = draw(st.lists(st.sampled_from(pool), max_size=8, unique=True))
+        sized = [(NAMES.index(name), _size(draw, name)) for name in picked]
+        rows.append([(i, abs(s) if shape == "long options" else s) for i, s in sized])
     collateral = [draw(st.floats(0.0, 2_000_000.0)) for _ in range(accounts)]
     entries: list[float | None] = [None] * len(NAMES)
     for name in ENTRY_NAMES:
@@ -100,12 +133,13 @@ def books(
 
 
 def _engine(
-    model: str,
+    variant: str,
     book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
 ) -> BookEngine:
     market, rows, collateral, entries = book
+    model, parameters, _ = VARIANTS[variant]
     engine = BookEngine(
-        NAMES, market, model,
+        NAMES, market, model, parameters,
         entry_prices_usd=[np.nan if e is None else e for e in entries],
     )  # fmt: skip
     accounts = [a for a, row in enumerate(rows) for _ in row]
@@ -118,7 +152,7 @@ def _engine(
     return engine
 
 
-def _model(engine: BookEngine, account: int) -> MarginResult:
+def _model(engine: BookEngine, account: int, variant: str) -> MarginResult:
     cols, sizes = engine.positions(account)
     entries = engine.entry_prices_usd
     positions = tuple(
@@ -128,7 +162,7 @@ def _model(engine: BookEngine, account: int) -> MarginResult:
         for i, s in zip(cols, sizes, strict=True)
     )
     collateral = {"USD": Decimal(repr(float(engine.collateral_usd[account])))}
-    return MODELS[engine.model].margin(Portfolio(positions, collateral), engine.market)
+    return VARIANTS[variant][2].margin(Portfolio(positions, collateral), engine.market)
 
 
 def _close(value: float, expected: float, model: str) -> bool:
@@ -144,7 +178,7 @@ def _worst_ties(label: str | None, expected: MarginResult) -> bool:
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(book=books(), model=st.sampled_from(["pm", "span"]))
+@given(book=books(), model=ALL_VARIANTS)
 def test_every_account_equals_the_single_account_model(
     book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
     model: str,
@@ -152,7 +186,7 @@ def test_every_account_equals_the_single_account_model(
     engine = _engine(model, book)
     result = engine.margin_all()
     for account in range(engine.account_count):
-        expected = _model(engine, account)
+        expected = _model(engine, account, model)
         assert _close(result.initial_margin[account], float(expected.initial_margin), model)
         assert _close(result.maintenance_margin[account], float(expected.maintenance_margin), model)
         assert abs(result.equity[account] - float(expected.equity)) <= 1e-6 * (
@@ -163,7 +197,7 @@ def test_every_account_equals_the_single_account_model(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(book=books(), model=st.sampled_from(["pm", "span"]))
+@given(book=books(), model=ALL_VARIANTS)
 def test_the_numba_kernel_equals_the_numpy_twin(
     book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
     model: str,
@@ -175,10 +209,11 @@ def test_the_numba_kernel_equals_the_numpy_twin(
     twin = engine.margin_all_reference()
     scale = 1e-11 * np.maximum(np.abs(twin.initial_margin), 1.0)
     assert np.all(np.abs(fused.initial_margin - twin.initial_margin) <= scale)
+    assert np.all(np.abs(fused.maintenance_margin - twin.maintenance_margin) <= scale)
     assert np.all(np.abs(fused.equity - twin.equity) <= 1e-11 * np.maximum(np.abs(twin.equity), 1))
     differ = np.flatnonzero(fused.worst_scenario_index != twin.worst_scenario_index)
     for account in differ.tolist():
-        expected = _model(engine, account)
+        expected = _model(engine, account, model)
         assert _worst_ties(fused.worst_scenario_label(account), expected)
         assert _worst_ties(twin.worst_scenario_label(account), expected)
 
@@ -186,7 +221,7 @@ def test_the_numba_kernel_equals_the_numpy_twin(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     book=books(),
-    model=st.sampled_from(["pm", "span"]),
+    model=ALL_VARIANTS,
     trade=st.tuples(st.integers(0, len(NAMES) - 1), st.floats(-5.0, 5.0)),
     data=st.data(),
 )
@@ -220,7 +255,7 @@ def test_pre_trade_equals_the_margin_after_the_trade(
     assert abs(after.equity[account] - before.equity[account]) <= 1e-9 * max(
         abs(before.equity[account]), 1.0
     )
-    expected = _model(engine, account)
+    expected = _model(engine, account, model)
     assert _close(first.initial_margin, float(expected.initial_margin), model)
     check = engine.pre_trade(account, instrument, 0.0)
     assert abs(check.initial_margin - after.initial_margin[account]) <= 1e-9 * max(
@@ -229,7 +264,7 @@ def test_pre_trade_equals_the_margin_after_the_trade(
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(book=books(), model=st.sampled_from(["pm", "span"]), seed=st.integers(0, 2**32 - 1))
+@given(book=books(), model=ALL_VARIANTS, seed=st.integers(0, 2**32 - 1))
 def test_relabelling_accounts_changes_nothing(
     book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
     model: str,
@@ -249,7 +284,7 @@ def test_relabelling_accounts_changes_nothing(
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(book=books(), move=st.floats(-0.3, 0.3), model=st.sampled_from(["pm", "span"]))
+@given(book=books(), move=st.floats(-0.3, 0.3), model=ALL_VARIANTS)
 def test_an_incremental_market_move_equals_a_full_recompute(
     book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
     move: float,
@@ -265,8 +300,46 @@ def test_an_incremental_market_move_equals_a_full_recompute(
     assert np.array_equal(incremental.equity, full.equity)
     assert np.array_equal(incremental.worst_scenario_index, full.worst_scenario_index)
     for account in range(engine.account_count):
-        expected = _model(engine, account)
+        expected = _model(engine, account, model)
         assert _close(full.initial_margin[account], float(expected.initial_margin), model)
+
+
+def _exercises(
+    charge: str,
+    book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
+) -> bool:
+    """Whether the single-account model under ``pm-stressed`` charges ``charge`` to an account
+    of ``book``."""
+    market, rows, _, entries = book
+    model = VARIANTS["pm-stressed"][2]
+    assert isinstance(model, PortfolioMargin)
+    for row in rows:
+        positions = tuple(Position(parse_instrument(NAMES[i]), s, entries[i]) for i, s in row)
+        if not positions:
+            continue
+        for margin in model.books(view_account(Portfolio(positions), market, model.haircuts)):
+            amounts = {
+                **margin.components_usd,
+                "premium_cap": 0.0 if margin.premium_cap_usd is None else 1.0,
+                "correlation_credit": margin.correlation_credit_usd,
+            }
+            if amounts[charge] > 0.0:
+                return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "charge",
+    ["scan_risk", "delta_shock", "short_option", "basis", "premium_cap", "correlation_credit"],
+)
+def test_every_pm_charge_is_exercised(charge: str) -> None:
+    """The books strategy reaches every portfolio margin charge under ``pm-stressed``, so the
+    properties above compare kernel, twin and model on each of them."""
+    find(
+        books(),
+        lambda book: _exercises(charge, book),
+        settings=settings(max_examples=400, deadline=None, database=None),
+    )
 
 
 @settings(max_examples=60, deadline=None)

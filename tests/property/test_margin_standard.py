@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 
 import numpy as np
 from hypothesis import assume, given, settings
@@ -15,11 +15,11 @@ from crossmargin.margin.standard.cross import CrossMargin
 from crossmargin.margin.standard.isolated import IsolatedMargin, liquidation_prices
 from crossmargin.margin.standard.parameters import load_standard_parameters
 from crossmargin.margin.standard.rates import rate_arrays, standard_requirements_usd
-from crossmargin.market import MarketSnapshot, VolSurface
+from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, Position
 from crossmargin.pricing import instrument_arrays
+from support.strategies import flat_markets
 
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 PARAMETERS = load_standard_parameters()
 ISOLATED = IsolatedMargin(PARAMETERS)
 CROSS = CrossMargin(PARAMETERS)
@@ -46,17 +46,14 @@ class Account:
     market: MarketSnapshot
 
 
-@st.composite
-def markets(draw: st.DrawFn) -> MarketSnapshot:
-    return MarketSnapshot(
-        valuation_time=NOW,
-        index_usd={"BTC": draw(st.floats(20_000, 200_000)), "ETH": draw(st.floats(500, 10_000))},
-        rate_annual=draw(st.floats(0.0, 0.1)),
-        vol_surfaces={
-            "BTC": VolSurface.flat(draw(st.floats(0.2, 1.5))),
-            "ETH": VolSurface.flat(draw(st.floats(0.2, 1.5))),
-        },
-    )
+#: Markets from deep bear to deep bull, rates up to 10 %, vols 20–150 %.
+markets = partial(
+    flat_markets,
+    btc_usd=(20_000.0, 200_000.0),
+    eth_usd=(500.0, 10_000.0),
+    rate_annual=(0.0, 0.1),
+    vol_annual=(0.2, 1.5),
+)
 
 
 @st.composite

@@ -10,7 +10,6 @@ quantum of the settlement currency (the float side rounds it to the nearest quan
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from hypothesis import given
@@ -21,9 +20,10 @@ from crossmargin.instruments import Instrument, parse_instrument
 from crossmargin.ledger.netting import net_trade
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position, apply_trade
+from support.markets import NOW
 
 MARKET = MarketSnapshot(
-    valuation_time=datetime(2024, 3, 11, 15, 17, tzinfo=UTC),
+    valuation_time=NOW,
     index_usd={"BTC": 72_000.0},
     vol_surfaces={"BTC": VolSurface.flat(0.6)},
 )

@@ -3,8 +3,6 @@ offsets never cost more than margining legs apart, the requirement is homogeneou
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,8 +23,8 @@ from crossmargin.margin.span.arithmetic import (
 from crossmargin.margin.span.model import SpanMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position
+from support.markets import NOW
 
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 MODEL = SpanMargin()
 FUTURES = (
     "BTC_USDC-29MAR24",

@@ -14,8 +14,8 @@ from crossmargin.collateral import default_haircuts
 from crossmargin.instruments import parse_instrument
 from crossmargin.margin.var.model import VarMargin, expected_shortfall, value_at_risk
 from crossmargin.market import MarketSnapshot, VolSurface
-from crossmargin.market.history import load_market_history
 from crossmargin.portfolio import Portfolio, Position, value_portfolio
+from support.shared_data import shared_market_history
 
 NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 VOLS = {"BTC": 0.6, "ETH": 0.7}
@@ -56,7 +56,7 @@ def portfolios(draw: st.DrawFn) -> Portfolio:
 
 @pytest.fixture(scope="module")
 def model() -> VarMargin:
-    return VarMargin(history=load_market_history())
+    return VarMargin(history=shared_market_history())
 
 
 @given(pnl_vectors, confidences)

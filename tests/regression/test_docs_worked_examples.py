@@ -43,7 +43,7 @@ from crossmargin.margin.var.model import expected_shortfall, value_at_risk
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, apply_trade, load_portfolio_file, portfolio_from_dict
 from crossmargin.scenarios import ScenarioKind, scenario_pnl_matrix
-from support.shared_data import require_shared_data
+from support.shared_data import history_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -153,9 +153,7 @@ def _calendar_futures() -> tuple[Portfolio, MarketSnapshot]:
 def _margin(example: str, model: str) -> MarginResult:
     """``model``'s result on ``examples/<example>.toml`` (VaR skips without the shared data)."""
     portfolio, market = _example(example)
-    if model == "var":
-        require_shared_data("prices")
-    return build_model(model).margin(portfolio, market)
+    return build_model(model, history=history_for(model)).margin(portfolio, market)
 
 
 def _scenario(result: MarginResult, label: str) -> float:
@@ -329,7 +327,7 @@ def test_covered_call_pm() -> None:
     assert [p.contribution_usd for p in result.positions] == pytest.approx(
         [115_200.0, -2_814.487959], abs=1e-6
     )
-    assert result.positions[1].delta == pytest.approx(-4.372001, abs=5e-7)
+    assert result.positions[1].delta_coin == pytest.approx(-4.372001, abs=5e-7)
     assert _cents(result.available_usd) == "28759.83"
 
 
@@ -514,7 +512,7 @@ def test_reading_a_result_json() -> None:
     assert document["worst_scenario"]["label"] == "BTC +16% vol up"
     assert len(document["scenarios"]) == 53
     assert document["scenarios"][0]["label"] == "BTC -16% vol up"
-    assert document["positions"][0]["delta"] == pytest.approx(-1.4285714285714286)
+    assert document["positions"][0]["delta_coin"] == pytest.approx(-1.4285714285714286)
 
 
 def test_whatif_buying_back_half() -> None:

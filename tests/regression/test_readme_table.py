@@ -10,6 +10,7 @@ import pytest
 from crossmargin.collateral import default_haircuts
 from crossmargin.margin import MODEL_NAMES, build_model
 from crossmargin.portfolio import load_portfolio_file
+from support.shared_data import history_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ROW = re.compile(r"^\| `(\w+)` \| (.+) \|$")
@@ -37,5 +38,7 @@ def test_each_cell_matches_the_model_to_the_cent(example: str) -> None:
     loaded = load_portfolio_file(ROOT / "examples" / f"{example}.toml")
     haircuts = default_haircuts()
     for model, expected in zip(MODEL_NAMES, ROWS[example], strict=True):
-        result = build_model(model, haircuts).margin(loaded.portfolio, loaded.market)
+        result = build_model(model, haircuts, history=history_for(model)).margin(
+            loaded.portfolio, loaded.market
+        )
         assert float(result.initial_margin) == pytest.approx(expected, abs=0.005), model

@@ -326,7 +326,11 @@ def test_margin_and_pre_trade_check_under_every_model(service: Service, model: s
         assert isinstance(result[field], str)
     assert sum(D(v) for v in result["components"].values()) == D(result["initial_margin"])
     assert [p["instrument"] for p in result["positions"]] == [LINEAR_PERP]
-    assert isinstance(result["positions"][0]["mark_value_usd"], str)
+    position = result["positions"][0]
+    assert isinstance(position["mark_value_usd"], str)  # USD amounts: decimal strings
+    assert isinstance(position["delta_usd"], str)
+    for greek in ("delta_coin", "gamma_coin_per_usd", "vega_usd_per_vol", "theta_usd_per_year"):
+        assert isinstance(position[greek], float), greek  # other units: JSON numbers
     check = service.client.post(
         f"/accounts/{account.account_id}/orders/check",
         headers=account.headers,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,10 +12,9 @@ from crossmargin.margin.base import MarginModel
 from crossmargin.margin.derive.model import DerivePmrmMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, load_portfolio_file
+from support.markets import EXAMPLE_FILES, NOW
 
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 MARKET = MarketSnapshot(NOW, {"BTC": 72000.0}, 0.0, {"BTC": VolSurface.flat(0.6)})
-EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.toml"))
 
 
 def test_is_a_margin_model() -> None:
@@ -65,7 +63,7 @@ def test_collateral_without_derive_parameters_is_rejected() -> None:
         model.margin(Portfolio.of([], {"SOL": 10}), market)
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.stem for p in EXAMPLE_FILES])
 def test_examples_margin_consistently(path: Path) -> None:
     """Every example margins: IM ≥ MM ≥ 0, one max-loss component per underlying, a worst
     scenario, and position contributions that never exceed IM."""

@@ -8,7 +8,6 @@ docstring.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -27,8 +26,8 @@ from crossmargin.scenarios import (
     skew_vol_shocks,
     term_structure_vol_shocks,
 )
+from support.markets import NOW
 
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 OPTION = "BTC_USDC-28JUN24-70000-C"
 
 

@@ -17,6 +17,7 @@ from crossmargin.core.errors import InputError
 from crossmargin.engine import BookEngine, BookMarginResult, MissingDependencyError
 from crossmargin.margin import MarginResult
 from crossmargin.margin.pm.model import PortfolioMargin
+from crossmargin.margin.pm.parameters import PortfolioMarginParameters, load_pm_parameters
 from crossmargin.margin.span.model import SpanMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position
@@ -330,6 +331,59 @@ def test_the_kernel_equals_its_numpy_twin() -> None:
             expected = _model_result(engine, account)
             _assert_same_worst(fused.worst_scenario_label(account), expected)
             _assert_same_worst(twin.worst_scenario_label(account), expected)
+
+
+def _stressed_pm() -> PortfolioMarginParameters:
+    """Shipped ``pm`` parameters with a correlation offset of 0.4 and a delta shock from 100,000
+    USD of net delta (0.005 extra move per BTC beyond it)."""
+    data = load_pm_parameters().model_dump()
+    data["cross_underlying_offset"] = 0.4
+    for name in ("BTC", "ETH"):
+        data["underlyings"][name]["delta_shock_threshold_usd"] = 100_000.0
+    data["underlyings"]["BTC"]["delta_shock_increment_per_coin"] = 0.005
+    return PortfolioMarginParameters.model_validate(data)
+
+
+#: One book per charge, keyed by the component or the note that shows it.
+STRESSED_BOOKS = {
+    "delta_shock:BTC": [("BTC_USDC-PERPETUAL", 10.0)],
+    "basis:BTC": [("BTC-29MAR24", 50_000.0), ("BTC-28JUN24", -30_000.0)],
+    "short_option:BTC": [("BTC-28JUN24-80000-C", -2.0), ("BTC-28JUN24-80000-P", 1.0)],
+    "capped at their mark value": [("BTC-29MAR24-90000-C", 30.0)],
+    "correlation credit": [("BTC_USDC-PERPETUAL", 2.0), ("ETH-PERPETUAL", -8_000.0)],
+}
+
+
+def test_every_pm_charge_agrees_in_kernel_twin_and_model() -> None:
+    """One account per charge under stressed parameters (delta shock, basis, short option, the
+    premium cap of a long-option book, the correlation credit): the model shows the charge, and
+    the kernel, its numpy twin and the model give the same IM, MM and worst scenario."""
+    parameters = _stressed_pm()
+    model = PortfolioMargin(parameters)
+    names = sorted({name for book in STRESSED_BOOKS.values() for name, _ in book})
+    engine = BookEngine(names, MARKET, "pm", parameters)
+    rows = [
+        (a, names.index(n), s) for a, book in enumerate(STRESSED_BOOKS.values()) for n, s in book
+    ]
+    engine.load_positions(
+        np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
+        np.array([r[2] for r in rows]), np.zeros(len(STRESSED_BOOKS)),
+    )  # fmt: skip
+    fused = engine.margin_all()
+    twin = engine.margin_all_reference()
+    for account, (charge, book) in enumerate(STRESSED_BOOKS.items()):
+        expected = model.margin(Portfolio.of(book, {"USD": 0}), MARKET)
+        shown = expected.components.get(charge, 0) > 0
+        assert shown or any(charge in note for note in expected.notes)
+        for result in (fused, twin):
+            assert result.initial_margin[account] == pytest.approx(
+                float(expected.initial_margin), rel=1e-9, abs=1e-5
+            )
+            assert result.maintenance_margin[account] == pytest.approx(
+                float(expected.maintenance_margin), rel=1e-9, abs=1e-5
+            )
+            _assert_same_worst(result.worst_scenario_label(account), expected)
+    np.testing.assert_allclose(fused.initial_margin, twin.initial_margin, rtol=1e-12)
 
 
 def test_margin_all_dask_on_threads_is_identical() -> None:

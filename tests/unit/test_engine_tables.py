@@ -10,15 +10,18 @@ import numpy as np
 import pytest
 
 from crossmargin.engine import BookEngine
-from crossmargin.engine.layout import MarginModelName, coerce_instruments, engine_order
+from crossmargin.engine.layout import coerce_instruments, engine_order
 from crossmargin.engine.positions import PositionBook
+from crossmargin.engine.specs import MODEL_SPECS
 from crossmargin.margin.pm.model import deribit_scenario_set
 from crossmargin.pricing import instrument_arrays, unit_values_usd
 from crossmargin.scenarios import scenario_pnl_matrix
 from crossmargin.simulation import synthetic_instruments, synthetic_market
+from support.shared_data import require_shared_data
 
-MARKET = synthetic_market()
-INSTRUMENTS = synthetic_instruments(MARKET, 160)
+DATA = require_shared_data()
+MARKET = synthetic_market(DATA)
+INSTRUMENTS = synthetic_instruments(MARKET, 160, DATA)
 FIELDS = (
     "kind",
     "is_inverse",
@@ -84,11 +87,11 @@ def test_the_pnl_rows_are_the_scenario_models_rows() -> None:
 
 
 def test_the_engine_order_makes_groups_buckets_and_months_contiguous() -> None:
-    for model in (MarginModelName.PM, MarginModelName.SPAN):
-        order = engine_order(INSTRUMENTS, model)
+    for model in ("pm", "span"):
+        order = engine_order(INSTRUMENTS, MODEL_SPECS[model].instrument_key)
         assert sorted(order.tolist()) == list(range(len(INSTRUMENTS)))
         ordered = [INSTRUMENTS[i] for i in order]
-        if model is MarginModelName.PM:
+        if model == "pm":
             keys = [(x.underlying, x.expiry, x.strike) for x in ordered if x.strike is not None]
         else:
             keys = [(x.underlying, x.expiry) for x in ordered]

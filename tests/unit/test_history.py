@@ -18,11 +18,12 @@ from crossmargin.market.history import (
     read_binance_daily,
     read_deribit_dvol,
 )
+from support.shared_data import require_shared_data
 
 
 @pytest.fixture(scope="module")
 def history() -> MarketHistory:
-    return load_market_history()
+    return load_market_history(require_shared_data())
 
 
 def test_known_binance_closes(history: MarketHistory) -> None:
@@ -83,7 +84,13 @@ def test_lookups_outside_reject(history: MarketHistory) -> None:
     with pytest.raises(InputError, match="no DVOL"):
         history.dvol("SOL", date(2022, 1, 1))
     with pytest.raises(InputError, match="no price file"):
-        load_market_history(assets=("XRP",))
+        load_market_history(Path("no-such-directory"), assets=("XRP",))
+
+
+def test_the_loader_reads_only_the_directory_it_is_given(tmp_path: Path) -> None:
+    """No search: an empty directory is an error naming the first file it lacks."""
+    with pytest.raises(FileInputError, match=r"Binance_BTCUSDT_d\.csv"):
+        load_market_history(tmp_path)
 
 
 BANNER = "https://www.CryptoDataDownload.com\n"

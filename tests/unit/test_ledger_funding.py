@@ -15,6 +15,7 @@ import pytest
 
 from crossmargin.core.errors import FileInputError, InputError
 from crossmargin.ledger import (
+    BINANCE_BTCUSDT_FUNDING_8H,
     AccountKind,
     FundingRate,
     Ledger,
@@ -31,8 +32,7 @@ PERP = "BTC_USDC-PERPETUAL"
 
 @pytest.fixture(scope="module")
 def history() -> tuple[FundingRate, ...]:
-    require_shared_data("funding")
-    return load_binance_funding()
+    return load_binance_funding(require_shared_data(*BINANCE_BTCUSDT_FUNDING_8H.parts))
 
 
 @pytest.fixture

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from crossmargin.margin.base import MarginModel
 from crossmargin.margin.standard.cross import CrossMargin
-from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position, load_portfolio_file
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
-MARKET = MarketSnapshot(
-    valuation_time=NOW,
-    index_usd={"BTC": 72_000.0, "ETH": 4_000.0},
-    vol_surfaces={"BTC": VolSurface.flat(0.6), "ETH": VolSurface.flat(0.7)},
-)
+from support.markets import EXAMPLES, MARKET
 
 
 def test_naked_perpetual_example_by_hand() -> None:

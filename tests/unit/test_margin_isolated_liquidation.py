@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,17 +17,9 @@ from crossmargin.margin.standard.isolated import (
 )
 from crossmargin.margin.standard.parameters import load_standard_parameters
 from crossmargin.margin.standard.rates import rate_arrays, standard_requirements_usd
-from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position, load_portfolio_file
 from crossmargin.pricing import instrument_arrays
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
-MARKET = MarketSnapshot(
-    valuation_time=NOW,
-    index_usd={"BTC": 72_000.0, "ETH": 4_000.0},
-    vol_surfaces={"BTC": VolSurface.flat(0.6), "ETH": VolSurface.flat(0.7)},
-)
+from support.markets import EXAMPLES, MARKET
 
 
 def _ratio_at(portfolio: Portfolio, price: float) -> tuple[float, float]:

@@ -11,8 +11,8 @@ import pytest
 
 from crossmargin.core.errors import InputError
 from crossmargin.market import MarketSnapshot, VolSmile, VolSurface, market_from_dict
+from support.markets import NOW
 
-VALUATION = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 DEC24 = datetime(2024, 12, 27, 8, tzinfo=UTC)
 JUN24 = datetime(2024, 6, 28, 8, tzinfo=UTC)
 
@@ -23,7 +23,7 @@ def _smile_market() -> MarketSnapshot:
         VolSmile.from_strikes(DEC24, [60_000, 70_000, 80_000], [0.65, 0.6, 0.62], 75_000.0),
     ]
     return MarketSnapshot(
-        valuation_time=VALUATION,
+        valuation_time=NOW,
         index_usd={"BTC": 72_000.0, "ETH": 4_000.0},
         rate_annual=0.05,
         vol_surfaces={"BTC": VolSurface.from_smiles(smiles), "ETH": VolSurface.flat(0.7)},
@@ -33,8 +33,8 @@ def _smile_market() -> MarketSnapshot:
 
 def test_derived_forward_is_index_times_exp_rate_t() -> None:
     """Index 72,000, r = 5 %, T = 182.5 / 365 = 0.5 y: F = 72,000 * e^0.025 = 73,822.6887."""
-    market = MarketSnapshot(VALUATION, {"BTC": 72_000.0}, rate_annual=0.05)
-    expiry = VALUATION + timedelta(days=182.5)
+    market = MarketSnapshot(NOW, {"BTC": 72_000.0}, rate_annual=0.05)
+    expiry = NOW + timedelta(days=182.5)
     assert market.t_years(expiry) == 0.5
     assert market.forward("BTC", expiry) == pytest.approx(72_000.0 * math.exp(0.025), rel=1e-15)
     assert market.forward("BTC", expiry) == pytest.approx(73_822.6887, abs=1e-4)
@@ -49,7 +49,7 @@ def test_explicit_forward_wins_and_perpetual_is_index() -> None:
 
 
 def test_stablecoins_default_to_one_dollar() -> None:
-    market = MarketSnapshot(VALUATION, {"BTC": 72_000.0, "USDT": 0.998})
+    market = MarketSnapshot(NOW, {"BTC": 72_000.0, "USDT": 0.998})
     assert market.index("USDC") == 1.0 and market.index("USD") == 1.0
     assert market.index("USDT") == 0.998
     with pytest.raises(InputError, match=r"index_usd\.SOL"):
@@ -60,7 +60,7 @@ def test_t_years_is_act365_and_never_negative() -> None:
     """2024-03-11 15:17 -> 2024-12-27 08:00 is 290 d 16 h 43 m = 25,116,180 s = 0.796428 y."""
     market = _smile_market()
     assert market.t_years(DEC24) == pytest.approx(25_116_180 / 31_536_000, rel=1e-15)
-    assert market.t_years(VALUATION - timedelta(days=1)) == 0.0
+    assert market.t_years(NOW - timedelta(days=1)) == 0.0
 
 
 def test_vol_reads_the_smile_at_the_forward() -> None:
@@ -115,7 +115,7 @@ def test_bad_snapshot_inputs_name_field_and_value(
     kwargs: dict[str, object], field: str, value: str
 ) -> None:
     with pytest.raises(InputError) as caught:
-        MarketSnapshot(VALUATION, **kwargs)  # type: ignore[arg-type]
+        MarketSnapshot(NOW, **kwargs)  # type: ignore[arg-type]
     assert caught.value.field == field
     assert field in str(caught.value) and value in str(caught.value)
 
@@ -128,16 +128,14 @@ def test_naive_valuation_time_is_rejected() -> None:
 
 def test_negative_vol_is_rejected() -> None:
     with pytest.raises(InputError) as caught:
-        MarketSnapshot(VALUATION, {"BTC": 1.0}, vol_surfaces={"BTC": VolSurface.flat(-0.1)})
+        MarketSnapshot(NOW, {"BTC": 1.0}, vol_surfaces={"BTC": VolSurface.flat(-0.1)})
     assert "flat_vol_annual" in str(caught.value) and "-0.1" in str(caught.value)
 
 
 def test_past_smile_is_rejected() -> None:
     past = VolSmile(datetime(2024, 3, 8, 8, tzinfo=UTC), np.array([0.0]), np.array([0.5]))
     with pytest.raises(InputError, match=r"vol_surfaces\.BTC\.smiles\[0\]\.expiry"):
-        MarketSnapshot(
-            VALUATION, {"BTC": 1.0}, vol_surfaces={"BTC": VolSurface.from_smiles([past])}
-        )
+        MarketSnapshot(NOW, {"BTC": 1.0}, vol_surfaces={"BTC": VolSurface.from_smiles([past])})
 
 
 def test_shocked_scales_index_and_explicit_forwards_and_shifts_vols() -> None:
@@ -179,7 +177,7 @@ def test_to_dict_round_trips_non_standard_expiry() -> None:
     """An expiry not at 08:00 UTC is written as an ISO timestamp key (BTC:2024-12-27T12:00:00Z)."""
     noon = datetime(2024, 12, 27, 12, tzinfo=UTC)
     market = MarketSnapshot(
-        VALUATION,
+        NOW,
         {"BTC": 72_000.0},
         vol_surfaces={"BTC": VolSurface.from_smiles([VolSmile(noon, np.zeros(1), np.ones(1))])},
         forwards_usd={("BTC", noon): 75_000.0},

@@ -19,7 +19,6 @@ from crossmargin.margin.pm.model import (
     PortfolioMargin,
     basis_charge,
     delta_one_buckets,
-    delta_one_coin_per_unit,
     delta_shock_usd,
     deribit_scenario_set,
     option_strike_groups,
@@ -28,7 +27,7 @@ from crossmargin.margin.pm.model import (
 from crossmargin.margin.pm.parameters import load_pm_parameters
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position
-from crossmargin.pricing import instrument_arrays
+from crossmargin.pricing import delta_one_coin_per_unit, instrument_arrays
 
 NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 T_JUN = (datetime(2024, 6, 28, 8, tzinfo=UTC) - NOW).total_seconds() / 86400 / 365

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,9 +10,10 @@ from crossmargin.core.errors import InputError
 from crossmargin.instruments import parse_instrument
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position, apply_trade
+from support.markets import NOW
 
 MARKET = MarketSnapshot(
-    valuation_time=datetime(2024, 3, 11, 15, 17, tzinfo=UTC),
+    valuation_time=NOW,
     index_usd={"BTC": 72_000.0},
     vol_surfaces={"BTC": VolSurface.flat(0.6)},
 )

@@ -44,7 +44,7 @@ def test_inverse_perpetual_unrealised_pnl_and_delta() -> None:
     assert row.settlement_currency == "BTC"
     assert row.delta_coin == pytest.approx(-100_000 / 70_000, rel=1e-12)
     assert row.delta_usd == pytest.approx(-100_000 / 70_000 * 72_000, rel=1e-12)
-    assert row.gamma == 0.0 and row.vega == 0.0
+    assert row.gamma_coin_per_usd == 0.0 and row.vega_usd_per_vol == 0.0
 
 
 def test_linear_perpetual_and_spot() -> None:
@@ -115,7 +115,9 @@ def test_option_greeks_against_finite_differences_of_the_usd_value() -> None:
             )
         ds = spot * h
         assert row.delta_coin == pytest.approx((values[2] - values[0]) / (2 * ds), rel=1e-6)
-        assert row.gamma == pytest.approx((values[2] - 2 * values[1] + values[0]) / ds**2, rel=1e-4)
+        assert row.gamma_coin_per_usd == pytest.approx(
+            (values[2] - 2 * values[1] + values[0]) / ds**2, rel=1e-4
+        )
 
 
 def test_collateral_haircuts_and_equity() -> None:

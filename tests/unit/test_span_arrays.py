@@ -15,8 +15,8 @@ from crossmargin.margin.span.arithmetic import scan_risk
 from crossmargin.margin.span.risk_arrays import risk_arrays_usd, scenario_moves
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.pricing import instrument_arrays
+from support.markets import NOW
 
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 EXPIRY = datetime(2024, 3, 29, 8, tzinfo=UTC)
 MARKET = MarketSnapshot(
     valuation_time=NOW, index_usd={"BTC": 60_000.0}, vol_surfaces={"BTC": VolSurface.flat(0.5)}

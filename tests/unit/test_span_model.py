@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -12,8 +11,8 @@ from crossmargin.margin import MarginModel
 from crossmargin.margin.span.model import SpanMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position, value_portfolio
+from support.markets import NOW
 
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 MARKET = MarketSnapshot(
     valuation_time=NOW,
     index_usd={"BTC": 72_000.0, "ETH": 4_000.0, "XRP": 0.6},

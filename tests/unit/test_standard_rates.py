@@ -21,8 +21,8 @@ from crossmargin.margin.standard.rates import (
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Position
 from crossmargin.pricing import instrument_arrays
+from support.markets import NOW
 
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 DEC24 = datetime(2024, 12, 27, 8, tzinfo=UTC)
 PARAMETERS = load_standard_parameters()
 

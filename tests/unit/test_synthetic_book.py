@@ -11,15 +11,17 @@ import pytest
 from crossmargin.core.errors import InputError
 from crossmargin.engine import BookEngine
 from crossmargin.instruments import InstrumentKind, parse_instrument
-from crossmargin.market import DERIBIT_CHAIN_2024_03_11, shared_data_dir
+from crossmargin.market import DERIBIT_CHAIN_2024_03_11
 from crossmargin.simulation import ACCOUNT_KINDS, synthetic_book, synthetic_market
 from crossmargin.simulation.synthetic import ETH_INDEX_2024_03_11
+from support.shared_data import require_shared_data
 
-BOOK = synthetic_book(3000, 400, seed=7, positions_per_account=12.0)
+DATA = require_shared_data()
+BOOK = synthetic_book(3000, 400, seed=7, data_dir=DATA, positions_per_account=12.0)
 
 
 def _chain() -> list[tuple[object, float]]:
-    path = shared_data_dir() / DERIBIT_CHAIN_2024_03_11
+    path = DATA / DERIBIT_CHAIN_2024_03_11
     with path.open(newline="", encoding="utf-8") as handle:
         items = [parse_instrument(row["instrument_name"]) for row in csv.DictReader(handle)]
     return [(item.expiry, float(item.strike or 0.0)) for item in items]
@@ -61,7 +63,7 @@ def test_instruments_come_from_the_chain() -> None:
     chain = _chain()
     expiries = {expiry for expiry, _ in chain}
     strikes = {pair for pair in chain}
-    ratio = ETH_INDEX_2024_03_11 / synthetic_market().index("BTC")
+    ratio = ETH_INDEX_2024_03_11 / synthetic_market(DATA).index("BTC")
     for item in BOOK.instruments:
         if item.expiry is not None:
             assert item.expiry in expiries
@@ -75,8 +77,8 @@ def test_instruments_come_from_the_chain() -> None:
 
 
 def test_the_same_seed_gives_the_same_bytes() -> None:
-    again = synthetic_book(3000, 400, seed=7, positions_per_account=12.0)
-    other = synthetic_book(3000, 400, seed=8, positions_per_account=12.0)
+    again = synthetic_book(3000, 400, seed=7, data_dir=DATA, positions_per_account=12.0)
+    other = synthetic_book(3000, 400, seed=8, data_dir=DATA, positions_per_account=12.0)
     assert again.size.tobytes() == BOOK.size.tobytes()
     assert again.collateral_usd.tobytes() == BOOK.collateral_usd.tobytes()
     assert other.size.tobytes() != BOOK.size.tobytes()
@@ -92,7 +94,7 @@ def test_the_book_loads_into_the_engine_and_most_accounts_are_solvent() -> None:
 
 
 def test_the_market_adds_eth_to_the_btc_chain() -> None:
-    market = synthetic_market()
+    market = synthetic_market(DATA)
     assert market.index("ETH") == ETH_INDEX_2024_03_11
     assert market.valuation_time.isoformat() == "2024-03-11T15:17:00+00:00"
     btc = market.surface("BTC")
@@ -112,5 +114,5 @@ def test_the_market_adds_eth_to_the_btc_chain() -> None:
 )
 def test_bad_arguments_are_named(arguments: tuple[float, int, int], field: str) -> None:
     with pytest.raises(InputError) as raised:
-        synthetic_book(*arguments)  # type: ignore[arg-type]
+        synthetic_book(*arguments, data_dir=DATA)  # type: ignore[arg-type]
     assert raised.value.field == field

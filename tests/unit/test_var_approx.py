@@ -13,9 +13,9 @@ from crossmargin.margin.var.approximation import approximation_error, delta_gamm
 from crossmargin.margin.var.model import VarMargin, scenario_pnl_by_position, scenario_shocks
 from crossmargin.margin.var.parameters import VarMeasure
 from crossmargin.market import MarketSnapshot, VolSurface
-from crossmargin.market.history import load_market_history
 from crossmargin.portfolio import Portfolio
 from crossmargin.pricing import instrument_arrays
+from support.shared_data import shared_market_history
 
 NOW = datetime(2023, 7, 31, 8, 0, tzinfo=UTC)
 MARKET = MarketSnapshot(
@@ -93,7 +93,7 @@ def test_error_on_real_filtered_scenarios_is_reported() -> None:
     filtered scenarios (2-day moves up to ~±20 %): full-revaluation 99 % ES 768.34 USD, the
     delta-gamma-vega one 862.25 USD — 12.2 % too high, since the quadratic overstates a short
     call's loss on large moves. Asserted: the error is measured, below 15 %, and in the notes."""
-    history = load_market_history()
+    history = shared_market_history()
     portfolio = Portfolio.of([("BTC-25AUG23-30000-C", -1.0), ("BTC_USDC-PERPETUAL", 0.5)])
     model = VarMargin(history=history)
     view, analysis = model.analyse(portfolio, MARKET)

@@ -26,8 +26,9 @@ from crossmargin.margin.var.model import (
 )
 from crossmargin.margin.var.parameters import VarMeasure, VarParameters, load_var_parameters
 from crossmargin.market import MarketSnapshot, VolSurface
-from crossmargin.market.history import MarketHistory, load_market_history
+from crossmargin.market.history import MarketHistory
 from crossmargin.portfolio import Portfolio, value_portfolio
+from support.shared_data import shared_market_history
 
 CALM = datetime(2023, 7, 31, 12, 0, tzinfo=UTC)  # BTC realised vol near its 2017–2026 low
 VOLATILE = datetime(2022, 7, 1, 12, 0, tzinfo=UTC)  # after the Luna / 3AC crash
@@ -36,7 +37,7 @@ BOOK_TIME = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)  # the examples' valuation
 
 @pytest.fixture(scope="module")
 def history() -> MarketHistory:
-    return load_market_history()
+    return shared_market_history()
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,10 @@
-"""`crossmargin margin` and `crossmargin whatif`: thin shells over the margin models."""
+"""`crossmargin margin` and `crossmargin whatif`: thin shells over the margin models.
+
+A model that needs the daily market history (``var``) gets it here: the command locates the shared
+data set (:mod:`crossmargin.shared_data`), loads the history once and passes it to
+:func:`~crossmargin.margin.registry.build_model`. Without the data set it stops with an error that
+names what is missing; the other models never touch it.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +20,11 @@ from crossmargin.cli.render_margin import render_margin_result, render_side_by_s
 from crossmargin.collateral import default_haircuts
 from crossmargin.core.errors import CrossmarginError, InputError
 from crossmargin.instruments import parse_instrument
-from crossmargin.margin.registry import MODEL_NAMES, build_model
+from crossmargin.margin.base import MarginModel
+from crossmargin.margin.registry import HISTORY_MODEL_NAMES, MODEL_NAMES, build_model
 from crossmargin.margin.rendering import margin_result_to_json
 from crossmargin.portfolio import apply_trade, load_portfolio_file
+from crossmargin.shared_data import shared_market_history
 
 __all__ = ["margin_command", "parse_trade", "whatif_command"]
 
@@ -34,6 +42,14 @@ def _model_names(model: str) -> list[str]:
     return [model]
 
 
+def _build_models(names: list[str]) -> list[MarginModel]:
+    """The models called ``names``, the history loaded (once) only if one of them needs it."""
+    needs_history = any(name in HISTORY_MODEL_NAMES for name in names)
+    history = shared_market_history() if needs_history else None
+    haircuts = default_haircuts()
+    return [build_model(name, haircuts, history=history) for name in names]
+
+
 def margin_command(
     file: Annotated[Path, typer.Argument(help="Portfolio file (.toml or .json).")],
     model: Annotated[
@@ -45,10 +61,7 @@ def margin_command(
     try:
         names = _model_names(model)
         loaded = load_portfolio_file(file)
-        haircuts = default_haircuts()
-        results = [
-            build_model(name, haircuts).margin(loaded.portfolio, loaded.market) for name in names
-        ]
+        results = [model.margin(loaded.portfolio, loaded.market) for model in _build_models(names)]
     except CrossmarginError as error:
         _fail(error)
         return
@@ -91,7 +104,7 @@ def whatif_command(
     try:
         (name,) = _model_names(model)
         loaded = load_portfolio_file(file)
-        margin_model = build_model(name, default_haircuts())
+        (margin_model,) = _build_models([name])
         before = margin_model.margin(loaded.portfolio, loaded.market)
         portfolio = loaded.portfolio
         for text in trade:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,16 @@ from rich.table import Table
 
 from crossmargin.portfolio import PortfolioValuation
 
-__all__ = ["make_console", "render_valuation", "valuation_to_json"]
+__all__ = ["GREEK_COLUMNS", "make_console", "render_valuation", "valuation_to_json"]
+
+#: Greek columns of every position table, headed by the field names (README, "Conventions").
+GREEK_COLUMNS = (
+    "delta_coin",
+    "delta_usd",
+    "gamma_coin_per_usd",
+    "vega_usd_per_vol",
+    "theta_usd_per_year",
+)
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -25,7 +35,14 @@ def _money(value: float | Decimal, digits: int = 2) -> str:
 
 
 def valuation_to_json(name: str, valuation: PortfolioValuation) -> dict[str, Any]:
-    """A JSON-ready dict of a valuation; money as decimal strings, risk numbers as floats."""
+    """A JSON-ready dict of a valuation (``crossmargin value --json``).
+
+    Ledger amounts (equity, collateral) are decimal strings in USD; risk numbers are floats. A
+    position or underlying is its :class:`~crossmargin.portfolio.PositionValuation` or
+    :class:`~crossmargin.portfolio.UnderlyingRisk` field for field, so keys are the attribute
+    names, each ending in its unit (README, "Conventions"); a collateral line's ``balance`` is in
+    its ``currency`` and ``haircut`` is a fraction (0.1 = 10 %).
+    """
     return {
         "name": name,
         "currency": "USD",
@@ -33,34 +50,8 @@ def valuation_to_json(name: str, valuation: PortfolioValuation) -> dict[str, Any
         "positions_value_usd": str(valuation.positions_value_usd),
         "collateral_value_usd": str(valuation.collateral.value_usd),
         "collateral_gross_usd": str(valuation.collateral.gross_usd),
-        "positions": [
-            {
-                "instrument": row.instrument,
-                "size": row.size,
-                "mark_value": row.mark_value_settlement,
-                "mark_currency": row.settlement_currency,
-                "mark_value_usd": row.mark_value_usd,
-                "delta_coin": row.delta_coin,
-                "delta_usd": row.delta_usd,
-                "gamma": row.gamma,
-                "vega": row.vega,
-                "theta": row.theta,
-            }
-            for row in valuation.positions
-        ],
-        "underlyings": [
-            {
-                "underlying": risk.underlying,
-                "index_usd": risk.index_usd,
-                "mark_value_usd": risk.mark_value_usd,
-                "delta_coin": risk.delta_coin,
-                "delta_usd": risk.delta_usd,
-                "gamma": risk.gamma,
-                "vega": risk.vega,
-                "theta": risk.theta,
-            }
-            for risk in valuation.underlyings
-        ],
+        "positions": [dataclasses.asdict(row) for row in valuation.positions],
+        "underlyings": [dataclasses.asdict(risk) for risk in valuation.underlyings],
         "collateral": [
             {
                 "currency": line.currency,
@@ -78,17 +69,7 @@ def valuation_to_json(name: str, valuation: PortfolioValuation) -> dict[str, Any
 def render_valuation(console: Console, name: str, valuation: PortfolioValuation) -> None:
     """Print the positions, per-underlying totals and collateral of one valuation as tables."""
     positions = Table(title=f"{name}: positions", title_justify="left")
-    for header in (
-        "instrument",
-        "size",
-        "mark",
-        "mark USD",
-        "delta (coin)",
-        "delta USD",
-        "gamma",
-        "vega",
-        "theta/yr",
-    ):
+    for header in ("instrument", "size", "mark_value_settlement", "mark_value_usd", *GREEK_COLUMNS):
         positions.add_column(header, justify="left" if header == "instrument" else "right")
     for row in valuation.positions:
         positions.add_row(
@@ -98,22 +79,13 @@ def render_valuation(console: Console, name: str, valuation: PortfolioValuation)
             _money(row.mark_value_usd),
             f"{row.delta_coin:,.4f}",
             _money(row.delta_usd),
-            f"{row.gamma:.3e}",
-            _money(row.vega),
-            _money(row.theta),
+            f"{row.gamma_coin_per_usd:.3e}",
+            _money(row.vega_usd_per_vol),
+            _money(row.theta_usd_per_year),
         )
     console.print(positions)
     totals = Table(title=f"{name}: risk per underlying", title_justify="left")
-    for header in (
-        "underlying",
-        "index USD",
-        "mark USD",
-        "delta (coin)",
-        "delta USD",
-        "gamma",
-        "vega",
-        "theta/yr",
-    ):
+    for header in ("underlying", "index_usd", "mark_value_usd", *GREEK_COLUMNS):
         totals.add_column(header, justify="left" if header == "underlying" else "right")
     for risk in valuation.underlyings:
         totals.add_row(
@@ -122,13 +94,13 @@ def render_valuation(console: Console, name: str, valuation: PortfolioValuation)
             _money(risk.mark_value_usd),
             f"{risk.delta_coin:,.4f}",
             _money(risk.delta_usd),
-            f"{risk.gamma:.3e}",
-            _money(risk.vega),
-            _money(risk.theta),
+            f"{risk.gamma_coin_per_usd:.3e}",
+            _money(risk.vega_usd_per_vol),
+            _money(risk.theta_usd_per_year),
         )
     console.print(totals)
     collateral = Table(title=f"{name}: collateral", title_justify="left")
-    for header in ("currency", "balance", "price USD", "haircut", "gross USD", "value USD"):
+    for header in ("currency", "balance", "price_usd", "haircut", "gross_usd", "value_usd"):
         collateral.add_column(header, justify="left" if header == "currency" else "right")
     for line in valuation.collateral.lines:
         collateral.add_row(

@@ -9,6 +9,7 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
+from crossmargin.cli.render import GREEK_COLUMNS
 from crossmargin.margin.result import MarginResult
 
 __all__ = ["render_margin_result", "render_side_by_side"]
@@ -49,15 +50,18 @@ def render_margin_result(console: Console, title: str, result: MarginResult) -> 
             f"(move {worst.price_move:+.2%}) P&L {_money(worst.pnl_usd)} USD"
         )
     positions = Table(title="positions", title_justify="left")
-    for header in ("instrument", "size", "mark USD", "delta", "vega", "contribution USD"):
+    for header in ("instrument", "size", "mark_value_usd", *GREEK_COLUMNS, "contribution_usd"):
         positions.add_column(header, justify="left" if header == "instrument" else "right")
     for row in result.positions:
         positions.add_row(
             row.instrument,
             f"{row.size:,.4g}",
             _money(row.mark_value_usd),
-            f"{row.delta:,.4f}",
-            _money(row.vega),
+            f"{row.delta_coin:,.4f}",
+            _money(row.delta_usd),
+            f"{row.gamma_coin_per_usd:.3e}",
+            _money(row.vega_usd_per_vol),
+            _money(row.theta_usd_per_year),
             _money(row.contribution_usd),
         )
     console.print(positions)

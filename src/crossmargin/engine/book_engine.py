@@ -1,9 +1,11 @@
 """The book engine: every account's portfolio margin or SPAN at once, incremental pre-trade checks.
 
-State (positions, collateral, the market and the tables derived from it) lives here; the
-arithmetic lives in the kernels (:mod:`crossmargin.engine.kernels_pm`,
-:mod:`crossmargin.engine.kernels_span`), which give, for any account, the numbers of the
-single-account model (:class:`~crossmargin.margin.pm.model.PortfolioMargin`,
+State (positions, collateral, the market and the tables derived from it) lives here; what is
+particular to a model lives in its registered spec (:mod:`crossmargin.engine.specs`: block builder,
+parameter columns, numba kernel, numpy twin), looked up once; the arithmetic lives in the kernels
+(:mod:`crossmargin.engine.kernels_pm`, :mod:`crossmargin.engine.kernels_span`), which give, for
+any account, the numbers of the single-account model
+(:class:`~crossmargin.margin.pm.model.PortfolioMargin`,
 :class:`~crossmargin.margin.span.model.SpanMargin`) on that account's positions.
 
 Conventions:
@@ -26,12 +28,12 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from pydantic import BaseModel
 
 from crossmargin.core.errors import InputError
 from crossmargin.engine.columns import F_VALUE, I_UNDERLYING
 from crossmargin.engine.execution import (
     CheckBuffers,
-    MarginArrays,
     available_cpus,
     balanced_bounds,
     check_account,
@@ -39,24 +41,12 @@ from crossmargin.engine.execution import (
     margin_accounts,
     margin_partition,
 )
-from crossmargin.engine.layout import (
-    MarginModelName,
-    build_layout,
-    coerce_instruments,
-    engine_order,
-)
+from crossmargin.engine.layout import build_layout, coerce_instruments, engine_order
+from crossmargin.engine.margin_arrays import MarginArrays
 from crossmargin.engine.positions import PositionBook
-from crossmargin.engine.reference import reference_margin
 from crossmargin.engine.results import BookMarginResult, PreTradeCheck, margin_ratios
-from crossmargin.engine.tables import (
-    KernelTables,
-    ModelParameters,
-    UnderlyingBlock,
-    assemble_tables,
-    build_block,
-    same_inputs,
-    underlying_inputs,
-)
+from crossmargin.engine.specs import model_spec
+from crossmargin.engine.tables import KernelTables, UnderlyingBlock, same_inputs
 from crossmargin.engine.validation import (
     checked_float_vector,
     checked_index,
@@ -65,8 +55,6 @@ from crossmargin.engine.validation import (
     same_lengths,
 )
 from crossmargin.instruments import Instrument
-from crossmargin.margin.pm.parameters import PortfolioMarginParameters, load_pm_parameters
-from crossmargin.margin.span.parameters import SpanParameters, load_span_parameters
 from crossmargin.market import MarketSnapshot
 from crossmargin.pricing import instrument_arrays
 
@@ -74,24 +62,6 @@ __all__ = ["BookEngine"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-
-
-def _model_name(model: object) -> MarginModelName:
-    try:
-        return MarginModelName(str(model))
-    except ValueError:
-        raise InputError("model", model, "must be 'pm' or 'span'") from None
-
-
-def _parameters(model: MarginModelName, parameters: object) -> ModelParameters:
-    wanted = PortfolioMarginParameters if model is MarginModelName.PM else SpanParameters
-    if parameters is None:
-        return load_pm_parameters() if model is MarginModelName.PM else load_span_parameters()
-    if not isinstance(parameters, wanted):
-        raise InputError(
-            "parameters", type(parameters).__name__, f"must be {wanted.__name__} for {model!r}"
-        )
-    return parameters
 
 
 class BookEngine:
@@ -105,9 +75,11 @@ class BookEngine:
     market:
         The market to margin at.
     model:
-        ``"pm"`` (Deribit-style portfolio margin) or ``"span"``.
+        A registered model (:data:`crossmargin.engine.specs.MODEL_SPECS`): ``"pm"``
+        (Deribit-style portfolio margin) or ``"span"``.
     parameters:
-        :class:`PortfolioMarginParameters` or :class:`SpanParameters`; the shipped ones when None.
+        The model's parameters (:class:`PortfolioMarginParameters`, :class:`SpanParameters`);
+        the shipped ones when None.
     entry_prices_usd:
         Optional (n_instruments,) entry price per future, perpetual and spot (NaN or None: the
         forward at ``market``).
@@ -120,15 +92,15 @@ class BookEngine:
         instruments: Sequence[Instrument | str],
         market: MarketSnapshot,
         model: str = "pm",
-        parameters: ModelParameters | None = None,
+        parameters: BaseModel | None = None,
         *,
         entry_prices_usd: ArrayLike | None = None,
         threads: int | None = None,
     ) -> None:
         if not isinstance(market, MarketSnapshot):
             raise InputError("market", type(market).__name__, "must be a MarketSnapshot")
-        self._model = _model_name(model)
-        self._parameters = _parameters(self._model, parameters)
+        self._spec = model_spec(model)
+        self._parameters: BaseModel = self._spec.checked_parameters(parameters)
         if threads is not None and (
             isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
         ):
@@ -136,11 +108,11 @@ class BookEngine:
         self._threads = threads
         items = coerce_instruments(instruments)
         self._instruments = items
-        self._order = engine_order(items, self._model)
+        self._order = engine_order(items, self._spec.instrument_key)
         self._rank = np.empty(len(items), dtype=np.int64)
         self._rank[self._order] = np.arange(len(items))
         internal = tuple(items[position] for position in self._order)
-        self._layout = build_layout(internal, with_rate_factors=self._model is MarginModelName.PM)
+        self._layout = build_layout(internal, with_rate_factors=self._spec.rate_factors)
         given = np.full(len(items), np.nan)
         if entry_prices_usd is not None:
             prices = np.asarray(entry_prices_usd, dtype=np.float64)
@@ -154,17 +126,15 @@ class BookEngine:
         self._entry_prices = instrument_arrays(internal, market, given[self._order]).entry_usd
         self._market = market
         self._blocks = [self._block(u, market) for u in range(len(self._layout.underlyings))]
-        self._tables = assemble_tables(self._model, self._layout, self._blocks, self._parameters)
+        self._tables = self._spec.tables(self._layout, self._blocks, self._parameters)
         self._labels = tuple(label for block in self._blocks for label in block.labels)
         self._load(PositionBook.empty(), np.zeros(0))
 
     # ------------------------------------------------------------------ state
 
     def _block(self, u: int, market: MarketSnapshot) -> UnderlyingBlock:
-        arrays, reference = underlying_inputs(
-            self._layout, u, market, self._entry_prices, self._model
-        )
-        return build_block(self._layout, u, market, arrays, reference, self._parameters)
+        arrays, reference = self._spec.inputs(self._layout, u, market, self._entry_prices)
+        return self._spec.block(self._layout, u, market, arrays, reference, self._parameters)
 
     def _load(self, book: PositionBook, collateral: FloatArray) -> None:
         accounts = book.account_count
@@ -185,11 +155,11 @@ class BookEngine:
 
     @property
     def model(self) -> str:
-        """``"pm"`` or ``"span"``."""
-        return self._model.value
+        """The model's name (``"pm"``, ``"span"``)."""
+        return self._spec.name
 
     @property
-    def parameters(self) -> ModelParameters:
+    def parameters(self) -> BaseModel:
         """The model parameters in use."""
         return self._parameters
 
@@ -324,12 +294,24 @@ class BookEngine:
             todo = np.flatnonzero(redo).astype(np.int64)
         if todo.size == count:
             margin_accounts(
-                self._tables, todo, self._rows(), self._collateral, cache, self._threads
+                self._spec.kernel,
+                self._tables,
+                todo,
+                self._rows(),
+                self._collateral,
+                cache,
+                self._threads,
             )
         elif todo.size:
             fresh = MarginArrays.empty(todo.size)
             margin_accounts(
-                self._tables, todo, self._rows(), self._collateral, fresh, self._threads
+                self._spec.kernel,
+                self._tables,
+                todo,
+                self._rows(),
+                self._collateral,
+                fresh,
+                self._threads,
             )
             cache.initial_margin[todo] = fresh.initial_margin
             cache.maintenance_margin[todo] = fresh.maintenance_margin
@@ -355,15 +337,9 @@ class BookEngine:
 
     def margin_all_reference(self) -> BookMarginResult:
         """:meth:`margin_all` through the numpy/scipy twin (for tests and baselines)."""
-        twin = reference_margin(
-            self._tables, self.underlyings, self._book.packed(), self._collateral
-        )
         return self._result(
-            MarginArrays(
-                twin.initial_margin, twin.maintenance_margin, twin.equity,
-                twin.worst_scenario_index,
-            )
-        )  # fmt: skip
+            self._spec.twin(self._tables, self.underlyings, self._book.packed(), self._collateral)
+        )
 
     def margin_all_dask(
         self, client: Any = None, partitions: int | None = None
@@ -422,18 +398,14 @@ class BookEngine:
         blocks = list(self._blocks)
         moved: list[int] = []
         for u in range(len(blocks)):
-            arrays, reference = underlying_inputs(
-                self._layout, u, market, self._entry_prices, self._model
-            )
+            arrays, reference = self._spec.inputs(self._layout, u, market, self._entry_prices)
             if not same_inputs(blocks[u], arrays, reference):
-                blocks[u] = build_block(
+                blocks[u] = self._spec.block(
                     self._layout, u, market, arrays, reference, self._parameters
                 )
                 moved.append(u)
         tables = (
-            assemble_tables(self._model, self._layout, blocks, self._parameters)
-            if moved
-            else self._tables
+            self._spec.tables(self._layout, blocks, self._parameters) if moved else self._tables
         )
         self._market = market
         if moved:
@@ -481,7 +453,15 @@ class BookEngine:
     def _check(self, a: int, i: int, size: float) -> PreTradeCheck:
         state = (self._slot_of(a), self._state, self._state_epoch, self._epoch)
         out = check_account(
-            self._tables, a, i, size, self._rows(), self._collateral, state, self._buffers
+            self._spec.kernel,
+            self._tables,
+            a,
+            i,
+            size,
+            self._rows(),
+            self._collateral,
+            state,
+            self._buffers,
         )
         return PreTradeCheck(
             account=a,

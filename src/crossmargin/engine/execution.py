@@ -1,4 +1,4 @@
-"""Running the kernels: model dispatch, threads over account chunks, Dask partitions.
+"""Running the kernels: through the model's spec, threads over account chunks, Dask partitions.
 
 Threads rather than numba's ``parallel=True`` (as :mod:`crossmargin.pricing` does): the kernels
 release the GIL, the same serial code computes every account whatever the thread count, and
@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.engine.columns import I_UNDERLYING
-from crossmargin.engine.kernels_pm import pm_kernel
-from crossmargin.engine.kernels_span import span_kernel
-from crossmargin.engine.layout import MarginModelName
+from crossmargin.engine.margin_arrays import MarginArrays
+from crossmargin.engine.model_spec import KernelRun, Rows, State
 from crossmargin.engine.positions import PackedRows
+from crossmargin.engine.specs import model_spec
 from crossmargin.engine.tables import KernelTables
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "held_underlyings",
     "margin_accounts",
     "margin_partition",
+    "reference_margin",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -41,30 +42,6 @@ IntArray = NDArray[np.int64]
 
 #: Below this many positions a second thread does not pay for itself.
 MIN_POSITIONS_PER_THREAD = 20_000
-
-
-@dataclass(frozen=True, eq=False)
-class MarginArrays:
-    """Kernel output over accounts: IM, MM, equity (USD) and the global worst scenario index."""
-
-    initial_margin: FloatArray
-    maintenance_margin: FloatArray
-    equity: FloatArray
-    worst_scenario_index: IntArray
-
-    @classmethod
-    def empty(cls, count: int) -> MarginArrays:
-        """Arrays for ``count`` accounts (zeros, worst -1)."""
-        return cls(np.zeros(count), np.zeros(count), np.zeros(count), np.full(count, -1, np.int64))
-
-    def slice(self, first: int, last: int) -> MarginArrays:
-        """Views of elements ``first`` .. ``last - 1`` (writes go through)."""
-        return MarginArrays(
-            self.initial_margin[first:last],
-            self.maintenance_margin[first:last],
-            self.equity[first:last],
-            self.worst_scenario_index[first:last],
-        )
 
 
 def available_cpus() -> int:
@@ -76,41 +53,7 @@ def available_cpus() -> int:
 
 _NO_TRADES_INT = np.zeros(0, dtype=np.int64)
 _NO_TRADES_FLOAT = np.zeros(0)
-_NO_STATE = (_NO_TRADES_INT, np.zeros((1, 1, 1)), np.zeros(1, dtype=np.int64), 0)
-
-
-def _run(
-    tables: KernelTables,
-    accounts: IntArray,
-    instruments: IntArray,
-    trade_sizes: FloatArray,
-    rows: tuple[IntArray, IntArray, NDArray[np.int32], FloatArray],
-    collateral: FloatArray,
-    out: MarginArrays,
-    state: tuple[IntArray, FloatArray, IntArray, int] | None = None,
-) -> None:
-    """Call the model's kernel on requests (accounts, optional trades, optional state slots)
-    into ``out[t]``."""
-    t = tables
-    row_start, row_len, cols, sizes = rows
-    slots, vectors, epochs, epoch = state if state is not None else _NO_STATE
-    if t.model is MarginModelName.PM:
-        pm_kernel(
-            accounts, instruments, trade_sizes, slots, vectors, epochs, epoch, row_start,
-            row_len, cols, sizes, collateral, t.instrument_int, t.instrument_float, t.pnl,
-            t.factor_rows, t.factor_start, t.scenario_count, t.scenario_offset, t.weights,
-            t.dampeners, t.underlying_float, t.model_float, out.initial_margin,
-            out.maintenance_margin, out.equity, out.worst_scenario_index,
-        )  # fmt: skip
-    else:
-        span_kernel(
-            accounts, instruments, trade_sizes, slots, vectors, epochs, epoch, row_start,
-            row_len, cols, sizes, collateral, t.instrument_int, t.instrument_float, t.pnl,
-            t.factor_rows, t.factor_start, t.scenario_count, t.scenario_offset, t.weights,
-            t.dampeners, t.underlying_float, t.model_float, t.month_tier, t.intra_spreads,
-            t.intra_count, t.inter_rate, t.inter_legs, t.inter_leg_count, out.initial_margin,
-            out.maintenance_margin, out.equity, out.worst_scenario_index,
-        )  # fmt: skip
+_NO_STATE: State = (_NO_TRADES_INT, np.zeros((1, 1, 1)), np.zeros(1, dtype=np.int64), 0)
 
 
 def balanced_bounds(lengths: IntArray, parts: int) -> list[tuple[int, int]]:
@@ -127,26 +70,27 @@ def balanced_bounds(lengths: IntArray, parts: int) -> list[tuple[int, int]]:
 
 
 def margin_accounts(
+    kernel: KernelRun,
     tables: KernelTables,
     accounts: IntArray,
-    rows: tuple[IntArray, IntArray, NDArray[np.int32], FloatArray],
+    rows: Rows,
     collateral: FloatArray,
     out: MarginArrays,
     threads: int | None = None,
 ) -> None:
-    """Margin of ``accounts`` (ids into the row arrays) into ``out[t]`` for ``accounts[t]``,
-    over threads (contiguous chunks of about equal positions)."""
+    """Margin of ``accounts`` (ids into the row arrays) into ``out[t]`` for ``accounts[t]`` by the
+    model's ``kernel``, over threads (contiguous chunks of about equal positions)."""
     lengths = rows[1][accounts]
     wanted = available_cpus() if threads is None else threads
     count = max(1, min(wanted, int(lengths.sum()) // MIN_POSITIONS_PER_THREAD))
     if count == 1:
-        _run(tables, accounts, _NO_TRADES_INT, _NO_TRADES_FLOAT, rows, collateral, out)
+        kernel(tables, accounts, _NO_TRADES_INT, _NO_TRADES_FLOAT, rows, collateral, out, _NO_STATE)
         return
     bounds = balanced_bounds(lengths, count)
     with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
         futures = [
             pool.submit(
-                _run,
+                kernel,
                 tables,
                 accounts[lo:hi],
                 _NO_TRADES_INT,
@@ -154,6 +98,7 @@ def margin_accounts(
                 rows,
                 collateral,
                 out.slice(lo, hi),
+                _NO_STATE,
             )
             for lo, hi in bounds
         ]
@@ -165,12 +110,13 @@ def margin_partition(
     tables: KernelTables, rows: PackedRows, collateral: FloatArray
 ) -> MarginArrays:
     """Margin of the accounts of one partition (a CSR slice and its collateral): the Dask task.
-    Pure function of its arguments, so it runs the same on any worker."""
+    Pure function of its arguments (the kernel is that of the model the tables name), so it runs
+    the same on any worker."""
     count = rows.indptr.shape[0] - 1
     out = MarginArrays.empty(count)
-    _run(
+    model_spec(tables.model).kernel(
         tables, np.arange(count, dtype=np.int64), _NO_TRADES_INT, _NO_TRADES_FLOAT,
-        (rows.row_start, rows.row_len, rows.cols, rows.sizes), collateral, out,
+        (rows.row_start, rows.row_len, rows.cols, rows.sizes), collateral, out, _NO_STATE,
     )  # fmt: skip
     return out
 
@@ -188,24 +134,26 @@ class CheckBuffers:
 
 
 def check_account(
+    kernel: KernelRun,
     tables: KernelTables,
     account: int,
     instrument: int,
     size: float,
-    rows: tuple[IntArray, IntArray, NDArray[np.int32], FloatArray],
+    rows: Rows,
     collateral: FloatArray,
     state: tuple[int, FloatArray, IntArray, int],
     buffers: CheckBuffers,
 ) -> MarginArrays:
-    """Two results for ``account`` in ``buffers.out``: now (index 0) and after ``size`` more of
-    ``instrument`` (index 1), from its stored scenario vector in slot ``state[0]`` of
-    ``state[1]`` (rebuilt first when ``state[2][slot]`` is not the epoch ``state[3]``)."""
+    """Two results for ``account`` in ``buffers.out`` by the model's ``kernel``: now (index 0)
+    and after ``size`` more of ``instrument`` (index 1), from its stored scenario vector in slot
+    ``state[0]`` of ``state[1]`` (rebuilt first when ``state[2][slot]`` is not the epoch
+    ``state[3]``)."""
     slot, vectors, epochs, epoch = state
     buffers.accounts[:] = account
     buffers.instruments[1] = instrument
     buffers.sizes[1] = size
     buffers.slots[:] = slot
-    _run(
+    kernel(
         tables, buffers.accounts, buffers.instruments, buffers.sizes, rows, collateral,
         buffers.out, (buffers.slots, vectors, epochs, epoch),
     )  # fmt: skip
@@ -234,3 +182,14 @@ def held_underlyings(
         return np.full(row_start.shape[0], np.iinfo(np.uint64).max, dtype=np.uint64)
     underlying = np.ascontiguousarray(tables.instrument_int[:, I_UNDERLYING])
     return np.asarray(_held_masks(row_start, row_len, cols, underlying), dtype=np.uint64)
+
+
+def reference_margin(
+    tables: KernelTables,
+    underlyings: Sequence[str],
+    rows: PackedRows,
+    collateral_usd: FloatArray,
+) -> MarginArrays:
+    """Margin of every account of ``rows`` through the numpy twin of the tables' model (its
+    spec's ``twin``): the kernel's numbers up to floating-point summation order."""
+    return model_spec(tables.model).twin(tables, underlyings, rows, collateral_usd)

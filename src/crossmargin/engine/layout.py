@@ -5,6 +5,8 @@ Everything here depends on the instruments and the model only, so it is built on
 * underlyings, sorted (results and tie-breaks follow that order, as the single-account models do);
 * the strike groups of the short option charge and the futures buckets of the basis charge
   (portfolio margin), the contract months of the calendar spread charge (SPAN);
+* the kernels' instrument order, from the sort key a model's spec picks
+  (:func:`netting_order_key` or :func:`calendar_order_key`);
 * the **linear factors**: a spot, future or perpetual position's scenario P&L is a fixed multiple
   of one of a few shapes per underlying (the price move ``m``, and under a rate shock one shape per
   futures expiry), so the engine sums such positions into a handful of factor weights per account
@@ -13,42 +15,36 @@ Everything here depends on the instruments and the model only, so it is built on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 
 import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.core.errors import InputError
 from crossmargin.instruments import Instrument, InstrumentKind, parse_instrument
+from crossmargin.margin.pm.netting import basis_bucket_key, netting_ids, strike_group_key
 
 __all__ = [
     "DISCOUNT_SHAPE",
     "FORWARD_SHAPE",
     "PRICE_SHAPE",
     "InstrumentLayout",
-    "MarginModelName",
     "build_layout",
+    "calendar_order_key",
     "coerce_instruments",
     "engine_order",
+    "netting_order_key",
 ]
 
 IntArray = NDArray[np.int64]
-
-_DELTA_ONE = (InstrumentKind.FUTURE, InstrumentKind.PERPETUAL)
 
 #: Factor shapes: the price move m_k; (1 + m_k)(e^{Δr_k T} − 1) of a linear future;
 #: 1 − e^{−Δr_k T} of an inverse future.
 PRICE_SHAPE, FORWARD_SHAPE, DISCOUNT_SHAPE = 0, 1, 2
 
-
-class MarginModelName(StrEnum):
-    """The scenario models the book engine runs."""
-
-    PM = "pm"
-    SPAN = "span"
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,38 +132,40 @@ def coerce_instruments(instruments: Sequence[Instrument | str]) -> tuple[Instrum
     return tuple(parsed)
 
 
-def _dense_ids(
-    keys: Sequence[tuple[object, ...] | None],
-) -> tuple[IntArray, list[tuple[object, ...]]]:
-    ids = np.full(len(keys), -1, dtype=np.int64)
-    order: dict[tuple[object, ...], int] = {}
-    for i, key in enumerate(keys):
-        if key is not None:
-            ids[i] = order.setdefault(key, len(order))
-    return ids, list(order)
+def _kind_rank(item: Instrument) -> int:
+    return 0 if item.kind is InstrumentKind.SPOT else 2 if item.strike is not None else 1
 
 
-def engine_order(instruments: Sequence[Instrument], model: MarginModelName) -> NDArray[np.intp]:
-    """The kernels' instrument order (internal position → caller's index).
+def _tail(item: Instrument) -> tuple[object, ...]:
+    return (item.strike or 0.0, item.is_call, item.is_inverse, item.name)
 
-    Instruments are grouped by underlying, then so that what the model nets is contiguous in a
-    sorted account row: for ``pm`` spot, then futures and perpetuals by expiry (basis buckets),
-    then options by (expiry, strike) (short option groups); for ``span`` by contract month.
-    The kernels then keep every running net in registers instead of scratch arrays.
+
+def netting_order_key(item: Instrument) -> tuple[object, ...]:
+    """Sort key by underlying, then spot, futures and perpetuals by expiry (basis buckets), then
+    options by (expiry, strike) (short option groups): what portfolio margin nets."""
+    return (item.underlying, _kind_rank(item), item.expiry or _EARLIEST, *_tail(item))
+
+
+def calendar_order_key(item: Instrument) -> tuple[object, ...]:
+    """Sort key by underlying, then contract month (expiry; spot and perpetuals first), then
+    kind: what SPAN's calendar spreads net."""
+    return (item.underlying, item.expiry or _EARLIEST, _kind_rank(item), *_tail(item))
+
+
+def engine_order(
+    instruments: Sequence[Instrument], key: Callable[[Instrument], tuple[object, ...]]
+) -> NDArray[np.intp]:
+    """The kernels' instrument order (internal position → caller's index): ``instruments``
+    sorted by the model's ``key``.
+
+    A key groups instruments by underlying, then so that what the model nets is contiguous in a
+    sorted account row (:func:`netting_order_key`, :func:`calendar_order_key`); the kernels then
+    keep every running net in registers instead of scratch arrays.
     """
-    earliest = datetime.min.replace(tzinfo=UTC)
-
-    def key(position: int) -> tuple[object, ...]:
-        item = instruments[position]
-        kind = 0 if item.kind is InstrumentKind.SPOT else 2 if item.strike is not None else 1
-        expiry = item.expiry or earliest
-        strike = item.strike or 0.0
-        tail = (strike, item.is_call, item.is_inverse, item.name)
-        if model is MarginModelName.PM:
-            return (item.underlying, kind, expiry, *tail)
-        return (item.underlying, expiry, kind, *tail)
-
-    return np.array(sorted(range(len(instruments)), key=key), dtype=np.intp)
+    return np.array(
+        sorted(range(len(instruments)), key=lambda position: key(instruments[position])),
+        dtype=np.intp,
+    )
 
 
 def build_layout(instruments: tuple[Instrument, ...], with_rate_factors: bool) -> InstrumentLayout:
@@ -178,20 +176,8 @@ def build_layout(instruments: tuple[Instrument, ...], with_rate_factors: bool) -
     position = {name: u for u, name in enumerate(underlyings)}
     underlying_id = np.array([position[item.underlying] for item in instruments], dtype=np.int64)
     columns = tuple(np.flatnonzero(underlying_id == u) for u in range(len(underlyings)))
-    group_id, groups = _dense_ids(
-        [
-            (item.underlying, item.expiry, item.strike)
-            if item.kind is InstrumentKind.OPTION
-            else None
-            for item in instruments
-        ]
-    )
-    bucket_id, buckets = _dense_ids(
-        [
-            (item.underlying, item.expiry) if item.kind in _DELTA_ONE else None
-            for item in instruments
-        ]
-    )
+    group_id, groups = netting_ids(instruments, strike_group_key)
+    bucket_id, buckets = netting_ids(instruments, basis_bucket_key)
     month_id = np.zeros(len(instruments), dtype=np.int64)
     month_count = np.ones(len(underlyings), dtype=np.int64)
     for u, name in enumerate(underlyings):

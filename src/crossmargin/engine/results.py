@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.core.errors import CrossmarginError
+from crossmargin.margin.health import margin_ratio
 
 __all__ = ["BookMarginResult", "MissingDependencyError", "PreTradeCheck", "margin_ratios"]
 
@@ -22,20 +23,11 @@ class MissingDependencyError(CrossmarginError, ImportError):
 
 
 def margin_ratios(maintenance: FloatArray, equity: FloatArray) -> FloatArray:
-    """Maintenance margin / equity per account, as :attr:`MarginResult.margin_ratio`: 0 when no
-    margin is due, ``inf`` when margin is due and equity ≤ 0."""
-    ratio = np.zeros(maintenance.shape[0])
-    due = maintenance > 0.0
-    ratio[due & (equity <= 0.0)] = np.inf
-    solvent = due & (equity > 0.0)
-    ratio[solvent] = maintenance[solvent] / equity[solvent]
-    return ratio
-
-
-def _margin_ratio(maintenance: float, equity: float) -> float:
-    if maintenance <= 0.0:
-        return 0.0
-    return float("inf") if equity <= 0.0 else maintenance / equity
+    """Maintenance margin / equity per account (dimensionless), by
+    :func:`crossmargin.margin.health.margin_ratio`, the rule :attr:`MarginResult.margin_ratio`
+    uses too: 0 when no margin is due, ``inf`` when margin is due and equity ≤ 0; above 1.0 the
+    account is liquidatable."""
+    return margin_ratio(maintenance, equity)
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,7 +43,7 @@ class BookMarginResult:
     equity:
         (n_accounts,) collateral value + the positions' mark value, USD.
     margin_ratio:
-        (n_accounts,) maintenance margin / equity (1.0 or more means liquidation).
+        (n_accounts,) maintenance margin / equity (above 1.0 means liquidatable).
     worst_scenario_index:
         (n_accounts,) index into ``scenario_labels`` of the worst scenario of the underlying with
         the largest scan risk; -1 for an account without positions.
@@ -149,8 +141,9 @@ class PreTradeCheck:
 
     @property
     def margin_ratio(self) -> float:
-        """Maintenance margin after the trade / equity."""
-        return _margin_ratio(self.maintenance_margin, self.equity)
+        """Maintenance margin after the trade / equity, dimensionless
+        (:func:`crossmargin.margin.health.margin_ratio`)."""
+        return margin_ratio(self.maintenance_margin, self.equity)
 
     @property
     def available_usd(self) -> float:

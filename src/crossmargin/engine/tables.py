@@ -1,12 +1,11 @@
 """The dense tables the kernels read: one scenario P&L row per instrument, factors, parameters.
 
 Per underlying u a :class:`UnderlyingBlock` holds the model's scenarios and the USD P&L of +1
-native unit of each of its instruments in each of them, computed by the same functions the single-
-account models call (:func:`~crossmargin.margin.pm.model.deribit_scenario_set` and
-:func:`~crossmargin.scenarios.scenario_pnl_matrix` for ``pm``,
-:func:`~crossmargin.margin.span.risk_arrays.risk_arrays_usd` for ``span``). A block is rebuilt only
-when its inputs (the instrument arrays of u and, for ``pm``, the at-the-money vols its shocks scale
-from) change.
+native unit of each of its instruments in each of them, built by the model's spec
+(:mod:`crossmargin.engine.specs`) with the same functions the single-account model calls. A block
+is rebuilt only when its inputs (the instrument arrays of u and the reference vols the model's
+shocks scale from, if any) change. The model's own parameter columns come from its spec as
+:class:`ModelColumns`; everything else here is the same for every model.
 
 **Linear factors.** With ``m_k`` the price move and ``Δr_k`` the rate shift of scenario k, the P&L
 of +1 unit of a delta-one contract is exactly
@@ -22,13 +21,12 @@ where they differ by more than 1e-11 of the row's size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from crossmargin.core.errors import InputError
 from crossmargin.engine.columns import (
     F_BUCKET_COIN,
     F_COEF1,
@@ -45,56 +43,27 @@ from crossmargin.engine.columns import (
     I_UNDERLYING,
     INSTRUMENT_FLOAT_COLUMNS,
     INSTRUMENT_INT_COLUMNS,
-    M_IM_TO_MM,
-    M_MM_FACTOR,
-    M_OFFSET,
     MODEL_FLOAT_COLUMNS,
-    U_BASIS_RATE,
-    U_INCREMENT,
     U_INDEX,
-    U_MAX_SHOCK,
-    U_SHORT_MINIMUM,
-    U_SHORT_PER_COIN,
-    U_THRESHOLD,
     UNDERLYING_FLOAT_COLUMNS,
 )
-from crossmargin.engine.layout import (
-    DISCOUNT_SHAPE,
-    PRICE_SHAPE,
-    InstrumentLayout,
-    MarginModelName,
-)
+from crossmargin.engine.layout import DISCOUNT_SHAPE, PRICE_SHAPE, InstrumentLayout
 from crossmargin.instruments import KindCode
-from crossmargin.margin.pm.model import deribit_scenario_set
-from crossmargin.margin.pm.parameters import PortfolioMarginParameters
-from crossmargin.margin.span.arithmetic import price_fractions, scenario_label, scenario_weights
-from crossmargin.margin.span.parameters import CommodityParameters, SpanParameters
-from crossmargin.margin.span.risk_arrays import risk_arrays_usd
 from crossmargin.market import MarketSnapshot
-from crossmargin.pricing import (
-    InstrumentArrays,
-    delta_one_coin_per_unit,
-    instrument_arrays,
-    unit_greeks_usd,
-    unit_values_usd,
-)
-from crossmargin.scenarios import (
-    expiry_reference_vols,
-    scenario_pnl_matrix,
-)
+from crossmargin.pricing import InstrumentArrays, delta_one_coin_per_unit, instrument_arrays
 
 __all__ = [
     "KernelTables",
-    "ModelParameters",
+    "ModelColumns",
+    "ScenarioCounting",
     "UnderlyingBlock",
     "assemble_tables",
-    "build_block",
+    "same_inputs",
     "underlying_inputs",
 ]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-ModelParameters = PortfolioMarginParameters | SpanParameters
 
 _FACTOR_TOLERANCE = 1e-11
 _LANES = 8  # scenario axes are padded with zeros to a multiple of 8 (one AVX-512 register)
@@ -133,7 +102,8 @@ class UnderlyingBlock:
     unit_values_usd, unit_delta_coin:
         (n_u,) mark value (USD) and delta (coin) of +1 native unit.
     month_tiers:
-        SPAN tier of each contract month of the underlying (empty for ``pm``).
+        Tier of each contract month of the underlying, for a model that charges calendar
+        spreads by tier (SPAN); empty otherwise.
     """
 
     underlying: str
@@ -156,16 +126,67 @@ class UnderlyingBlock:
 
 
 @dataclass(frozen=True, eq=False)
+class ScenarioCounting:
+    """How one underlying's scenario totals are counted: (n_s,) weights and USD dampeners, the
+    :class:`~crossmargin.scenarios.revaluation.CountingRule` of
+    :func:`~crossmargin.scenarios.counted_pnl`."""
+
+    weights: FloatArray
+    dampeners_usd: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class ModelColumns:
+    """The parameter tables a model's kernel reads besides the scenario rows.
+
+    Attributes
+    ----------
+    underlying_float:
+        (n_u, :data:`~crossmargin.engine.columns.UNDERLYING_FLOAT_COLUMNS`) the model's columns
+        filled (``U_INDEX`` is filled by :func:`assemble_tables`).
+    model_float:
+        (:data:`~crossmargin.engine.columns.MODEL_FLOAT_COLUMNS`,) the model's scalars.
+    intra_spreads, intra_count:
+        (n_u, rows, 3) calendar spreads per underlying as (tier a, tier b, rate) and their count.
+    inter_rate, inter_legs, inter_leg_count:
+        Inter-commodity spreads: (n,) credit rate, (n, legs, 3) legs as (underlying id or -1,
+        delta ratio, side ±1) and their count. Models without spreads leave them empty.
+    """
+
+    underlying_float: FloatArray
+    model_float: FloatArray
+    intra_spreads: FloatArray
+    intra_count: IntArray
+    inter_rate: FloatArray
+    inter_legs: FloatArray
+    inter_leg_count: IntArray
+
+    @classmethod
+    def empty(cls, units: int) -> ModelColumns:
+        """Zero columns for ``units`` underlyings, no spreads."""
+        return cls(
+            underlying_float=np.zeros((units, UNDERLYING_FLOAT_COLUMNS)),
+            model_float=np.zeros(MODEL_FLOAT_COLUMNS),
+            intra_spreads=np.zeros((units, 1, 3)),
+            intra_count=np.zeros(units, dtype=np.int64),
+            inter_rate=np.zeros(0),
+            inter_legs=np.zeros((0, 1, 3)),
+            inter_leg_count=np.zeros(0, dtype=np.int64),
+        )
+
+
+@dataclass(frozen=True, eq=False)
 class KernelTables:
     """Everything the kernels read, as plain arrays (picklable, shared read-only by threads).
 
     Instruments are in the engine's order (:func:`crossmargin.engine.layout.engine_order`);
     column meanings are in :mod:`crossmargin.engine.columns`. Scenario axes are padded with zeros
     to a multiple of 8 at least the largest scenario count; ``scenario_offset[u] + k`` is
-    scenario k of underlying u on the engine's global scenario axis.
+    scenario k of underlying u on the engine's global scenario axis. ``model`` names the
+    registered spec (:func:`crossmargin.engine.specs.model_spec`) whose kernel reads them.
     """
 
-    model: MarginModelName
+    model: str
     instrument_int: IntArray
     instrument_float: FloatArray
     pnl: FloatArray
@@ -192,17 +213,10 @@ class KernelTables:
         """Number of underlyings n_u."""
         return int(self.scenario_count.shape[0])
 
-
-def _commodity(parameters: SpanParameters, underlying: str) -> CommodityParameters:
-    try:
-        return parameters.commodities[underlying]
-    except KeyError:
-        raise InputError(
-            "underlying",
-            underlying,
-            f"has no SPAN parameters in version {parameters.version!r}; add a "
-            f"[commodities.{underlying}] table",
-        ) from None
+    def counting(self, u: int) -> ScenarioCounting:
+        """Weights and dampeners of underlying ``u``'s scenarios (padding dropped)."""
+        count = int(self.scenario_count[u])
+        return ScenarioCounting(self.weights[u, :count], self.dampeners[u, :count])
 
 
 def underlying_inputs(
@@ -210,19 +224,15 @@ def underlying_inputs(
     u: int,
     market: MarketSnapshot,
     entry_prices_usd: FloatArray,
-    model: MarginModelName,
+    reference_vols: Callable[[InstrumentArrays, MarketSnapshot, str], FloatArray],
 ) -> tuple[InstrumentArrays, FloatArray]:
-    """Instrument arrays and reference vols of underlying ``u`` at ``market``: all a block
-    depends on besides the (fixed) parameters."""
+    """Instrument arrays and reference vols (the model's ``reference_vols`` of them) of
+    underlying ``u`` at ``market``: all a block depends on besides the (fixed) parameters."""
     columns = layout.columns[u]
     arrays = instrument_arrays(
         [layout.instruments[i] for i in columns], market, entry_prices_usd[columns]
     )
-    if model is MarginModelName.PM:
-        reference = expiry_reference_vols(arrays, market, layout.underlyings[u])
-    else:
-        reference = np.zeros(columns.shape[0])
-    return arrays, reference
+    return arrays, reference_vols(arrays, market, layout.underlyings[u])
 
 
 def same_inputs(block: UnderlyingBlock, arrays: InstrumentArrays, reference: FloatArray) -> bool:
@@ -234,68 +244,6 @@ def same_inputs(block: UnderlyingBlock, arrays: InstrumentArrays, reference: Flo
     return all(
         np.array_equal(getattr(arrays, name), getattr(block.arrays, name), equal_nan=True)
         for name in _ARRAY_FIELDS
-    )
-
-
-def build_block(
-    layout: InstrumentLayout,
-    u: int,
-    market: MarketSnapshot,
-    arrays: InstrumentArrays,
-    reference: FloatArray,
-    parameters: ModelParameters,
-) -> UnderlyingBlock:
-    """The :class:`UnderlyingBlock` of underlying ``u`` from its inputs."""
-    underlying = layout.underlyings[u]
-    values = unit_values_usd(arrays)
-    delta = unit_greeks_usd(arrays)["delta"]
-    if isinstance(parameters, PortfolioMarginParameters):
-        scenario_set = deribit_scenario_set(underlying, arrays, market, parameters)
-        return UnderlyingBlock(
-            underlying=underlying,
-            arrays=arrays,
-            reference_vols=reference,
-            pnl_usd=scenario_pnl_matrix(arrays, scenario_set),
-            price_moves=np.asarray(scenario_set.price_moves),
-            rate_shifts=np.asarray(scenario_set.rate_shifts),
-            weights=np.asarray(scenario_set.weights),
-            dampeners_usd=np.asarray(scenario_set.dampeners_usd),
-            labels=scenario_set.labels,
-            unit_values_usd=values,
-            unit_delta_coin=delta,
-            month_tiers=np.zeros(0, dtype=np.int64),
-        )
-    commodity = _commodity(parameters, underlying)
-    multiple = parameters.extreme_move_multiple
-    losses = risk_arrays_usd(
-        arrays,
-        commodity.price_scan_range,
-        commodity.vol_scan_range,
-        multiple,
-        1.0,
-        parameters.look_ahead_days,
-    )
-    count = losses.shape[1]
-    tiers = np.ones(int(layout.month_count[u]), dtype=np.int64)
-    for position, i in enumerate(layout.columns[u]):
-        tiers[layout.month_id[i]] = commodity.tier_of(float(arrays.t_years[position]) * 365.0)
-    cover = parameters.extreme_cover_fraction
-    return UnderlyingBlock(
-        underlying=underlying,
-        arrays=arrays,
-        reference_vols=reference,
-        pnl_usd=np.ascontiguousarray(-losses.T),
-        price_moves=price_fractions(multiple) * commodity.price_scan_range,
-        rate_shifts=np.zeros(count),
-        weights=scenario_weights(cover),
-        dampeners_usd=np.zeros(count),
-        labels=tuple(
-            f"{underlying} scenario {n}: {scenario_label(n, multiple, cover)}"
-            for n in range(1, count + 1)
-        ),
-        unit_values_usd=values,
-        unit_delta_coin=delta,
-        month_tiers=tiers,
     )
 
 
@@ -362,12 +310,14 @@ def _linear_coefficients(
 
 
 def assemble_tables(
-    model: MarginModelName,
+    model: str,
     layout: InstrumentLayout,
     blocks: Sequence[UnderlyingBlock],
-    parameters: ModelParameters,
+    columns_of: Callable[[FloatArray], ModelColumns],
 ) -> KernelTables:
-    """Pack ``blocks`` (one per underlying, in layout order) into :class:`KernelTables`."""
+    """Pack ``blocks`` (one per underlying, in layout order) into :class:`KernelTables` for the
+    kernel of ``model``; ``columns_of(index_usd)`` gives the model's parameter columns from the
+    (n_u,) index prices."""
     count = layout.instrument_count
     units = len(layout.underlyings)
     width = -(-max([block.scenario_count for block in blocks] + [1]) // _LANES) * _LANES
@@ -376,7 +326,7 @@ def assemble_tables(
     pnl = np.zeros((count, width))
     weights = np.zeros((units, width))
     dampeners = np.zeros((units, width))
-    underlying_float = np.zeros((units, UNDERLYING_FLOAT_COLUMNS))
+    index_usd = np.zeros(units)
     factor_rows = _factor_rows(layout, blocks, width)
     instrument_int[:, I_UNDERLYING] = layout.underlying_id
     instrument_int[:, I_GROUP] = layout.group_id
@@ -401,37 +351,11 @@ def assemble_tables(
         instrument_float[columns, F_DELTA] = block.unit_delta_coin
         instrument_float[columns, F_VALUE] = block.unit_values_usd
         instrument_float[columns, F_BUCKET_COIN] = delta_one_coin_per_unit(arrays)
-        underlying_float[u, U_INDEX] = float(arrays.index_usd[0])
+        index_usd[u] = float(arrays.index_usd[0])
         month_tier[u, : block.month_tiers.shape[0]] = block.month_tiers
-    model_float = np.zeros(MODEL_FLOAT_COLUMNS)
-    intra = np.zeros((units, 1, 3))
-    intra_count = np.zeros(units, dtype=np.int64)
-    inter_rate = np.zeros(0)
-    inter_legs = np.zeros((0, 1, 3))
-    inter_leg_count = np.zeros(0, dtype=np.int64)
-    if isinstance(parameters, PortfolioMarginParameters):
-        for u, name in enumerate(layout.underlyings):
-            p = parameters.for_underlying(name)
-            underlying_float[u, U_THRESHOLD] = p.delta_shock_threshold_usd
-            underlying_float[u, U_MAX_SHOCK] = p.max_delta_shock
-            underlying_float[u, U_INCREMENT] = p.delta_shock_increment_per_coin
-            underlying_float[u, U_SHORT_PER_COIN] = p.short_option_charge_per_coin
-            underlying_float[u, U_BASIS_RATE] = p.basis_charge_rate
-        model_float[M_MM_FACTOR] = parameters.mm_factor
-        model_float[M_OFFSET] = parameters.cross_underlying_offset
-    else:
-        model_float[M_IM_TO_MM] = parameters.initial_to_maintenance_ratio
-        commodities = [_commodity(parameters, name) for name in layout.underlyings]
-        rows = max([len(c.intra_spreads) for c in commodities] + [1])
-        intra = np.zeros((units, rows, 3))
-        for u, commodity in enumerate(commodities):
-            underlying_float[u, U_SHORT_MINIMUM] = (
-                commodity.short_option_minimum_rate * underlying_float[u, U_INDEX]
-            )
-            intra_count[u] = len(commodity.intra_spreads)
-            for r, row in enumerate(commodity.intra_spreads):
-                intra[u, r] = (row.tier_a, row.tier_b, row.rate)
-        inter_rate, inter_legs, inter_leg_count = _inter_spreads(layout, parameters)
+    own = columns_of(index_usd)
+    underlying_float = own.underlying_float.copy()
+    underlying_float[:, U_INDEX] = index_usd
     return KernelTables(
         model=model,
         instrument_int=instrument_int,
@@ -445,36 +369,13 @@ def assemble_tables(
         weights=weights,
         dampeners=dampeners,
         underlying_float=underlying_float,
-        model_float=model_float,
+        model_float=own.model_float,
         group_underlying=layout.group_underlying,
         bucket_underlying=layout.bucket_underlying,
         month_tier=month_tier,
-        intra_spreads=intra,
-        intra_count=intra_count,
-        inter_rate=inter_rate,
-        inter_legs=inter_legs,
-        inter_leg_count=inter_leg_count,
+        intra_spreads=own.intra_spreads,
+        intra_count=own.intra_count,
+        inter_rate=own.inter_rate,
+        inter_legs=own.inter_legs,
+        inter_leg_count=own.inter_leg_count,
     )
-
-
-def _inter_spreads(
-    layout: InstrumentLayout, parameters: SpanParameters
-) -> tuple[FloatArray, FloatArray, IntArray]:
-    """Inter-commodity spreads as (rate, legs (n, L, 3) = [underlying id or -1, delta ratio,
-    side ±1], leg count)."""
-    spreads = parameters.inter_spreads
-    legs = max([len(s.legs) for s in spreads] + [1])
-    rate = np.array([s.credit_rate for s in spreads], dtype=np.float64)
-    table = np.zeros((len(spreads), legs, 3))
-    leg_count = np.array([len(s.legs) for s in spreads], dtype=np.int64)
-    position = {name: u for u, name in enumerate(layout.underlyings)}
-    for s, spread in enumerate(spreads):
-        names = [leg.underlying for leg in spread.legs]
-        if len(set(names)) != len(names):
-            raise InputError(
-                f"parameters.inter_spreads[{s}].legs", names, "repeat an underlying (unsupported)"
-            )
-        for slot, leg in enumerate(spread.legs):
-            side = 1.0 if leg.side == "A" else -1.0
-            table[s, slot] = (position.get(leg.underlying, -1), leg.delta_ratio, side)
-    return rate, table, leg_count

@@ -22,7 +22,6 @@ from crossmargin.core.errors import FileInputError, InputError
 from crossmargin.ledger.entries import EntryRecord
 from crossmargin.ledger.ledger import Ledger
 from crossmargin.ledger.money import DecimalInput, parse_price
-from crossmargin.market.paths import shared_data_dir
 
 __all__ = [
     "BINANCE_BTCUSDT_FUNDING_8H",
@@ -32,7 +31,7 @@ __all__ = [
     "replay_funding",
 ]
 
-#: The 8-hourly Binance BTCUSDT funding file, relative to :func:`shared_data_dir`.
+#: The 8-hourly Binance BTCUSDT funding file, relative to the shared data directory.
 BINANCE_BTCUSDT_FUNDING_8H = Path("funding/binance_btcusdt_8h/btc_funding_rate.csv")
 
 _COLUMNS = ("symbol", "funding_date", "funding_time", "fundingRate", "markPrice")
@@ -58,13 +57,22 @@ def _decimal(text: str, path: Path, field: str) -> Decimal:
     return value
 
 
-def load_binance_funding(path: Path | None = None) -> tuple[FundingRate, ...]:
+def load_binance_funding(path: str | Path) -> tuple[FundingRate, ...]:
     """Read the Binance 8-hourly funding history, oldest first.
 
-    ``path`` defaults to :data:`BINANCE_BTCUSDT_FUNDING_8H` under the shared data directory.
-    Raises :class:`FileInputError` naming the row and column of a malformed value.
+    Parameters
+    ----------
+    path:
+        The funding file (in the shared data set: :data:`BINANCE_BTCUSDT_FUNDING_8H` under its
+        directory, which the caller locates).
+
+    Returns
+    -------
+    tuple of FundingRate
+        One settlement per row, oldest first; rates per 8 h as exact ``Decimal`` fractions.
+        Raises :class:`FileInputError` naming the row and column of a malformed value.
     """
-    source = path if path is not None else shared_data_dir() / BINANCE_BTCUSDT_FUNDING_8H
+    source = Path(path)
     rates: list[FundingRate] = []
     with source.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)

@@ -7,6 +7,7 @@ the result, its JSON form, the protocol and the registry live here.
 
 from crossmargin.margin.base import MarginModel
 from crossmargin.margin.derive import DerivePmrmMargin
+from crossmargin.margin.health import is_liquidatable, margin_ratio
 from crossmargin.margin.pm import PortfolioMargin
 from crossmargin.margin.registry import MODEL_NAMES, build_model
 from crossmargin.margin.rendering import margin_result_to_json
@@ -28,6 +29,8 @@ __all__ = [
     "SpanMargin",
     "VarMargin",
     "build_model",
+    "is_liquidatable",
     "liquidation_prices",
+    "margin_ratio",
     "margin_result_to_json",
 ]

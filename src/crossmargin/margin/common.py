@@ -58,10 +58,11 @@ def assemble_result(
             instrument=row.instrument,
             size=row.size,
             mark_value_usd=row.mark_value_usd,
-            delta=row.delta_coin,
-            gamma=row.gamma,
-            vega=row.vega,
-            theta=row.theta,
+            delta_coin=row.delta_coin,
+            delta_usd=row.delta_usd,
+            gamma_coin_per_usd=row.gamma_coin_per_usd,
+            vega_usd_per_vol=row.vega_usd_per_vol,
+            theta_usd_per_year=row.theta_usd_per_year,
             contribution_usd=float(contributions_usd[i]),
         )
         for i, row in enumerate(view.valuation.positions)

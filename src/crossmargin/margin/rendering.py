@@ -3,6 +3,7 @@ service both return."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from crossmargin.margin.result import MarginResult, ScenarioPnl
@@ -22,7 +23,14 @@ def _scenario_json(scenario: ScenarioPnl) -> dict[str, Any]:
 
 
 def margin_result_to_json(result: MarginResult) -> dict[str, Any]:
-    """A JSON-ready dict of a :class:`MarginResult`; money as decimal strings (USD)."""
+    """A JSON-ready dict of a :class:`MarginResult`.
+
+    Requirements, equity and components are decimal strings in ``currency`` (USD); float risk
+    numbers stay floats. A position is its :class:`PositionMargin` field for field, so its keys
+    name their units exactly as the attributes do (``mark_value_usd``, ``delta_coin``,
+    ``gamma_coin_per_usd``, ...). ``margin_ratio`` is dimensionless and may be ``inf`` (margin
+    due, no equity left).
+    """
     document: dict[str, Any] = {
         "model": result.model,
         "currency": result.currency,
@@ -39,19 +47,7 @@ def margin_result_to_json(result: MarginResult) -> dict[str, Any]:
         "worst_scenario": (
             _scenario_json(result.worst_scenario) if result.worst_scenario is not None else None
         ),
-        "positions": [
-            {
-                "instrument": row.instrument,
-                "size": row.size,
-                "mark_value_usd": row.mark_value_usd,
-                "delta": row.delta,
-                "gamma": row.gamma,
-                "vega": row.vega,
-                "theta": row.theta,
-                "contribution_usd": row.contribution_usd,
-            }
-            for row in result.positions
-        ],
+        "positions": [dataclasses.asdict(row) for row in result.positions],
         "parameters_version": result.parameters_version,
         "notes": list(result.notes),
     }

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.core.numeric import margin_to_decimal
+from crossmargin.margin.health import is_liquidatable, margin_ratio
 
 __all__ = ["MarginResult", "PositionMargin", "ScenarioPnl", "round_components"]
 
@@ -50,16 +51,41 @@ class ScenarioPnl:
 
 @dataclass(frozen=True, slots=True)
 class PositionMargin:
-    """A position as a margin model sees it: mark value, Greeks (USD, against the index) and its
-    contribution to the initial margin (USD; contributions may be negative for hedges)."""
+    """A position as a margin model sees it: mark value, Greeks and its contribution to the
+    initial margin. Whole position (not per unit); each name ends in its unit (README,
+    "Conventions").
+
+    Attributes
+    ----------
+    instrument:
+        Instrument name, e.g. ``"BTC-27DEC24-60000-C"``.
+    size:
+        Native amount: positive long, negative short (USD of face for inverse futures and
+        perpetuals, coin otherwise).
+    mark_value_usd:
+        Mark value, USD.
+    delta_coin:
+        dV/dS against the underlying's index S, coin.
+    delta_usd:
+        ``delta_coin`` × S, USD.
+    gamma_coin_per_usd:
+        d²V/dS²: change of ``delta_coin`` per 1 USD move of the index.
+    vega_usd_per_vol:
+        dV/dσ, USD per 1.00 of implied vol (per vol point: divide by 100).
+    theta_usd_per_year:
+        dV/dt as calendar time passes, USD per year (negative for a long option).
+    contribution_usd:
+        The position's share of the initial margin, USD (negative for a hedge).
+    """
 
     instrument: str
     size: float
     mark_value_usd: float
-    delta: float
-    gamma: float
-    vega: float
-    theta: float
+    delta_coin: float
+    delta_usd: float
+    gamma_coin_per_usd: float
+    vega_usd_per_vol: float
+    theta_usd_per_year: float
     contribution_usd: float
 
 
@@ -104,13 +130,16 @@ class MarginResult:
 
     @property
     def margin_ratio(self) -> float:
-        """Maintenance margin / equity (1.0 or more means liquidation); ``inf`` when equity ≤ 0
-        and margin is due, 0 when nothing is due."""
-        if self.maintenance_margin <= 0:
-            return 0.0
-        if self.equity <= 0:
-            return float("inf")
-        return float(self.maintenance_margin / self.equity)
+        """Maintenance margin / equity, dimensionless, by
+        :func:`crossmargin.margin.health.margin_ratio`: 0 when nothing is due, ``inf`` when margin
+        is due and equity ≤ 0; above 1.0 the account is liquidatable."""
+        return margin_ratio(self.maintenance_margin, self.equity)
+
+    @property
+    def liquidatable(self) -> bool:
+        """Whether equity is below a positive maintenance margin
+        (:func:`~crossmargin.margin.health.is_liquidatable`; equity = MM is still safe)."""
+        return is_liquidatable(self.equity, self.maintenance_margin)
 
     @property
     def available_usd(self) -> Decimal:

@@ -37,10 +37,16 @@ from crossmargin.market.surface import VolSmile, VolSurface
 
 __all__ = [
     "DEFAULT_CHAIN_VALUATION_TIMES",
+    "DERIBIT_CHAIN_2024_03_11",
+    "DERIBIT_CHAIN_2026_03_01",
     "DeribitChainFormat",
     "detect_chain_format",
     "load_deribit_chain",
 ]
+
+#: The two Deribit BTC option chains, relative to the shared data directory (the caller locates it).
+DERIBIT_CHAIN_2024_03_11 = Path("options/deribit_btc_chain_2024-03-11/deribit_options.csv")
+DERIBIT_CHAIN_2026_03_01 = Path("options/deribit_btc_chain_2026-03-01/deribit_options.csv")
 
 
 class DeribitChainFormat(StrEnum):

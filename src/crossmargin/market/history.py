@@ -1,7 +1,8 @@
 """Real daily market history: Binance daily closes and Deribit DVOL, aligned by calendar day.
 
-The files live in the shared data set (:func:`crossmargin.market.paths.shared_data_dir`); see its
-``README.md`` for provenance. Two formats are read, both with the ``csv`` module:
+The files live in the shared data set (``shared/data``, see its ``README.md`` for provenance);
+the caller passes its directory (:func:`load_market_history` never looks for it). Two formats are
+read, both with the ``csv`` module:
 
 * **Binance daily** (CryptoDataDownload): line 1 is a banner (``https://www.CryptoDataDownload.com``),
   line 2 the header ``Unix,Date,Symbol,Open,High,Low,Close,...``; rows run newest first. A row dated
@@ -29,7 +30,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.core.errors import FileInputError, InputError
-from crossmargin.market.paths import shared_data_dir
 
 __all__ = [
     "BINANCE_DAILY_FILES",
@@ -45,7 +45,7 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 DateArray = NDArray[np.datetime64]
 
-#: Binance daily close files per asset, relative to :func:`shared_data_dir`.
+#: Binance daily close files per asset, relative to the shared data directory.
 BINANCE_DAILY_FILES: Mapping[str, Path] = MappingProxyType(
     {
         asset: Path(f"prices/binance_daily/Binance_{asset}USDT_d.csv")
@@ -53,7 +53,7 @@ BINANCE_DAILY_FILES: Mapping[str, Path] = MappingProxyType(
     }
 )
 
-#: Deribit DVOL files per asset, relative to :func:`shared_data_dir`.
+#: Deribit DVOL files per asset, relative to the shared data directory.
 DVOL_FILES: Mapping[str, Path] = MappingProxyType(
     {asset: Path(f"implied_vol/deribit_dvol/{asset.lower()}_dvol.csv") for asset in ("BTC", "ETH")}
 )
@@ -296,7 +296,7 @@ def _as_date(day: np.datetime64) -> date:
 
 
 def load_market_history(
-    data_dir: str | Path | None = None,
+    data_dir: str | Path,
     assets: Sequence[str] = ("BTC", "ETH", "SOL"),
     dvol_assets: Sequence[str] = ("BTC", "ETH"),
 ) -> MarketHistory:
@@ -305,7 +305,8 @@ def load_market_history(
     Parameters
     ----------
     data_dir:
-        The shared data directory (default :func:`shared_data_dir`).
+        The shared data directory, which holds the files of :data:`BINANCE_DAILY_FILES` and
+        :data:`DVOL_FILES` (the entry points locate it with :mod:`crossmargin.shared_data`).
     assets:
         Assets whose Binance daily closes to load (keys of :data:`BINANCE_DAILY_FILES`).
     dvol_assets:
@@ -314,9 +315,10 @@ def load_market_history(
     Returns
     -------
     MarketHistory
-        All series on one calendar of consecutive days, NaN where a series has no row.
+        All series on one calendar of consecutive days, NaN where a series has no row. Raises
+        :class:`FileInputError` naming the file when one is missing or malformed.
     """
-    directory = shared_data_dir() if data_dir is None else Path(data_dir)
+    directory = Path(data_dir)
     for asset in assets:
         if asset not in BINANCE_DAILY_FILES:
             raise InputError("assets", asset, f"no price file (have {sorted(BINANCE_DAILY_FILES)})")

@@ -25,10 +25,13 @@ __all__ = ["PortfolioValuation", "PositionValuation", "UnderlyingRisk", "value_p
 class PositionValuation:
     """Mark value and Greeks of one position (whole size, not per unit).
 
-    Values are in USD unless the name says otherwise; Greeks are against the underlying's index S:
-    ``delta_coin`` = dV/dS (coin), ``delta_usd`` = delta_coin × S, ``gamma`` = d²V/dS² (1/USD),
-    ``vega`` = dV/dσ per 1.00 of vol (USD), ``theta`` = dV/dt per year (USD, negative for a long
-    option). Futures and perpetuals are valued at their unrealised P&L against the entry price.
+    Each name ends in its unit (README, "Conventions"). Greeks are against the underlying's
+    index S: ``delta_coin`` = dV/dS (coin), ``delta_usd`` = delta_coin × S (USD),
+    ``gamma_coin_per_usd`` = d²V/dS² (change of delta_coin per 1 USD move of S),
+    ``vega_usd_per_vol`` = dV/dσ (USD per 1.00 of vol), ``theta_usd_per_year`` = dV/dt as
+    calendar time passes (USD per year, negative for a long option). ``size`` is the native
+    amount (positive long); ``mark_value_settlement`` is in ``settlement_currency``. Futures and
+    perpetuals are valued at their unrealised P&L against the entry price.
     """
 
     instrument: str
@@ -39,24 +42,24 @@ class PositionValuation:
     mark_value_usd: float
     delta_coin: float
     delta_usd: float
-    gamma: float
-    vega: float
-    theta: float
+    gamma_coin_per_usd: float
+    vega_usd_per_vol: float
+    theta_usd_per_year: float
 
 
 @dataclass(frozen=True, slots=True)
 class UnderlyingRisk:
-    """Greeks of all positions on one underlying, summed (units as in
-    :class:`PositionValuation`)."""
+    """Mark value and Greeks of all positions on one underlying, summed (units as in
+    :class:`PositionValuation`); ``index_usd`` is the underlying's index, USD per coin."""
 
     underlying: str
     index_usd: float
     mark_value_usd: float
     delta_coin: float
     delta_usd: float
-    gamma: float
-    vega: float
-    theta: float
+    gamma_coin_per_usd: float
+    vega_usd_per_vol: float
+    theta_usd_per_year: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,15 @@ class PortfolioValuation:
 def value_portfolio(
     portfolio: Portfolio, market: MarketSnapshot, haircuts: HaircutSchedule
 ) -> PortfolioValuation:
-    """Value ``portfolio`` at ``market``: per position, per underlying and the account equity."""
+    """Value ``portfolio`` at ``market``: per position, per underlying and the account equity.
+
+    Returns
+    -------
+    PortfolioValuation
+        Mark values in USD (and each position's in its settlement currency), Greeks of whole
+        positions named with their units (``delta_coin``, ``gamma_coin_per_usd``, ...), and
+        ``equity_usd`` = collateral after haircuts + positions' mark value (``Decimal``, USD).
+    """
     arrays = instrument_arrays(
         portfolio.instruments, market, [p.average_price for p in portfolio.positions]
     )
@@ -97,9 +108,9 @@ def value_portfolio(
             mark_value_usd=float(values[i]),
             delta_coin=float(greeks["delta"][i]),
             delta_usd=float(greeks["delta"][i] * arrays.index_usd[i]),
-            gamma=float(greeks["gamma"][i]),
-            vega=float(greeks["vega"][i]),
-            theta=float(greeks["theta"][i]),
+            gamma_coin_per_usd=float(greeks["gamma"][i]),
+            vega_usd_per_vol=float(greeks["vega"][i]),
+            theta_usd_per_year=float(greeks["theta"][i]),
         )
         for i, position in enumerate(portfolio.positions)
     )
@@ -129,7 +140,7 @@ def _sum_underlying(asset: str, index_usd: float, rows: list[PositionValuation])
         mark_value_usd=sum(r.mark_value_usd for r in rows),
         delta_coin=sum(r.delta_coin for r in rows),
         delta_usd=sum(r.delta_usd for r in rows),
-        gamma=sum(r.gamma for r in rows),
-        vega=sum(r.vega for r in rows),
-        theta=sum(r.theta for r in rows),
+        gamma_coin_per_usd=sum(r.gamma_coin_per_usd for r in rows),
+        vega_usd_per_vol=sum(r.vega_usd_per_vol for r in rows),
+        theta_usd_per_year=sum(r.theta_usd_per_year for r in rows),
     )

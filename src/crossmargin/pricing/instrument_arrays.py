@@ -67,7 +67,10 @@ class InstrumentArrays:
     settlement_usd:
         USD price of one unit of the settlement currency at the snapshot.
     rate_annual:
-        The snapshot's rate (scalar).
+        Continuously compounded rate that discounts option premiums (0.05 = 5 %): the
+        snapshot's scalar rate as :func:`instrument_arrays` builds it, or one rate per instrument
+        (float64, aligned with the other arrays) where a scenario set discounts each at its own
+        rate. The pricing kernels broadcast either against the instrument axis.
     """
 
     instruments: tuple[Instrument, ...]
@@ -82,7 +85,7 @@ class InstrumentArrays:
     vol_annual: FloatArray
     entry_usd: FloatArray
     settlement_usd: FloatArray
-    rate_annual: float
+    rate_annual: float | FloatArray
 
 
 def instrument_arrays(
@@ -251,13 +254,22 @@ def unit_values_usd(
 
 
 def unit_greeks_usd(arrays: InstrumentArrays) -> dict[str, FloatArray]:
-    """Greeks of +1 native unit of each instrument in USD against the underlying's index S.
+    """Greeks of +1 native unit of each instrument, V in USD, against the underlying's index S.
 
-    Returns a mapping of arrays: ``delta`` (dV/dS, coin), ``gamma`` (d²V/dS², 1/USD),
-    ``vega`` (dV/dσ per 1.00 of vol, USD) and ``theta`` (dV/dt per year as calendar time passes at
-    fixed forward, USD; negative for a long option). With F = g·S (g = F/S fixed): a linear
-    contract's delta is g·P_settle, an inverse future's is 1/entry; a linear option's is Black delta
-    × g, an inverse option's (V = C(F)/g) is exactly the Black delta, its gamma Black gamma × g.
+    Returns
+    -------
+    dict of (n_i,) float64 arrays, per +1 native unit
+        ``"delta"``: dV/dS in coin; ``"gamma"``: d²V/dS², the change of the coin delta per
+        1 USD move of S; ``"vega"``: dV/dσ in USD per 1.00 of vol; ``"theta"``: dV/dt in USD per
+        year as calendar time passes at fixed forward, negative for a long option. Times a
+        position's size these are its ``delta_coin``, ``gamma_coin_per_usd``,
+        ``vega_usd_per_vol`` and ``theta_usd_per_year`` (README, "Conventions").
+
+    Notes
+    -----
+    With F = g·S (g = F/S fixed): a linear contract's delta is g·P_settle, an inverse future's is
+    1/entry; a linear option's is Black delta × g, an inverse option's (V = C(F)/g) is exactly the
+    Black delta, its gamma Black gamma × g.
     """
     g = arrays.forward_usd / arrays.index_usd
     count = arrays.kind.shape[0]

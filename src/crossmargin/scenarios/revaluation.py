@@ -15,6 +15,7 @@ exactly :meth:`MarketSnapshot.shocked` followed by a revaluation.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -23,19 +24,36 @@ from crossmargin.core.errors import InputError
 from crossmargin.pricing import InstrumentArrays, unit_values_usd
 from crossmargin.scenarios.scenario_set import ScenarioSet
 
-__all__ = ["base_unit_values", "counted_pnl", "scenario_pnl_matrix"]
+__all__ = ["CountingRule", "base_unit_values", "counted_pnl", "scenario_pnl_matrix"]
 
 FloatArray = NDArray[np.float64]
 
 
+class CountingRule(Protocol):
+    """What :func:`counted_pnl` reads of a scenario set: how each scenario's total is counted.
+
+    A :class:`ScenarioSet` is one; so is anything else that carries the two arrays (the book
+    engine's packed tables give one per underlying)."""
+
+    @property
+    def weights(self) -> FloatArray:
+        """(n_s,) factor ≥ 0 on each scenario's P&L."""
+        ...
+
+    @property
+    def dampeners_usd(self) -> FloatArray:
+        """(n_s,) USD ≥ 0 by which each weighted P&L shrinks towards zero."""
+        ...
+
+
 def _subset(arrays: InstrumentArrays, columns: NDArray[np.intp]) -> InstrumentArrays:
     """The instruments at ``columns`` as their own :class:`InstrumentArrays`."""
-    replaced: dict[str, object] = {"instruments": tuple(arrays.instruments[i] for i in columns)}
+    replaced: dict[str, Any] = {"instruments": tuple(arrays.instruments[i] for i in columns)}
     for item in dataclasses.fields(arrays):
         value = getattr(arrays, item.name)
-        if isinstance(value, np.ndarray):
+        if isinstance(value, np.ndarray):  # every per-instrument field, a per-instrument rate too
             replaced[item.name] = value[columns]
-    return dataclasses.replace(arrays, **replaced)  # type: ignore[arg-type]
+    return dataclasses.replace(arrays, **replaced)
 
 
 def _rate_shifted(arrays: InstrumentArrays, rate_shift: float) -> InstrumentArrays:
@@ -54,13 +72,13 @@ def _discounted(
 ) -> InstrumentArrays:
     """``arrays`` discounting each instrument at its own rate (``rates[columns]``), if given.
 
-    ``InstrumentArrays.rate_annual`` holds the snapshot's scalar rate; :func:`unit_values_usd`
-    broadcasts it against the instrument axis, so a per-instrument array discounts each premium
-    at its own rate."""
+    ``InstrumentArrays.rate_annual`` holds the snapshot's scalar rate or one rate per instrument;
+    :func:`unit_values_usd` broadcasts either against the instrument axis, so the per-instrument
+    array set here discounts each premium at its own rate."""
     if rates is None:
         return arrays
     own_rates = rates if columns is None else rates[columns]
-    return dataclasses.replace(arrays, rate_annual=own_rates)  # type: ignore[arg-type]
+    return dataclasses.replace(arrays, rate_annual=own_rates)
 
 
 def base_unit_values(arrays: InstrumentArrays, scenario_set: ScenarioSet) -> FloatArray:
@@ -113,7 +131,7 @@ def scenario_pnl_matrix(arrays: InstrumentArrays, scenario_set: ScenarioSet) -> 
     return matrix
 
 
-def counted_pnl(raw_pnl_usd: ArrayLike, scenario_set: ScenarioSet) -> FloatArray:
+def counted_pnl(raw_pnl_usd: ArrayLike, scenario_set: CountingRule) -> FloatArray:
     """The P&L a margin model counts for each scenario: weighted, then dampened towards zero.
 
     ``counted = sign(w·P)·max(|w·P| − d, 0)`` with ``w`` the scenario weight and ``d`` its
@@ -125,6 +143,13 @@ def counted_pnl(raw_pnl_usd: ArrayLike, scenario_set: ScenarioSet) -> FloatArray
     raw_pnl_usd:
         Portfolio P&L per scenario in USD, last axis n_s (e.g. ``matrix @ sizes``; leading axes,
         such as accounts, broadcast).
+    scenario_set:
+        The scenarios' weights and dampeners (a :class:`ScenarioSet` or any
+        :class:`CountingRule`).
+
+    Returns
+    -------
+    Counted P&L in USD, the shape of ``raw_pnl_usd`` (positive is a profit; never -0.0).
     """
     raw = np.asarray(raw_pnl_usd, dtype=np.float64)
     weighted = raw * scenario_set.weights

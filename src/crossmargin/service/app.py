@@ -5,9 +5,13 @@ from ``CROSSMARGIN_DATABASE_URL`` (else ``./crossmargin.db``), the admin key fro
 ``CROSSMARGIN_ADMIN_KEY`` (else generated on first start and printed once), the enforced margin
 model from ``CROSSMARGIN_RISK_MODEL`` (default ``pm``).
 
-Everything is opened when the factory runs (schema migrations, the key table, the admin key);
-the lifespan's shutdown closes the WebSocket streams and the database connections. The service
-holds its state for one process: run a single worker (``crossmargin serve`` does).
+Everything is opened and loaded when the factory runs (schema migrations, the key table, the
+admin key, the start-up market and the daily market history of the shared data set, located once
+by :mod:`crossmargin.shared_data`); no request reads a data file. Without the shared data set the
+service starts on the built-in market and does not offer the ``var`` model: asking for it answers
+422 naming ``model`` (and enforcing it with ``CROSSMARGIN_RISK_MODEL=var`` refuses to start). The
+lifespan's shutdown closes the WebSocket streams and the database connections. The service holds
+its state for one process: run a single worker (``crossmargin serve`` does).
 """
 
 from __future__ import annotations
@@ -16,21 +20,24 @@ import logging
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from crossmargin.core.errors import InputError
 from crossmargin.ledger import Ledger, MarginModelRiskCheck, create_ledger_engine
-from crossmargin.margin.registry import MODEL_NAMES, build_model
+from crossmargin.margin.base import MarginModel
+from crossmargin.margin.registry import HISTORY_MODEL_NAMES, MODEL_NAMES, build_model
 from crossmargin.market import MarketSnapshot
+from crossmargin.market.history import MarketHistory, load_market_history
 from crossmargin.service import routes_accounts, routes_admin, routes_stream
 from crossmargin.service.context import ServiceContext
 from crossmargin.service.errors import install_error_handlers
 from crossmargin.service.keys import KeyStore
 from crossmargin.service.market_state import MarketState, default_market
 from crossmargin.service.stream import MarginStream
+from crossmargin.shared_data import SHARED_DATA_ENV, find_shared_data_dir
 
 __all__ = [
     "ADMIN_KEY_ENV",
@@ -74,18 +81,53 @@ def _announce_admin_key(token: str) -> None:
     sys.stdout.flush()
 
 
+def _startup_inputs(
+    market: MarketSnapshot | None, history: MarketHistory | None
+) -> tuple[MarketSnapshot, MarketHistory | None]:
+    """The start-up market and history: those given, else loaded from the shared data set
+    (looked for once, here, and only when something is missing)."""
+    if market is not None and history is not None:
+        return market, history
+    data_dir = find_shared_data_dir()
+    if history is None and data_dir is not None:
+        history = load_market_history(data_dir)
+    return (market if market is not None else default_market(data_dir)), history
+
+
+def _models(history: MarketHistory | None) -> dict[str, MarginModel]:
+    """Every model that can be built from what was loaded (``var`` only with a history)."""
+    return {
+        name: build_model(name, history=history)
+        for name in MODEL_NAMES
+        if history is not None or name not in HISTORY_MODEL_NAMES
+    }
+
+
+def _check_enforced(risk_model: str, models: Mapping[str, MarginModel]) -> MarginModel:
+    enforced = models.get(risk_model)
+    if enforced is not None:
+        return enforced
+    if risk_model in MODEL_NAMES:
+        raise InputError(
+            RISK_MODEL_ENV,
+            risk_model,
+            "needs the daily market history of the shared data set, which was not found; set "
+            f"{SHARED_DATA_ENV} to the shared data folder",
+        )
+    raise InputError(RISK_MODEL_ENV, risk_model, f"must be one of {', '.join(MODEL_NAMES)}")
+
+
 def _context(
     database_url: str | None,
     admin_key: str | None,
-    market: MarketSnapshot | None,
+    inputs: tuple[MarketSnapshot, MarketHistory | None],
     risk_model: str,
     announce: Callable[[str], None],
 ) -> ServiceContext:
-    models = {name: build_model(name) for name in MODEL_NAMES}
-    state = MarketState(market if market is not None else default_market())
-    enforced = models.get(risk_model)
-    if enforced is None:
-        raise InputError(RISK_MODEL_ENV, risk_model, f"must be one of {', '.join(MODEL_NAMES)}")
+    market, history = inputs
+    models = _models(history)
+    state = MarketState(market)
+    enforced = _check_enforced(risk_model, models)
     ledger = Ledger(database_url, MarginModelRiskCheck(enforced, state.current))
     try:
         keys = KeyStore(create_ledger_engine(ledger.url))
@@ -112,6 +154,7 @@ def create_app(
     market: MarketSnapshot | None = None,
     *,
     risk_model: str | None = None,
+    history: MarketHistory | None = None,
     announce: Callable[[str], None] = _announce_admin_key,
 ) -> FastAPI:
     """Build the service.
@@ -126,16 +169,21 @@ def create_app(
         either, a stored admin key is kept, or a new one is generated and passed to ``announce``
         (printed to stdout) — the only time it is shown.
     market:
-        The starting market (``None``: :func:`crossmargin.service.market_state.default_market`).
+        The starting market (``None``: :func:`crossmargin.service.market_state.default_market` of
+        the shared data directory, if one is found).
     risk_model:
         The margin model the ledger holds withdrawals and trades to (``None``:
         ``$CROSSMARGIN_RISK_MODEL``, else ``"pm"``).
+    history:
+        The daily market history the ``var`` model draws its scenarios from (``None``: loaded
+        here from the shared data set, if one is found; without it ``var`` is not offered).
     announce:
         Receives a newly generated admin key.
     """
     admin = admin_key if admin_key is not None else os.environ.get(ADMIN_KEY_ENV) or None
     enforced = risk_model or os.environ.get(RISK_MODEL_ENV) or "pm"
-    context = _context(database_url, admin, market, enforced, announce)
+    inputs = _startup_inputs(market, history)
+    context = _context(database_url, admin, inputs, enforced, announce)
     _install_log_redaction()
 
     @asynccontextmanager

@@ -16,6 +16,7 @@ from crossmargin.margin.registry import MODEL_NAMES
 from crossmargin.service.keys import KeyStore
 from crossmargin.service.market_state import MarketState
 from crossmargin.service.stream import MarginStream
+from crossmargin.shared_data import SHARED_DATA_ENV
 
 __all__ = ["ServiceContext", "get_context"]
 
@@ -27,7 +28,8 @@ _R = TypeVar("_R")
 class ServiceContext:
     """The service's collaborators, built once by :func:`crossmargin.service.create_app`.
 
-    ``models`` holds one instance of every margin model by name (they are stateless);
+    ``models`` holds one instance of every margin model the service offers, by name (they are
+    stateless and hold what they need, e.g. ``var`` its market history, loaded at start-up);
     ``risk_model`` names the one the ledger enforces on withdrawals and trades.
 
     Ledger writes go through :meth:`write`, which queues them on a mutex: the ledger serialises
@@ -52,11 +54,20 @@ class ServiceContext:
             return operation(*args, **kwargs)
 
     def model(self, name: str, field: str = "model") -> MarginModel:
-        """The model called ``name``; :class:`InputError` naming ``field`` otherwise."""
+        """The model called ``name``; :class:`InputError` naming ``field`` otherwise (a 422),
+        which says so when the model exists but this service started without its inputs."""
         found = self.models.get(name)
-        if found is None:
-            raise InputError(field, name, f"must be one of {', '.join(MODEL_NAMES)}")
-        return found
+        if found is not None:
+            return found
+        if name in MODEL_NAMES:
+            raise InputError(
+                field,
+                name,
+                "not offered by this service: it started without the shared data set's daily "
+                f"market history (set {SHARED_DATA_ENV} and restart); offered: "
+                + ", ".join(self.models),
+            )
+        raise InputError(field, name, f"must be one of {', '.join(MODEL_NAMES)}")
 
     def close(self) -> None:
         """End the streams and release the database connections."""

@@ -6,7 +6,8 @@ one and bumps the version. The market lives in memory: a restart begins again fr
 
 The default market (:func:`default_market`) is the real Deribit BTC option chain of 2024-03-11
 (index, an explicit forward and a smile per expiry, valued at 15:17 UTC) when the shared data set
-is found, plus ETH at 4,000 USD with a flat 70 % vol; without the data set it is the examples'
+was found at start-up (:func:`crossmargin.service.create_app` locates it once and passes the
+directory in), plus ETH at 4,000 USD with a flat 70 % vol; without the data set it is the examples'
 market: BTC 72,000 USD at 60 %, ETH 4,000 USD at 70 %, same instant.
 """
 
@@ -16,16 +17,15 @@ import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from crossmargin.core.errors import InputError
 from crossmargin.core.numeric import decimal_to_float
 from crossmargin.market import (
     DERIBIT_CHAIN_2024_03_11,
     MarketSnapshot,
-    SharedDataNotFoundError,
     VolSurface,
     load_deribit_chain,
-    shared_data_dir,
 )
 
 __all__ = [
@@ -53,12 +53,25 @@ def builtin_market() -> MarketSnapshot:
     )
 
 
-def default_market() -> MarketSnapshot:
-    """The Deribit 2024-03-11 BTC chain plus ETH (see the module docstring), or
-    :func:`builtin_market` when the shared data set is not there."""
+def default_market(data_dir: Path | None) -> MarketSnapshot:
+    """The service's start-up market.
+
+    Parameters
+    ----------
+    data_dir:
+        The shared data directory, or None when there is none.
+
+    Returns
+    -------
+    MarketSnapshot
+        The Deribit 2024-03-11 BTC chain of ``data_dir`` plus ETH (see the module docstring), or
+        :func:`builtin_market` when ``data_dir`` is None or holds no such chain file.
+    """
+    if data_dir is None:
+        return builtin_market()
     try:
-        chain = load_deribit_chain(shared_data_dir() / DERIBIT_CHAIN_2024_03_11)
-    except (SharedDataNotFoundError, FileNotFoundError):
+        chain = load_deribit_chain(data_dir / DERIBIT_CHAIN_2024_03_11)
+    except FileNotFoundError:
         return builtin_market()
     return MarketSnapshot(
         chain.valuation_time,

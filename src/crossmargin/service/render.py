@@ -2,10 +2,11 @@
 
 A :class:`~crossmargin.margin.result.MarginResult` is rendered by
 :func:`crossmargin.margin.rendering.margin_result_to_json` (the CLI's ``--json``), then made
-strict JSON for the wire: float64 USD amounts (keys ending in ``_usd``: mark values,
-contributions, scenario P&L) become the shortest decimal string that round-trips the float, and
-a non-finite number (a margin ratio of an account with no equity) becomes ``null``. Greeks and
-ratios stay JSON numbers.
+strict JSON for the wire: float64 USD amounts (keys whose unit is USD, ending in ``_usd`` but
+not ``_per_usd``: mark values, USD delta, contributions, scenario P&L) become the shortest
+decimal string that round-trips the float, and a non-finite number (a margin ratio of an account
+with no equity) becomes ``null``. Numbers in other units (``delta_coin``, ``gamma_coin_per_usd``,
+``vega_usd_per_vol``, ``theta_usd_per_year``) and dimensionless ratios stay JSON numbers.
 """
 
 from __future__ import annotations
@@ -85,8 +86,18 @@ def render_holdings(holdings: AccountHoldings) -> dict[str, Any]:
     }
 
 
+def _is_usd_amount(key: str) -> bool:
+    """Whether a key names a USD amount (unit USD), not a rate per USD."""
+    return key.endswith("_usd") and not key.endswith("_per_usd")
+
+
 def wire_json(value: Any, key: str = "") -> Any:
-    """``value`` with ``*_usd`` floats as decimal strings and non-finite floats as ``None``."""
+    """``value`` with USD-amount floats as decimal strings and non-finite floats as ``None``.
+
+    A float is a USD amount when its key's unit is USD (README, "Conventions"): the key ends in
+    ``_usd`` but not in ``_per_usd`` (``mark_value_usd``, ``delta_usd``; not
+    ``gamma_coin_per_usd``, ``vega_usd_per_vol``).
+    """
     if isinstance(value, Mapping):
         return {k: wire_json(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -94,7 +105,7 @@ def wire_json(value: Any, key: str = "") -> Any:
     if isinstance(value, float):
         if not math.isfinite(value):
             return None
-        return repr(value) if key.endswith("_usd") else value
+        return repr(value) if _is_usd_amount(key) else value
     if isinstance(value, Decimal):
         return canonical_decimal(value)
     return value

@@ -1,7 +1,9 @@
 """Synthetic but realistic books for the book engine: the accounts a derivatives venue holds.
 
-**Market and instruments.** The Deribit BTC option chain of 2024-03-11 (``shared/data``, loaded by
-:func:`~crossmargin.market.load_deribit_chain` at its inferred valuation time 15:17 UTC): its index,
+**Market and instruments.** The Deribit BTC option chain of 2024-03-11
+(:data:`~crossmargin.market.DERIBIT_CHAIN_2024_03_11` under the shared data directory, which the
+caller passes as ``data_dir``; loaded by :func:`~crossmargin.market.load_deribit_chain` at its
+inferred valuation time 15:17 UTC): its index,
 its forwards and smiles, its 12 live expiries and its strikes. The chain has BTC only, so ETH is
 built from it:
 
@@ -36,6 +38,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,12 +51,7 @@ from crossmargin.instruments import (
     format_expiry,
     parse_instrument,
 )
-from crossmargin.market import (
-    DERIBIT_CHAIN_2024_03_11,
-    MarketSnapshot,
-    load_deribit_chain,
-    shared_data_dir,
-)
+from crossmargin.market import DERIBIT_CHAIN_2024_03_11, MarketSnapshot, load_deribit_chain
 from crossmargin.pricing import instrument_arrays, unit_greeks_usd
 
 __all__ = [
@@ -113,15 +111,27 @@ class SyntheticBook:
         return int(self.size.shape[0])
 
 
-def _chain_options() -> list[Instrument]:
-    path = shared_data_dir() / DERIBIT_CHAIN_2024_03_11
+def _chain_options(data_dir: str | Path) -> list[Instrument]:
+    path = Path(data_dir) / DERIBIT_CHAIN_2024_03_11
     with path.open(newline="", encoding="utf-8") as handle:
         return [parse_instrument(row["instrument_name"]) for row in csv.DictReader(handle)]
 
 
-def synthetic_market() -> MarketSnapshot:
-    """The 2024-03-11 Deribit BTC chain's market with ETH added (see the module docstring)."""
-    btc = load_deribit_chain(shared_data_dir() / DERIBIT_CHAIN_2024_03_11)
+def synthetic_market(data_dir: str | Path) -> MarketSnapshot:
+    """The 2024-03-11 Deribit BTC chain's market with ETH added (see the module docstring).
+
+    Parameters
+    ----------
+    data_dir:
+        The shared data directory (holding :data:`~crossmargin.market.DERIBIT_CHAIN_2024_03_11`).
+
+    Returns
+    -------
+    MarketSnapshot
+        BTC from the chain (index, forwards, smiles, rate), ETH at 4,018 USD with BTC's forwards
+        scaled by the index ratio and BTC's smiles shifted by +2.16 vol points.
+    """
+    btc = load_deribit_chain(Path(data_dir) / DERIBIT_CHAIN_2024_03_11)
     ratio = ETH_INDEX_2024_03_11 / btc.index("BTC")
     forwards = dict(btc.forwards_usd)
     for (asset, expiry), price in btc.forwards_usd.items():
@@ -143,12 +153,31 @@ def _eth_strike(strike: float) -> float:
     return max(step, round(strike / step) * step)
 
 
-def synthetic_instruments(market: MarketSnapshot, n_instruments: int) -> tuple[Instrument, ...]:
+def synthetic_instruments(
+    market: MarketSnapshot, n_instruments: int, data_dir: str | Path
+) -> tuple[Instrument, ...]:
     """``n_instruments`` instruments on BTC and ETH from the chain's expiries and strikes:
     delta-one contracts first, then options nearest the money (:class:`InputError` when the
-    chain cannot supply that many or fewer than the delta-one set plus two options)."""
+    chain cannot supply that many or fewer than the delta-one set plus two options).
+
+    Parameters
+    ----------
+    market:
+        Prices every instrument (usually :func:`synthetic_market`).
+    n_instruments:
+        How many instruments.
+    data_dir:
+        The shared data directory whose 2024-03-11 chain supplies the expiries and strikes.
+
+    Returns
+    -------
+    tuple of Instrument
+        Delta-one contracts first, then options by distance from the money.
+    """
     chain = [
-        item for item in _chain_options() if item.expiry and item.expiry > market.valuation_time
+        item
+        for item in _chain_options(data_dir)
+        if item.expiry and item.expiry > market.valuation_time
     ]
     expiries = sorted({item.expiry for item in chain if item.expiry is not None})
     ratio = market.index("ETH") / market.index("BTC")
@@ -414,6 +443,7 @@ def synthetic_book(
     n_instruments: int = 2000,
     seed: int = 0,
     *,
+    data_dir: str | Path,
     positions_per_account: float = 20.0,
     market: MarketSnapshot | None = None,
 ) -> SyntheticBook:
@@ -429,6 +459,8 @@ def synthetic_book(
         the chain supplies, about 2,400).
     seed:
         Seed of the random generator.
+    data_dir:
+        The shared data directory (the 2024-03-11 Deribit chain's expiries, strikes and market).
     positions_per_account:
         Target average number of positions (market makers' share is set to reach it).
     market:
@@ -439,8 +471,8 @@ def synthetic_book(
             raise InputError(name, value, f"must be an int >= {low}")
     if not np.isfinite(positions_per_account) or positions_per_account < 1.0:
         raise InputError("positions_per_account", positions_per_account, "must be >= 1")
-    snapshot = synthetic_market() if market is None else market
-    instruments = synthetic_instruments(snapshot, n_instruments)
+    snapshot = synthetic_market(data_dir) if market is None else market
+    instruments = synthetic_instruments(snapshot, n_instruments, data_dir)
     catalog = _Catalog(instruments, snapshot)
     rng = np.random.default_rng(seed)
     mean_mm = float(min(250.0, 0.4 * float(catalog.slice_len.sum())))

@@ -45,6 +45,10 @@ The worst scenario reported is the worst of the underlying with the largest scan
 position's contribution is its counted P&L in its underlying's worst scenario, negated, plus its
 share of each contingency (delta shock by its delta, short option by its size in the strike's net,
 basis by its notional on its side); contributions add up to the initial margin.
+
+Each charge is written once, over an accounts axis, in :mod:`crossmargin.margin.pm.charges`: this
+model applies it to one account (:mod:`crossmargin.margin.pm.contingencies` adds the allocation to
+positions), the book engine's numpy twin to every account at once.
 """
 
 from __future__ import annotations
@@ -60,6 +64,19 @@ from crossmargin.collateral import HaircutSchedule, default_haircuts
 from crossmargin.core.errors import InputError
 from crossmargin.instruments import KindCode
 from crossmargin.margin.common import AccountView, assemble_result, view_account
+from crossmargin.margin.pm.charges import (
+    correlation_credit,
+    underlying_requirement,
+    worst_underlying,
+)
+from crossmargin.margin.pm.contingencies import (
+    basis_charge,
+    delta_one_buckets,
+    delta_shock_usd,
+    index_of,
+    option_strike_groups,
+    short_option_charge,
+)
 from crossmargin.margin.pm.parameters import (
     PmUnderlyingParameters,
     PortfolioMarginParameters,
@@ -68,12 +85,7 @@ from crossmargin.margin.pm.parameters import (
 from crossmargin.margin.result import MarginResult, ScenarioPnl
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio
-from crossmargin.pricing import (
-    InstrumentArrays,
-    delta_one_coin_per_unit,
-    unit_greeks_usd,
-    unit_values_usd,
-)
+from crossmargin.pricing import InstrumentArrays, unit_greeks_usd, unit_values_usd
 from crossmargin.scenarios import (
     ScenarioKind,
     ScenarioSet,
@@ -161,104 +173,6 @@ def deribit_scenario_set(
     return build_scenario_set(underlying, arrays, specs, up, down)
 
 
-def delta_shock_usd(net_delta_coin: float, index_usd: float, p: PmUnderlyingParameters) -> float:
-    """Liquidity delta shock in USD: |δ|·S·min(max_delta_shock, m_inc·max(|δ| − threshold/S, 0))
-    for a net delta δ in coin at index S (0 while |δ|·S is under the threshold)."""
-    size = abs(net_delta_coin)
-    excess_coin = max(size - p.delta_shock_threshold_usd / index_usd, 0.0)
-    move = min(p.max_delta_shock, p.delta_shock_increment_per_coin * excess_coin)
-    return size * index_usd * move
-
-
-def _group_ids(keys: Sequence[object | None]) -> NDArray[np.int64]:
-    """Dense ids 0, 1, ... in order of first appearance; -1 where the key is ``None``."""
-    ids = np.full(len(keys), -1, dtype=np.int64)
-    seen: dict[object, int] = {}
-    for i, key in enumerate(keys):
-        if key is not None:
-            ids[i] = seen.setdefault(key, len(seen))
-    return ids
-
-
-def option_strike_groups(arrays: InstrumentArrays) -> NDArray[np.int64]:
-    """Group id per instrument for the short option charge: options sharing (underlying, expiry,
-    strike) share an id (calls and puts, inverse and linear alike); -1 for non-options."""
-    return _group_ids(
-        [
-            (instrument.underlying, instrument.expiry, instrument.strike)
-            if instrument.strike is not None
-            else None
-            for instrument in arrays.instruments
-        ]
-    )
-
-
-def delta_one_buckets(arrays: InstrumentArrays) -> NDArray[np.int64]:
-    """Bucket id per instrument for the basis charge: futures and perpetuals sharing (underlying,
-    expiry) share an id (the perpetual is the bucket of no expiry); -1 for options and spot."""
-    delta_one = (arrays.kind == KindCode.FUTURE) | (arrays.kind == KindCode.PERPETUAL)
-    return _group_ids(
-        [
-            (instrument.underlying, instrument.expiry) if delta_one[i] else None
-            for i, instrument in enumerate(arrays.instruments)
-        ]
-    )
-
-
-def _index_of(arrays: InstrumentArrays, underlying: str) -> float:
-    own = np.flatnonzero(arrays.underlying == underlying)
-    return float(arrays.index_usd[own[0]]) if own.size else 0.0
-
-
-def short_option_charge(
-    arrays: InstrumentArrays, sizes: FloatArray, underlying: str, p: PmUnderlyingParameters
-) -> tuple[float, FloatArray]:
-    """Charge in USD on net short options per (expiry, strike) of ``underlying``, and its
-    allocation per position (by size within the strike's net; longs there get a negative share).
-
-    charge = short_option_charge_per_coin × S × Σ_strikes max(0, −Σ sizes), sizes in coin of
-    underlying (calls and puts, inverse and linear, net within a strike; groups from
-    :func:`option_strike_groups`)."""
-    groups = np.where(arrays.underlying == underlying, option_strike_groups(arrays), -1)
-    members = groups >= 0
-    if not np.any(members):
-        return 0.0, np.zeros(sizes.shape[0])
-    net = np.bincount(groups[members], weights=sizes[members], minlength=int(groups.max()) + 1)
-    charges = p.short_option_charge_per_coin * _index_of(arrays, underlying) * np.maximum(-net, 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(charges > 0.0, charges / net, 0.0)
-    allocation = np.where(members, share[np.maximum(groups, 0)] * sizes, 0.0)
-    return float(charges.sum()), allocation
-
-
-def basis_charge(
-    arrays: InstrumentArrays, sizes: FloatArray, underlying: str, p: PmUnderlyingParameters
-) -> tuple[float, FloatArray]:
-    """Charge in USD on offsetting futures across expiries of ``underlying`` and its allocation.
-
-    Futures and perpetuals are netted per expiry (:func:`delta_one_buckets`; the perpetual is its
-    own bucket) in coin (:func:`delta_one_coin_per_unit`: inverse face / F, linear size).
-    charge = basis_charge_rate × S × min(Σ long nets, Σ short nets). Half of it goes to the long
-    buckets, half to the short ones, each by notional."""
-    buckets = np.where(arrays.underlying == underlying, delta_one_buckets(arrays), -1)
-    members = buckets >= 0
-    allocation = np.zeros(sizes.shape[0])
-    if not np.any(members):
-        return 0.0, allocation
-    coin = sizes * delta_one_coin_per_unit(arrays)
-    net = np.bincount(buckets[members], weights=coin[members], minlength=int(buckets.max()) + 1)
-    longs = float(np.maximum(net, 0.0).sum())
-    shorts = float(np.maximum(-net, 0.0).sum())
-    offsetting = min(longs, shorts)
-    if offsetting <= 0.0:
-        return 0.0, allocation
-    charge = p.basis_charge_rate * _index_of(arrays, underlying) * offsetting
-    side = net[np.maximum(buckets, 0)]
-    allocation = np.where(members & (side > 0.0), 0.5 * charge * coin / longs, allocation)
-    allocation = np.where(members & (side < 0.0), -0.5 * charge * coin / shorts, allocation)
-    return charge, allocation
-
-
 @dataclass(frozen=True, eq=False)
 class UnderlyingMargin:
     """Portfolio margin of one underlying's positions.
@@ -321,43 +235,54 @@ def evaluate_underlying(
     per_position = matrix * sizes
     raw = per_position.sum(axis=1)
     counted = counted_pnl(raw, scenario_set)
-    worst = int(np.argmin(counted))
-    scan = max(0.0, -float(counted[worst]))
+    own = arrays.underlying == u
+    delta = np.where(own, unit_greeks_usd(arrays)["delta"] * sizes, 0.0)
+    net_delta = float(delta.sum())
+    shock = delta_shock_usd(net_delta, index_of(arrays, u), p) if np.any(own) else 0.0
+    short_total, short_share = short_option_charge(arrays, sizes, u, p)
+    basis_total, basis_share = basis_charge(arrays, sizes, u, p)
+    premium = _long_option_premium(arrays, sizes, own)
+    charges = underlying_requirement(
+        counted[None, :],
+        [shock],
+        [short_total],
+        [basis_total],
+        [0.0 if premium is None else premium],
+        [premium is not None],
+    )
+    worst = int(charges.worst_index[0])
+    factor = float(charges.cap_factor[0])
     scan_share = np.zeros(sizes.shape[0])
-    if scan > 0.0:
+    if counted[worst] < 0.0:
         weighted = scenario_set.weights[worst] * raw[worst]
         scan_share = (
             -per_position[worst] * scenario_set.weights[worst] * (counted[worst] / weighted)
         )
-    own = arrays.underlying == u
-    delta = np.where(own, unit_greeks_usd(arrays)["delta"] * sizes, 0.0)
-    net_delta = float(delta.sum())
-    shock = delta_shock_usd(net_delta, _index_of(arrays, u), p) if np.any(own) else 0.0
     shock_share = shock * delta / net_delta if shock > 0.0 else np.zeros(sizes.shape[0])
-    short_total, short_share = short_option_charge(arrays, sizes, u, p)
-    basis_total, basis_share = basis_charge(arrays, sizes, u, p)
-    components = {
-        "scan_risk": scan,
-        "delta_shock": shock,
-        "short_option": short_total,
-        "basis": basis_total,
-    }
     contingency_share = shock_share + short_share + basis_share
-    cap = _long_option_cap(arrays, sizes, own)
-    total = sum(components.values())
-    if cap is not None and total > cap:
-        factor = cap / total
-        components = {name: value * factor for name, value in components.items()}
+    components = {
+        "scan_risk": float(charges.scan_risk_usd[0]),
+        "delta_shock": float(charges.delta_shock_usd[0]),
+        "short_option": float(charges.short_option_usd[0]),
+        "basis": float(charges.basis_usd[0]),
+    }
+    capped = bool(charges.capped[0])
+    if capped:
         scan_share = scan_share * factor
         contingency_share = contingency_share * factor
-    else:
-        cap = None
     return UnderlyingMargin(
-        u, scenario_set, counted, worst, components, scan_share, contingency_share, cap
+        u,
+        scenario_set,
+        counted,
+        worst,
+        components,
+        scan_share,
+        contingency_share,
+        premium if capped else None,
     )
 
 
-def _long_option_cap(
+def _long_option_premium(
     arrays: InstrumentArrays, sizes: FloatArray, own: NDArray[np.bool_]
 ) -> float | None:
     """Mark value of the positions when all of them are long options, else ``None``."""
@@ -377,25 +302,25 @@ def apply_correlation_credit(
     lengths = {book.counted_pnl_usd.shape[0] for book in books}
     if len(lengths) != 1:
         raise InputError("scenario sets", sorted(lengths), "need one length to align scenarios")
-    counted = np.array([book.counted_pnl_usd for book in books])
-    combined = np.minimum(counted, 0.0) + offset * np.maximum(counted, 0.0)
-    combined_scan = max(0.0, -float(combined.sum(axis=0).min()))
-    scans = np.array([book.components_usd["scan_risk"] for book in books])
-    credit = float(scans.sum()) - combined_scan
-    if credit <= 0.0:
+    scans = np.array([[book.components_usd["scan_risk"]] for book in books])
+    keep, credit = correlation_credit(
+        np.array([[book.counted_pnl_usd] for book in books]),
+        scans,
+        np.ones(scans.shape, dtype=np.bool_),
+        offset,
+    )
+    if not np.any(credit > 0.0):
         return list(books)
     credited = []
-    for book, scan in zip(books, scans, strict=True):
-        share = credit * float(scan) / float(scans.sum())
-        keep = (float(scan) - share) / float(scan) if scan > 0.0 else 1.0
+    for u, book in enumerate(books):
         components = dict(book.components_usd)
-        components["scan_risk"] = float(scan) * keep
+        components["scan_risk"] = float(scans[u, 0] * keep[u, 0])
         credited.append(
             dataclasses.replace(
                 book,
                 components_usd=components,
-                correlation_credit_usd=share,
-                scan_contributions_usd=book.scan_contributions_usd * keep,
+                correlation_credit_usd=float(credit[u, 0]),
+                scan_contributions_usd=book.scan_contributions_usd * float(keep[u, 0]),
             )
         )
     return credited
@@ -473,8 +398,7 @@ class PortfolioMargin:
         arrays = view.valuation.arrays
         held = view.sizes != 0.0
         scenarios: list[ScenarioPnl] = []
-        worst: ScenarioPnl | None = None
-        largest = -1.0
+        worsts: list[ScenarioPnl] = []
         for book in books:
             scenario_set = book.scenario_set
             rows = [
@@ -488,10 +412,14 @@ class PortfolioMargin:
                 for k in range(scenario_set.count)
             ]
             scenarios += rows
-            scan = book.components_usd["scan_risk"] + book.correlation_credit_usd
-            if scan > largest:
-                largest, worst = scan, rows[book.worst_index]
-        return scenarios, worst
+            worsts.append(rows[book.worst_index])
+        before_credit = [
+            [book.components_usd["scan_risk"] + book.correlation_credit_usd] for book in books
+        ]
+        u = int(
+            worst_underlying(np.array(before_credit).reshape(-1, 1), np.ones((len(books), 1)))[0]
+        )
+        return scenarios, worsts[u] if u >= 0 else None
 
     def _notes(self, books: Sequence[UnderlyingMargin]) -> list[str]:
         parameters = self.parameters

@@ -16,6 +16,9 @@ the stress one, IM = max(M_f, w·M_s, 0), reported as the components ``expected_
 ``value_at_risk``) = max(M_f, 0) and ``stress_floor_addon`` = max(0, w·max(M_s, 0) − max(M_f, 0));
 MM = ``maintenance_ratio`` × each component. Shocks are instantaneous (no time decay) and
 collateral is valued after haircuts but not shocked.
+
+The model receives its :class:`~crossmargin.market.history.MarketHistory` when it is built and
+never reads a file while margining (the entry points load the history once, at start-up).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from crossmargin.margin.var.tail import (
     value_at_risk,
 )
 from crossmargin.market import MarketSnapshot
-from crossmargin.market.history import MarketHistory, load_market_history
+from crossmargin.market.history import MarketHistory
 from crossmargin.portfolio import Portfolio
 from crossmargin.pricing import InstrumentArrays
 
@@ -237,11 +240,13 @@ class VarMargin:
     Parameters
     ----------
     parameters:
-        Model parameters; the shipped ``config/var.toml`` when None.
+        Model parameters; the shipped ``config/var.toml`` (read here, once) when None.
     haircuts:
         Collateral haircut schedule; :func:`~crossmargin.collateral.default_haircuts` when None.
     history:
-        Daily history; loaded from the shared data set on first use when None.
+        The daily closes and DVOL the scenarios are drawn from (required, keyword-only; e.g.
+        :func:`~crossmargin.market.history.load_market_history` of a directory the caller names).
+        :meth:`margin` only reads it: no file is opened after construction.
     """
 
     name = "var"
@@ -250,18 +255,14 @@ class VarMargin:
         self,
         parameters: VarParameters | None = None,
         haircuts: HaircutSchedule | None = None,
-        history: MarketHistory | None = None,
+        *,
+        history: MarketHistory,
     ) -> None:
+        if not isinstance(history, MarketHistory):
+            raise InputError("history", history, "must be a MarketHistory")
         self.parameters = parameters if parameters is not None else load_var_parameters()
         self.haircuts = haircuts if haircuts is not None else default_haircuts()
-        self._history = history
-
-    @property
-    def history(self) -> MarketHistory:
-        """The daily history (loaded from the shared data set on first access)."""
-        if self._history is None:
-            self._history = load_market_history()
-        return self._history
+        self.history = history
 
     def analyse(
         self, portfolio: Portfolio, market: MarketSnapshot

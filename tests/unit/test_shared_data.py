@@ -1,4 +1,4 @@
-"""Unit tests of shared_data_dir resolution."""
+"""Locating the shared data set: crossmargin.shared_data, the one module that looks for it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from crossmargin.market import SHARED_DATA_ENV, SharedDataNotFoundError, shared_data_dir
+from crossmargin.core.errors import FileInputError
+from crossmargin.shared_data import (
+    SHARED_DATA_ENV,
+    SharedDataNotFoundError,
+    find_shared_data_dir,
+    shared_data_dir,
+    shared_market_history,
+)
 
 
 def test_environment_variable_wins(tmp_path: Path) -> None:
@@ -16,6 +23,8 @@ def test_environment_variable_wins(tmp_path: Path) -> None:
 def test_environment_variable_must_be_a_directory(tmp_path: Path) -> None:
     with pytest.raises(SharedDataNotFoundError, match=SHARED_DATA_ENV):
         shared_data_dir({SHARED_DATA_ENV: str(tmp_path / "missing")})
+    with pytest.raises(SharedDataNotFoundError, match=SHARED_DATA_ENV):
+        find_shared_data_dir({SHARED_DATA_ENV: str(tmp_path / "missing")})
 
 
 def test_walks_up_from_start_to_a_shared_data_sibling(tmp_path: Path) -> None:
@@ -29,8 +38,17 @@ def test_walks_up_from_start_to_a_shared_data_sibling(tmp_path: Path) -> None:
 def test_falls_back_to_the_package_location(tmp_path: Path) -> None:
     """From a directory with no shared/data above it, the walk from the package's own file still
     finds the repository's sibling (when the checkout has one)."""
-    try:
-        expected = shared_data_dir({}, start=Path(__file__).parent)
-    except SharedDataNotFoundError:
+    expected = find_shared_data_dir({}, start=Path(__file__).parent)
+    if expected is None:
         pytest.skip("this checkout has no shared/data sibling")
     assert shared_data_dir({}, start=tmp_path) == expected
+
+
+def test_the_history_error_names_the_model_and_the_variable(tmp_path: Path) -> None:
+    """Not found: the message says the var model needs it and how to point to it; found but
+    empty: the message names the missing file."""
+    with pytest.raises(SharedDataNotFoundError, match="var model needs") as raised:
+        shared_market_history({SHARED_DATA_ENV: str(tmp_path / "missing")})
+    assert SHARED_DATA_ENV in str(raised.value)
+    with pytest.raises(FileInputError, match=r"Binance_BTCUSDT_d\.csv"):
+        shared_market_history({SHARED_DATA_ENV: str(tmp_path)})
