@@ -33,8 +33,7 @@ from scipy import sparse
 from crossmargin.engine import BookEngine
 from crossmargin.engine.reference import underlying_rows
 from crossmargin.engine.tables import ScenarioCounting
-from crossmargin.margin.pm.model import PortfolioMargin
-from crossmargin.margin.span.model import SpanMargin
+from crossmargin.margin import build_model, is_liquidatable
 from crossmargin.portfolio import Portfolio, Position
 from crossmargin.scenarios import counted_pnl
 from crossmargin.shared_data import shared_data_dir
@@ -131,7 +130,7 @@ class ScipyBaseline:
 
 def model_loop_seconds(engine: BookEngine, accounts: NDArray[np.int64]) -> float:
     """Mean seconds per account of the single-account model on the engine's positions."""
-    model = PortfolioMargin() if engine.model == "pm" else SpanMargin()
+    model = build_model(engine.model)  # the single-account model of the same name
     entries = engine.entry_prices_usd
     instruments = engine.instruments
     portfolios = []
@@ -352,7 +351,8 @@ def main() -> None:
         f"first margin_all (compile or load from cache + run): {compile_and_run:.2f} s; "
         f"incremental result identical to full recompute: {identical}; "
         f"threads: {args.threads or 'all CPUs'}; model: {args.model}; "
-        f"accounts with margin ratio >= 1: {np.mean(result.margin_ratio >= 1.0):.2%}"
+        f"liquidatable accounts (equity < MM): "
+        f"{np.mean(is_liquidatable(result.equity, result.maintenance_margin)):.2%}"
     )
     width = max(len(r[0]) for r in rows)
     middle = max(len(r[1]) for r in rows)

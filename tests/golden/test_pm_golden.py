@@ -4,7 +4,6 @@ rule examples, and QuantLib as the option-pricing oracle for scenario revaluatio
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -17,8 +16,7 @@ from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio
 from crossmargin.pricing import instrument_arrays
 from crossmargin.scenarios import scenario_pnl_matrix
-
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
+from support.markets import NOW
 
 # Deribit private/pme/simulate, currency ETH, simulated position ETH-PERPETUAL −1 (a public capture
 # of the response, 2026-02-15, usIn 1771197609585683): eth_usd index 1949.34, position

@@ -3,14 +3,13 @@ numbers of ``margin_all`` (same kernel, same per-account arithmetic, whatever th
 
 from __future__ import annotations
 
+import distributed  # a test dependency: missing Dask must fail the suite, not skip it
 import numpy as np
 import pytest
 
 from crossmargin.engine import BookEngine
 from crossmargin.simulation import synthetic_book
 from support.shared_data import require_shared_data
-
-distributed = pytest.importorskip("dask.distributed")
 
 
 @pytest.mark.parametrize("model", ["pm", "span"])

@@ -13,8 +13,8 @@ from crossmargin.cli.main import app
 from crossmargin.collateral import default_haircuts
 from crossmargin.margin import MODEL_NAMES, build_model
 from crossmargin.portfolio import load_portfolio_file
+from support.markets import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 runner = CliRunner()
 REQUIRED = {
     "model",

@@ -16,7 +16,6 @@ checks that the strategy reaches each of them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -32,10 +31,10 @@ from crossmargin.margin.common import view_account
 from crossmargin.margin.pm.model import PortfolioMargin
 from crossmargin.margin.pm.parameters import PortfolioMarginParameters, load_pm_parameters
 from crossmargin.margin.span.model import SpanMargin
-from crossmargin.market import MarketSnapshot, VolSurface
+from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, Position
+from support.strategies import flat_markets
 
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 BTC_OPTIONS = tuple(
     f"BTC{quote}-{expiry}-{strike}-{kind}"
     for quote in ("", "_USDC")
@@ -86,17 +85,7 @@ COMPONENTS = {"pm": 8, "span": 4, "pm-stressed": 8}  # rounded components, two u
 ALL_VARIANTS = st.sampled_from(sorted(VARIANTS))
 
 
-@st.composite
-def markets(draw: st.DrawFn) -> MarketSnapshot:
-    return MarketSnapshot(
-        NOW,
-        {"BTC": draw(st.floats(40000, 90000)), "ETH": draw(st.floats(2000, 5000))},
-        draw(st.floats(0.0, 0.08)),
-        {
-            "BTC": VolSurface.flat(draw(st.floats(0.25, 1.2))),
-            "ETH": VolSurface.flat(draw(st.floats(0.25, 1.2))),
-        },
-    )
+markets = flat_markets
 
 
 def _size(draw: st.DrawFn, name: str) -> float:

@@ -9,7 +9,6 @@ Deribit's $20M delta-shock threshold unless a test says otherwise.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -24,8 +23,9 @@ from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position, value_portfolio
 from crossmargin.pricing import instrument_arrays, unit_greeks_usd
 from crossmargin.scenarios import ScenarioKind
+from support.markets import NOW
+from support.strategies import flat_markets
 
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 PM = PortfolioMargin()
 HAIRCUTS = default_haircuts()
 ROUNDING = Decimal("0.00001")  # components are rounded up to 1e-6 USD each
@@ -50,17 +50,7 @@ LINEAR_DELTA_ONE = ("BTC_USDC-PERPETUAL", "BTC_USDC-28JUN24", "ETH_USDC-PERPETUA
 ALL_NAMES = BTC_OPTIONS + ETH_OPTIONS + INVERSE_DELTA_ONE + LINEAR_DELTA_ONE
 
 
-@st.composite
-def markets(draw: st.DrawFn) -> MarketSnapshot:
-    return MarketSnapshot(
-        NOW,
-        {"BTC": draw(st.floats(40000, 90000)), "ETH": draw(st.floats(2000, 5000))},
-        draw(st.floats(0.0, 0.08)),
-        {
-            "BTC": VolSurface.flat(draw(st.floats(0.25, 1.2))),
-            "ETH": VolSurface.flat(draw(st.floats(0.25, 1.2))),
-        },
-    )
+markets = flat_markets
 
 
 def _size(draw: st.DrawFn, name: str) -> float:

@@ -3,8 +3,6 @@ snapshot, Euler contributions, IM ≥ MM and monotonicity in size, on random por
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,9 +13,9 @@ from crossmargin.instruments import parse_instrument
 from crossmargin.margin.var.model import VarMargin, expected_shortfall, value_at_risk
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position, value_portfolio
+from support.markets import NOW
 from support.shared_data import shared_market_history
 
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 VOLS = {"BTC": 0.6, "ETH": 0.7}
 MARKET = MarketSnapshot(
     valuation_time=NOW,

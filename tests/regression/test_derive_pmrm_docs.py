@@ -6,21 +6,19 @@ Source of the table: docs/margin-models.md, section "Derive PMRM profile"; each 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from crossmargin.margin.derive.model import DerivePmrmMargin
 from crossmargin.margin.pm.model import PortfolioMargin
 from crossmargin.portfolio import load_portfolio_file
+from support.markets import REPOSITORY
 
-ROOT = Path(__file__).resolve().parents[2]
 HEADER = "| portfolio | pm IM | derive-pmrm IM"
 
 
 def _table_rows() -> list[list[str]]:
     for name in ("derive-pmrm.md", "margin-models.md"):
-        path = ROOT / "docs" / name
+        path = REPOSITORY / "docs" / name
         if not path.exists():
             continue
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -45,14 +43,14 @@ def _number(cell: str) -> float:
 def test_the_docs_hold_the_comparison_table() -> None:
     """The table exists and covers every example portfolio: a table that disappears or loses
     rows fails here instead of leaving the row test with nothing to check."""
-    examples = sorted(path.stem for path in (ROOT / "examples").glob("*.toml"))
+    examples = sorted(path.stem for path in (REPOSITORY / "examples").glob("*.toml"))
     assert sorted(row[0].strip("`") for row in ROWS) == examples
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row[0].strip("`") for row in ROWS])
 def test_table_row_matches_the_models(row: list[str]) -> None:
     """IM and MM of both models and the worst scenario labels, to the cent."""
-    loaded = load_portfolio_file(ROOT / "examples" / f"{row[0].strip('`')}.toml")
+    loaded = load_portfolio_file(REPOSITORY / "examples" / f"{row[0].strip('`')}.toml")
     pm = PortfolioMargin().margin(loaded.portfolio, loaded.market)
     derive = DerivePmrmMargin().margin(loaded.portfolio, loaded.market)
     assert _number(row[1]) == pytest.approx(float(pm.initial_margin), abs=0.006)

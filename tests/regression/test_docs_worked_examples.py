@@ -15,7 +15,6 @@ import re
 import tomllib
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
@@ -43,11 +42,10 @@ from crossmargin.margin.var.model import expected_shortfall, value_at_risk
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, apply_trade, load_portfolio_file, portfolio_from_dict
 from crossmargin.scenarios import ScenarioKind, scenario_pnl_matrix
+from support.markets import EXAMPLES, REPOSITORY
 from support.shared_data import history_for
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
-DOC = ROOT / "docs" / "margin-models.md"
+DOC = REPOSITORY / "docs" / "margin-models.md"
 S = 72_000.0
 N = NormalDist().cdf
 

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from crossmargin.collateral import default_haircuts
 from crossmargin.margin import MODEL_NAMES, build_model
 from crossmargin.portfolio import load_portfolio_file
+from support.markets import REPOSITORY
 from support.shared_data import history_for
 
-ROOT = Path(__file__).resolve().parents[2]
 ROW = re.compile(r"^\| `(\w+)` \| (.+) \|$")
 
 
 def _readme_rows() -> dict[str, list[float]]:
     rows: dict[str, list[float]] = {}
-    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+    for line in (REPOSITORY / "README.md").read_text(encoding="utf-8").splitlines():
         match = ROW.match(line)
         if match:
             cells = [cell.strip().split(" ")[0] for cell in match.group(2).split("|")]
@@ -30,12 +29,12 @@ ROWS = _readme_rows()
 
 
 def test_the_table_covers_every_example() -> None:
-    assert set(ROWS) == {path.stem for path in (ROOT / "examples").glob("*.toml")}
+    assert set(ROWS) == {path.stem for path in (REPOSITORY / "examples").glob("*.toml")}
 
 
 @pytest.mark.parametrize("example", sorted(ROWS))
 def test_each_cell_matches_the_model_to_the_cent(example: str) -> None:
-    loaded = load_portfolio_file(ROOT / "examples" / f"{example}.toml")
+    loaded = load_portfolio_file(REPOSITORY / "examples" / f"{example}.toml")
     haircuts = default_haircuts()
     for model, expected in zip(MODEL_NAMES, ROWS[example], strict=True):
         result = build_model(model, haircuts, history=history_for(model)).margin(

@@ -7,7 +7,6 @@ r = 0 (every forward equals the index), default ``pm`` parameters (±16 % grid, 
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -21,8 +20,8 @@ from crossmargin.margin.pm.parameters import PortfolioMarginParameters, load_pm_
 from crossmargin.margin.span.model import SpanMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position
+from support.markets import NOW
 
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 MARKET = MarketSnapshot(
     NOW,
     {"BTC": 72000.0, "ETH": 4000.0},
@@ -165,7 +164,8 @@ def test_to_table_names_the_missing_extra(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(MissingDependencyError, match=r"crossmargin\[tables\]"):
         result.to_table()
     monkeypatch.undo()
-    pandas = pytest.importorskip("pandas")
+    import pandas  # a test dependency: missing pandas must fail, not skip
+
     table = result.to_table()
     assert isinstance(table, pandas.DataFrame)
     assert table.loc[2, "initial_margin"] == result.initial_margin[2]

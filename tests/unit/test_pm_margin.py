@@ -28,8 +28,8 @@ from crossmargin.margin.pm.parameters import load_pm_parameters
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position
 from crossmargin.pricing import delta_one_coin_per_unit, instrument_arrays
+from support.markets import NOW
 
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 T_JUN = (datetime(2024, 6, 28, 8, tzinfo=UTC) - NOW).total_seconds() / 86400 / 365
 T_MAR = (datetime(2024, 3, 29, 8, tzinfo=UTC) - NOW).total_seconds() / 86400 / 365
 MARKET = MarketSnapshot(

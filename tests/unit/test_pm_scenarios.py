@@ -27,8 +27,8 @@ from crossmargin.scenarios import (
     scenario_vol_shock,
     term_structure_vol_shocks,
 )
+from support.markets import NOW
 
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 DECK = {
     "vol_range_up": 0.5,
     "vol_range_down": 0.25,

@@ -13,8 +13,7 @@ import QuantLib as ql  # noqa: N813
 from crossmargin.collateral import default_haircuts
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position, value_portfolio
-
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
+from support.markets import NOW
 
 
 def _market(rate: float = 0.0) -> MarketSnapshot:

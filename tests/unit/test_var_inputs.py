@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 import io
 import os
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
@@ -27,8 +27,8 @@ from crossmargin.portfolio import Portfolio
 from crossmargin.service import app as service_app
 from crossmargin.service import builtin_market, create_app
 from crossmargin.service.context import ServiceContext
+from support.markets import NOW
 
-NOW = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)
 MARKET = MarketSnapshot(
     valuation_time=NOW,
     index_usd={"BTC": 72_000.0, "ETH": 4_000.0},

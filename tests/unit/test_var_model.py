@@ -28,11 +28,11 @@ from crossmargin.margin.var.parameters import VarMeasure, VarParameters, load_va
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.market.history import MarketHistory
 from crossmargin.portfolio import Portfolio, value_portfolio
+from support.markets import NOW
 from support.shared_data import shared_market_history
 
 CALM = datetime(2023, 7, 31, 12, 0, tzinfo=UTC)  # BTC realised vol near its 2017–2026 low
 VOLATILE = datetime(2022, 7, 1, 12, 0, tzinfo=UTC)  # after the Luna / 3AC crash
-BOOK_TIME = datetime(2024, 3, 11, 15, 17, tzinfo=UTC)  # the examples' valuation time
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_history_end_day_is_the_last_closed_candle(history: MarketHistory) -> No
     """A candle dated D closes at D+1 00:00 UTC: at 2024-03-11 15:17 the last one is 2024-03-10.
     2026-01-08 is missing in the Binance files, so on 2026-01-09 the model steps back to 01-07;
     after the data ends (2026-03-30) it uses the last day."""
-    assert history_end_day(history, ["BTC"], BOOK_TIME) == date(2024, 3, 10)
+    assert history_end_day(history, ["BTC"], NOW) == date(2024, 3, 10)
     assert history_end_day(history, ["BTC"], datetime(2026, 1, 9, 1, tzinfo=UTC)) == date(
         2026, 1, 7
     )
@@ -145,7 +145,7 @@ def test_option_vol_shift_is_relative_dvol_change(
     """A BTC option at 50 % vol in the stress scenario ending 2021-05-19: σ' = 0.5·124.83/123.02,
     so the additive shift is 0.5·(124.83/123.02 − 1) = 0.0073565; a perpetual gets none."""
     portfolio = Portfolio.of([("BTC-27DEC24-60000-C", 1.0), ("BTC-PERPETUAL", 1000.0)])
-    arrays = value_portfolio(portfolio, _market(BOOK_TIME), default_haircuts()).arrays
+    arrays = value_portfolio(portfolio, _market(NOW), default_haircuts()).arrays
     _, stress = build_scenarios(history, ["BTC"], date(2024, 3, 10), parameters)
     row = int(np.flatnonzero(stress.end_dates == np.datetime64("2021-05-19"))[0])
     _, vol_shift = scenario_shocks(arrays, stress)
@@ -159,7 +159,7 @@ def test_linear_portfolio_pnl_is_exposure_times_move(model: VarMargin) -> None:
     portfolio = Portfolio.of(
         [("BTC_USDC-PERPETUAL", 2.0), ("BTC-PERPETUAL", -10_000.0), ("ETH_USDC-PERPETUAL", -3.0)]
     )
-    _, analysis = model.analyse(portfolio, _market(BOOK_TIME))
+    _, analysis = model.analyse(portfolio, _market(NOW))
     assert analysis is not None
     moves = analysis.filtered.price_moves
     pnl = analysis.filtered_pnl_usd
@@ -227,7 +227,7 @@ def test_stress_floor_does_not_bind_after_a_crash(model: VarMargin) -> None:
 def test_var_is_not_above_es(history: MarketHistory, parameters: VarParameters) -> None:
     """Same account, measure "var" vs "es" (floor off): VaR 99 % ≤ ES 99 %."""
     portfolio = Portfolio.of([("BTC-29MAR24-70000-P", -2.0), ("ETH_USDC-PERPETUAL", 5.0)])
-    market = _market(BOOK_TIME, btc=72_000.0, eth=4_000.0)
+    market = _market(NOW, btc=72_000.0, eth=4_000.0)
     no_floor = parameters.model_copy(update={"stress_weight": 0.0})
     es = VarMargin(no_floor, history=history).margin(portfolio, market)
     var = VarMargin(
@@ -239,7 +239,7 @@ def test_var_is_not_above_es(history: MarketHistory, parameters: VarParameters) 
 
 def test_margin_grows_with_size(model: VarMargin) -> None:
     """ES is positively homogeneous: doubling every position doubles IM (to rounding)."""
-    market = _market(BOOK_TIME, btc=72_000.0, eth=4_000.0)
+    market = _market(NOW, btc=72_000.0, eth=4_000.0)
     positions = [("BTC-29MAR24-70000-P", -1.0), ("BTC-PERPETUAL", 20_000.0)]
     margins = [
         model.margin(Portfolio.of([(n, k * s) for n, s in positions]), market).initial_margin
@@ -257,7 +257,7 @@ def test_result_explains_itself(model: VarMargin) -> None:
         [("BTC-29MAR24-70000-P", -2.0), ("BTC-PERPETUAL", 50_000.0), ("ETH_USDC-PERPETUAL", 5.0)],
         {"USDC": 200_000},
     )
-    market = _market(BOOK_TIME, btc=72_000.0, eth=4_000.0)
+    market = _market(NOW, btc=72_000.0, eth=4_000.0)
     result = model.margin(portfolio, market)
     _, analysis = model.analyse(portfolio, market)
     assert analysis is not None
@@ -283,7 +283,7 @@ def test_result_explains_itself(model: VarMargin) -> None:
 
 
 def test_empty_portfolio_needs_nothing(model: VarMargin) -> None:
-    result = model.margin(Portfolio.of([], {"USDC": 10}), _market(BOOK_TIME))
+    result = model.margin(Portfolio.of([], {"USDC": 10}), _market(NOW))
     assert result.initial_margin == result.maintenance_margin == 0
     assert result.equity == Decimal(10)
 
@@ -293,7 +293,7 @@ def test_bad_inputs_are_rejected(model: VarMargin) -> None:
     history (XRP)."""
     with pytest.raises(InputError, match="at least 365"):
         model.margin(_btc_long(), _market(datetime(2018, 6, 1, tzinfo=UTC)))
-    xrp = MarketSnapshot(valuation_time=BOOK_TIME, index_usd={"XRP": 0.6})
+    xrp = MarketSnapshot(valuation_time=NOW, index_usd={"XRP": 0.6})
     with pytest.raises(InputError, match="XRP"):
         model.margin(Portfolio.of([("XRP_USDC-PERPETUAL", 100.0)]), xrp)
 

@@ -37,7 +37,7 @@ class BookMarginResult:
     Attributes
     ----------
     model:
-        ``"pm"`` or ``"span"``.
+        Name of the registered model spec (``crossmargin.engine.specs.MODEL_SPECS``).
     initial_margin, maintenance_margin:
         (n_accounts,) requirements, USD ≥ 0.
     equity:

@@ -2,7 +2,12 @@
 instruments into an instrument × scenario P&L matrix (the layer between pricing and the models)."""
 
 from crossmargin.scenarios.report import format_move, scenario_vol_shock
-from crossmargin.scenarios.revaluation import base_unit_values, counted_pnl, scenario_pnl_matrix
+from crossmargin.scenarios.revaluation import (
+    CountingRule,
+    base_unit_values,
+    counted_pnl,
+    scenario_pnl_matrix,
+)
 from crossmargin.scenarios.scenario_set import (
     ScenarioKind,
     ScenarioSet,
@@ -21,6 +26,7 @@ from crossmargin.scenarios.shocks import (
 )
 
 __all__ = [
+    "CountingRule",
     "ScenarioKind",
     "ScenarioSet",
     "ScenarioSpec",
