@@ -11,6 +11,7 @@ import typer
 
 from crossmargin.cli.compat_command import compat_app
 from crossmargin.cli.margin_command import margin_command, whatif_command
+from crossmargin.cli.params_command import params_app
 from crossmargin.cli.render import make_console, render_valuation, valuation_to_json
 from crossmargin.cli.serve_command import serve_command
 from crossmargin.cli.span_command import span_command
@@ -69,6 +70,7 @@ def _register_commands() -> None:
     app.command("span")(span_command)
     app.command("serve")(serve_command)
     app.add_typer(compat_app, name="compat", help="Reproduce other venues' margin engines.")
+    app.add_typer(params_app, name="params", help="Dynamic risk parameters over real history.")
 
 
 _register_commands()
