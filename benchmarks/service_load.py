@@ -1,25 +1,34 @@
-"""Bounded load test of the service on loopback, then proof that nothing was lost or doubled.
+"""Service throughput on loopback, side by side with a baseline, then proof that nothing was lost
+or doubled.
 
-Run as ``python benchmarks/service_load.py [--clients 16] [--requests 2000] [--accounts 8]
-[--retry-fraction 0.05] [--subscribers 4] [--postgresql URL] [--seed 7]``.
+Run as ``python benchmarks/service_load.py [--baseline-src /work/svc-base/src] [--postgresql URL]
+[--repetitions 9] [--clients 16] [--cash-requests 800] [--trade-requests 400] [--accounts 8]
+[--retry-fraction 0.05] [--seed 7]``.
 
-It starts its own uvicorn process (``crossmargin.service:create_app``) on 127.0.0.1 with a fresh
-SQLite file (or, with ``--postgresql``, a fresh schema on that server, dropped afterwards),
-opens ``--accounts`` funded accounts, and lets ``--clients`` concurrent async httpx clients (one
-connection each) post a fixed, seeded plan of ``--requests`` deposits and trades
-(linear-perpetual buys at 72,000 USD with a fee), of which ``--retry-fraction`` are re-sends of
-earlier requests with the same idempotency key. WebSocket subscribers (``--subscribers``, spread
-over the accounts) listen meanwhile. It prints requests/s and p50/p99 latency, then checks:
+Up to three uvicorn processes serve on 127.0.0.1, each on its own fresh database (an SQLite file,
+or a fresh schema on the ``--postgresql`` server, dropped afterwards):
 
-* every request was answered 201 (new) or 200 (a retry), and each distinct request was posted
-  exactly once: one 201 per idempotency key, every 200 names the same entry as its 201;
-* in the database: every ledger invariant holds and the event log replays to the live state byte
-  for byte; the deposit and trade events of the load accounts equal the distinct requests;
-* balances equal the expected sums (seed + deposits - fees, exactly, in Decimal) and positions
-  the summed sizes, read both from the database and over HTTP;
-* each WebSocket subscriber was told of every posting to its account exactly once.
+* ``new`` — this checkout's service;
+* ``base`` — the same service from another source tree (``--baseline-src``: e.g. a git worktree
+  of the commit before a change, ``git worktree add /work/svc-base HEAD``), started with
+  ``PYTHONPATH`` pointing at it;
+* ``minimal`` — ``benchmarks/minimal_insert_app.py``: a FastAPI endpoint that inserts one row
+  per request in its own transaction on the same kind of database, the practical limit of this
+  stack for one-row-per-request writes.
 
-Only loopback addresses are used. Key verification (scrypt) is warmed up before timing.
+Two workloads, each a seeded plan per repetition, sent by ``--clients`` concurrent keep-alive
+connections of a small raw HTTP/1.1 client (cheap, so the server, not the client, is measured on
+a 2-core machine): ``cash`` — deposits (admin key; custody operations) and withdrawals (the
+account's key, margin-checked) on ``--accounts`` funded accounts; ``trades`` — margin-checked
+linear-perpetual fills (the account's key). ``--retry-fraction`` of each plan re-sends an earlier
+request with the same idempotency key. Repetitions are interleaved (new, base, minimal, new,
+base, …) so a busy neighbour hurts all alike, and the table reports the median requests/s.
+
+Afterwards, for ``new`` and ``base``: every answer was 201 or 200, one 201 per idempotency key
+and every 200 the same entry; every ledger invariant holds and the event log replays to the live
+state byte for byte; deposit, withdrawal and trade events equal the distinct accepted requests;
+balances equal seed + deposits − withdrawals − fees exactly and positions the summed sizes, from
+the database and over HTTP.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import secrets
 import statistics
@@ -34,220 +44,250 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
-from websockets.asyncio.client import connect
 
 from crossmargin.ledger import Ledger, replay, state_to_bytes
 
-# The scratch databases and the service process are test support (tests/support), not library code.
+# The scratch databases and the service process are test support (tests/support).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.databases import Backend, ScratchDatabases
+from support.service_client import TEST_MARKET
 from support.service_process import ServiceProcess
 
 INSTRUMENT = "BTC_USDC-PERPETUAL"
 PRICE = "72000"
 SEED_DEPOSIT = Decimal("1000000")
+WORKLOADS = ("cash", "trades")
 
 
 @dataclass(frozen=True)
 class Request:
-    """One planned posting."""
+    """One planned request: ``kind`` deposit, withdrawal, trade or row."""
 
-    kind: str  # "deposit" or "trade"
-    account: int  # index into the accounts
-    body: dict[str, str]
+    kind: str
+    account: int
+    body: dict[str, str | int]
 
     @property
     def key(self) -> tuple[int, str]:
-        return self.account, self.body["idempotency_key"]
+        return self.account, str(self.body["idempotency_key"])
 
 
 @dataclass
 class Answer:
     request: Request
     status: int
-    entry_id: int | None
+    entry: int | None
     replay: bool
-    seconds: float
 
 
 @dataclass
-class Subscriber:
-    account_id: int
-    entries: Counter[int] = field(default_factory=Counter)
-    messages: int = 0
+class Target:
+    """A running server and what the load needs to talk to it."""
+
+    name: str
+    process: ServiceProcess
+    database_url: str
+    admin_key: str
+    accounts: list[tuple[int, str]] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
+    rates: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
 
-def plan(count: int, accounts: int, retry_fraction: float, seed: int) -> list[Request]:
-    """``count`` requests: new deposits and trades, and re-sends of earlier ones."""
+# -- plans ------------------------------------------------------------------------------------
+
+
+def plan(
+    workload: str, count: int, accounts: int, retry: float, seed: int, tag: str
+) -> list[Request]:
+    """``count`` requests of ``workload``: new ones and re-sends of earlier ones."""
     rng = random.Random(seed)
     planned: list[Request] = []
-    originals: list[Request] = []
     for number in range(count):
-        if originals and rng.random() < retry_fraction:
-            planned.append(rng.choice(originals))
+        if planned and rng.random() < retry:
+            planned.append(rng.choice(planned))
             continue
-        account = rng.randrange(accounts)
-        key = f"load-{number}"
-        if rng.random() < 0.5:
-            amount = f"{rng.randint(1, 100000)}.{rng.randint(0, 99):02d}"
-            request = Request(
-                "deposit",
-                account,
-                {"currency": "USDC", "amount": amount, "idempotency_key": key},
-            )
-        else:
-            size = f"0.{rng.randint(1, 10):03d}"
+        account, key = rng.randrange(accounts), f"{tag}-{number}"
+        if workload == "trades":
+            sign = "-" if rng.random() < 0.5 else ""
+            size = f"{sign}0.{rng.randint(1, 10):03d}"
             fee = f"{rng.randint(0, 5)}.{rng.randint(0, 99):02d}"
-            request = Request(
-                "trade",
-                account,
-                {
-                    "instrument": INSTRUMENT,
-                    "size": size,
-                    "price": PRICE,
-                    "fee": fee,
-                    "idempotency_key": key,
-                },
-            )
-        originals.append(request)
-        planned.append(request)
+            body: dict[str, str | int] = {
+                "instrument": INSTRUMENT,
+                "size": size,
+                "price": PRICE,
+                "fee": fee,
+                "idempotency_key": key,
+            }
+            planned.append(Request("trade", account, body))
+        elif rng.random() < 0.5:
+            amount = f"{rng.randint(1, 1000)}.{rng.randint(0, 99):02d}"
+            body = {"currency": "USDC", "amount": amount, "idempotency_key": key}
+            planned.append(Request("deposit", account, body))
+        else:
+            amount = f"{rng.randint(1, 100)}.{rng.randint(0, 99):02d}"
+            body = {"currency": "USDC", "amount": amount, "idempotency_key": key}
+            planned.append(Request("withdrawal", account, body))
     return planned
 
 
-async def _worker(
-    base_url: str,
-    queue: asyncio.Queue[Request],
-    accounts: list[tuple[int, str]],
-    answers: list[Answer],
-) -> None:
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60.0, limits=limits) as client:
-        while True:
-            try:
-                request = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            account_id, api_key = accounts[request.account]
-            path = "deposits" if request.kind == "deposit" else "trades"
-            started = time.perf_counter()
-            response = await client.post(
-                f"/accounts/{account_id}/{path}",
-                headers={"Authorization": f"Bearer {api_key}"},
-                json=request.body,
-            )
-            seconds = time.perf_counter() - started
-            body = response.json()
-            answers.append(
-                Answer(
-                    request,
-                    response.status_code,
-                    body.get("entry_id"),
-                    bool(body.get("idempotent_replay")),
-                    seconds,
-                )
-            )
+# -- a small HTTP/1.1 client ------------------------------------------------------------------
 
 
-async def _subscribe(
-    ws_url: str, api_key: str, subscriber: Subscriber, ready: asyncio.Event
-) -> None:
-    url = f"{ws_url}/ws/accounts/{subscriber.account_id}"
-    async with connect(url, additional_headers={"Authorization": f"Bearer {api_key}"}) as socket:
-        ready.set()
-        async for raw in socket:
-            message = json.loads(raw)
-            subscriber.messages += 1
-            for trigger in message.get("triggers", ()):
-                if "entry_id" in trigger:
-                    subscriber.entries[trigger["entry_id"]] += 1
+class Connection:
+    """One keep-alive HTTP/1.1 connection (requests with a JSON body; answers with a length)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, token: str, body: dict[str, str | int]) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        content = json.dumps(body).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nhost: {self.host}\r\nauthorization: Bearer {token}\r\n"
+            f"content-type: application/json\r\ncontent-length: {len(content)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + content)
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length, closing = 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and value.strip().lower() == "close":
+                closing = True
+        answer = await self.reader.readexactly(length)
+        if closing:
+            self.writer.close()
+            self.writer = None
+        return status, answer
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
-async def run_load(
-    process: ServiceProcess,
-    accounts: list[tuple[int, str]],
-    requests: list[Request],
-    clients: int,
-    subscribers: list[Subscriber],
-) -> tuple[list[Answer], float]:
-    """Post ``requests`` with ``clients`` concurrent clients; returns answers and wall time."""
-    keys = {account_id: key for account_id, key in accounts}
-    events = [asyncio.Event() for _ in subscribers]
-    listening = [
-        asyncio.create_task(_subscribe(process.ws_url, keys[s.account_id], s, e))
-        for s, e in zip(subscribers, events, strict=True)
-    ]
-    await asyncio.gather(*(event.wait() for event in events))
+def _route(target: Target, request: Request) -> tuple[str, str, dict[str, str | int]]:
+    if target.name == "minimal":
+        body = {"account_id": request.account, "amount": "1", "idempotency_key": request.key[1]}
+        return "/rows", target.admin_key, body
+    account_id, api_key = target.accounts[request.account]
+    path = {"deposit": "deposits", "withdrawal": "withdrawals", "trade": "trades"}[request.kind]
+    token = target.admin_key if request.kind == "deposit" else api_key
+    return f"/accounts/{account_id}/{path}", token, request.body
+
+
+async def _load(target: Target, requests: list[Request], clients: int) -> float:
+    """Send ``requests`` over ``clients`` connections; returns requests per second."""
     queue: asyncio.Queue[Request] = asyncio.Queue()
     for request in requests:
         queue.put_nowait(request)
-    answers: list[Answer] = []
+
+    async def worker() -> None:
+        connection = Connection("127.0.0.1", target.process.port)
+        try:
+            while not queue.empty():
+                request = queue.get_nowait()
+                path, token, body = _route(target, request)
+                status, raw = await connection.post(path, token, body)
+                parsed = json.loads(raw) if raw else {}
+                entry = parsed.get("account_sequence", parsed.get("entry_id"))
+                replay = bool(parsed.get("idempotent_replay"))
+                target.answers.append(Answer(request, status, entry, replay))
+        finally:
+            connection.close()
+
     started = time.perf_counter()
-    await asyncio.gather(
-        *(_worker(process.base_url, queue, accounts, answers) for _ in range(clients))
-    )
-    wall = time.perf_counter() - started
-    expected = Counter(a.request.account for a in answers if a.status == 201)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        delivered = {s.account_id: sum(s.entries.values()) for s in subscribers}
-        wanted = {s.account_id: expected[_index(accounts, s.account_id)] for s in subscribers}
-        if delivered == wanted:
-            break
-        await asyncio.sleep(0.1)
-    for task in listening:
-        task.cancel()
-    await asyncio.gather(*listening, return_exceptions=True)
-    return answers, wall
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return len(requests) / (time.perf_counter() - started)
 
 
-def _index(accounts: list[tuple[int, str]], account_id: int) -> int:
-    return next(i for i, (known, _) in enumerate(accounts) if known == account_id)
+# -- servers ----------------------------------------------------------------------------------
 
 
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+@contextmanager
+def serve(name: str, url: str, baseline_src: str | None, accounts: int) -> Iterator[Target]:
+    """A server for ``name`` (new, base, minimal) on the database ``url``."""
+    admin_key = f"load-admin-{secrets.token_urlsafe(32)}"
+    environment = {"CROSSMARGIN_AUTH_FAILURE_LIMITS": "client_burst=100000"}
+    factory = "crossmargin.service:create_app"
+    if name == "base":
+        assert baseline_src is not None
+        environment["PYTHONPATH"] = baseline_src
+    elif name == "minimal":
+        environment["PYTHONPATH"] = str(Path(__file__).resolve().parent)
+        factory = "minimal_insert_app:create_minimal_app"
+    with ServiceProcess(url, admin_key, environment, factory=factory) as process:
+        target = Target(name, process, url, admin_key)
+        if name != "minimal":
+            _open_accounts(target, accounts)
+        yield target
 
 
-def verify(
-    database_url: str,
-    base_url: str,
-    accounts: list[tuple[int, str]],
-    answers: list[Answer],
-    subscribers: list[Subscriber],
-) -> list[str]:
-    """Every check of the module docstring; returns the failures (empty when all hold)."""
+def _open_accounts(target: Target, count: int) -> None:
+    admin = {"Authorization": f"Bearer {target.admin_key}"}
+    with httpx.Client(base_url=target.process.base_url, timeout=30) as client:
+        assert client.post("/market", headers=admin, json={"snapshot": TEST_MARKET}).is_success
+        for _ in range(count):
+            created = client.post("/accounts", headers=admin, json={}).json()
+            funded = client.post(
+                f"/accounts/{created['account_id']}/deposits",
+                headers=admin,
+                json={"currency": "USDC", "amount": str(SEED_DEPOSIT), "idempotency_key": "seed"},
+            )
+            funded.raise_for_status()
+            target.accounts.append((created["account_id"], created["api_key"]))
+
+
+# -- verification -----------------------------------------------------------------------------
+
+
+def _expected(target: Target) -> tuple[list[Request], dict[int, Decimal], dict[int, Decimal]]:
+    by_key: dict[tuple[int, str], Request] = {}
+    for answer in target.answers:
+        by_key.setdefault(answer.request.key, answer.request)
+    cash = {i: SEED_DEPOSIT for i in range(len(target.accounts))}
+    size = {i: Decimal(0) for i in range(len(target.accounts))}
+    for request in by_key.values():
+        if request.kind == "deposit":
+            cash[request.account] += Decimal(str(request.body["amount"]))
+        elif request.kind == "withdrawal":
+            cash[request.account] -= Decimal(str(request.body["amount"]))
+        else:
+            cash[request.account] -= Decimal(str(request.body["fee"]))
+            size[request.account] += Decimal(str(request.body["size"]))
+    return list(by_key.values()), cash, size
+
+
+def verify(target: Target) -> list[str]:
+    """The checks of the module docstring; returns the failures (empty when all hold)."""
     failures: list[str] = []
-    bad = [a for a in answers if a.status not in (200, 201)]
+    bad = [a for a in target.answers if a.status not in (200, 201)]
     if bad:
         failures.append(f"{len(bad)} requests failed, e.g. status {bad[0].status}")
-    by_key: defaultdict[tuple[int, str], list[Answer]] = defaultdict(list)
-    for answer in answers:
-        by_key[answer.request.key].append(answer)
-    for key, group in by_key.items():
+    groups: defaultdict[tuple[int, str], list[Answer]] = defaultdict(list)
+    for answer in target.answers:
+        groups[answer.request.key].append(answer)
+    for key, group in groups.items():
         created = [a for a in group if a.status == 201]
-        if len(created) != 1 or len({a.entry_id for a in group}) != 1:
-            failures.append(
-                f"{key}: {len(created)} creations, entries {[a.entry_id for a in group]}"
-            )
+        if len(created) != 1 or len({a.entry for a in group}) != 1:
+            failures.append(f"{key}: {len(created)} creations, entries {[a.entry for a in group]}")
         if any(a.status == 200 and not a.replay for a in group):
             failures.append(f"{key}: a 200 that is not an idempotent replay")
-    distinct = [group[0].request for group in by_key.values()]
-    expected_cash = {i: SEED_DEPOSIT for i in range(len(accounts))}
-    expected_size = {i: Decimal(0) for i in range(len(accounts))}
-    for request in distinct:
-        if request.kind == "deposit":
-            expected_cash[request.account] += Decimal(request.body["amount"])
-        else:
-            expected_cash[request.account] -= Decimal(request.body["fee"])
-            expected_size[request.account] += Decimal(request.body["size"])
-    ids = [account_id for account_id, _ in accounts]
-    with Ledger(database_url) as ledger:
+    distinct, cash, size = _expected(target)
+    ids = [account_id for account_id, _ in target.accounts]
+    with Ledger(target.database_url) as ledger:
         report = ledger.check_invariants()
         if not report.ok:
             failures.append(f"ledger invariants: {report.violations[:3]}")
@@ -257,128 +297,115 @@ def verify(
         counted = Counter(
             e.kind for e in events if e.is_entry and json.loads(e.payload)["account_id"] in ids
         )
-        wanted = Counter(r.kind for r in distinct) + Counter({"deposit": len(accounts)})
+        wanted = Counter(r.kind for r in distinct) + Counter({"deposit": len(ids)})
         if counted != wanted:
             failures.append(f"events {dict(counted)} != accepted requests {dict(wanted)}")
         for index, account_id in enumerate(ids):
             balance = ledger.balances(account_id).get("USDC", Decimal(0))
-            size = sum((p.size for p in ledger.positions(account_id)), Decimal(0))
-            if (balance, size) != (expected_cash[index], expected_size[index]):
+            held = sum((p.size for p in ledger.positions(account_id)), Decimal(0))
+            if (balance, held) != (cash[index], size[index]):
                 failures.append(
-                    f"account {account_id}: USDC {balance} / size {size}, expected "
-                    f"{expected_cash[index]} / {expected_size[index]}"
+                    f"account {account_id}: {balance} / {held}, expected "
+                    f"{cash[index]} / {size[index]}"
                 )
-    with httpx.Client(base_url=base_url, timeout=30) as client:
-        for index, (account_id, api_key) in enumerate(accounts):
+    with httpx.Client(base_url=target.process.base_url, timeout=30) as client:
+        for index, (account_id, api_key) in enumerate(target.accounts):
             document = client.get(
                 f"/accounts/{account_id}", headers={"Authorization": f"Bearer {api_key}"}
             ).json()
-            if Decimal(document["balances"].get("USDC", "0")) != expected_cash[index]:
+            if Decimal(document["balances"].get("USDC", "0")) != cash[index]:
                 failures.append(f"account {account_id}: HTTP balance differs from the expected sum")
-    posted = {a.entry_id: a.request.account for a in answers if a.status == 201}
-    for subscriber in subscribers:
-        index = _index(accounts, subscriber.account_id)
-        mine = {entry for entry, account in posted.items() if account == index}
-        if set(subscriber.entries) != mine or any(n != 1 for n in subscriber.entries.values()):
-            failures.append(
-                f"subscriber of {subscriber.account_id}: told of {sum(subscriber.entries.values())}"
-                f" postings ({len(set(subscriber.entries))} distinct), expected {len(mine)}"
-            )
     return failures
 
 
-def _open_accounts(process: ServiceProcess, admin_key: str, count: int) -> list[tuple[int, str]]:
-    accounts = []
-    with httpx.Client(base_url=process.base_url, timeout=30) as client:
-        admin = {"Authorization": f"Bearer {admin_key}"}
-        for _ in range(count):
-            created = client.post("/accounts", headers=admin, json={}).json()
-            account_id, api_key = created["account_id"], created["api_key"]
-            funded = client.post(
-                f"/accounts/{account_id}/deposits",
-                headers={"Authorization": f"Bearer {api_key}"},
-                json={"currency": "USDC", "amount": str(SEED_DEPOSIT), "idempotency_key": "seed"},
+# -- the run ----------------------------------------------------------------------------------
+
+
+def _median(samples: list[float]) -> float:
+    return statistics.median(samples) if samples else float("nan")
+
+
+def run(options: argparse.Namespace, scratch: ScratchDatabases) -> dict[str, Target]:
+    """Serve every target, run the interleaved repetitions, verify; returns the targets."""
+    names = ["new"] + (["base"] if options.baseline_src else []) + ["minimal"]
+    with ExitStack() as stack:
+        targets = {
+            name: stack.enter_context(
+                serve(name, scratch.new_url(), options.baseline_src, options.accounts)
             )
-            funded.raise_for_status()  # also warms the key cache (scrypt once per key)
-            accounts.append((account_id, api_key))
-    return accounts
+            for name in names
+        }
+        for repetition in range(options.repetitions):
+            for workload in WORKLOADS:
+                count = options.cash_requests if workload == "cash" else options.trade_requests
+                for name in names:
+                    tag = f"{workload}-{repetition}"
+                    requests = plan(
+                        workload,
+                        count,
+                        options.accounts,
+                        options.retry_fraction,
+                        options.seed + repetition,
+                        tag,
+                    )
+                    rate = asyncio.run(_load(targets[name], requests, options.clients))
+                    targets[name].rates[workload].append(rate)
+            print(f"  repetition {repetition + 1}/{options.repetitions} done", flush=True)
+        for name in names:
+            if name != "minimal":
+                failures = verify(targets[name])
+                if failures:
+                    print(f"FAILED ({name}):", *failures[:10], sep="\n  ")
+                    raise SystemExit(1)
+    return targets
+
+
+def report(options: argparse.Namespace, backend: Backend, targets: dict[str, Target]) -> None:
+    """Print the medians and ratios (a Markdown table)."""
+    print(
+        f"\nservice throughput, {backend}, {options.clients} clients, median of "
+        f"{options.repetitions} interleaved repetitions (requests/s)\n"
+    )
+    minimal = _median(targets["minimal"].rates["cash"] + targets["minimal"].rates["trades"])
+    print("| workload | base | new | new / base | minimal insert | new / minimal |")
+    print("|---|---|---|---|---|---|")
+    for workload in WORKLOADS:
+        new = _median(targets["new"].rates[workload])
+        base = _median(targets["base"].rates[workload]) if "base" in targets else float("nan")
+        print(
+            f"| {workload} | {base:.0f} | {new:.0f} | {new / base:.1f}× | {minimal:.0f} | "
+            f"{new / minimal:.2f}× |"
+        )
+    checked = ", ".join(n for n in targets if n != "minimal")
+    print(
+        f"\nverified ({checked}): no posting lost or duplicated (answers, invariants, replay, "
+        "events, balances from the database and over HTTP)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--baseline-src", default=None, help="src folder of the baseline code")
+    parser.add_argument("--postgresql", default=None, help="server URL (else SQLite files)")
+    parser.add_argument("--repetitions", type=int, default=9)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--cash-requests", type=int, default=800)
+    parser.add_argument("--trade-requests", type=int, default=400)
     parser.add_argument("--accounts", type=int, default=8)
     parser.add_argument("--retry-fraction", type=float, default=0.05)
-    parser.add_argument("--subscribers", type=int, default=4)
-    parser.add_argument(
-        "--postgresql", default=None, help="server URL: run in a fresh schema there, not SQLite"
-    )
     parser.add_argument("--seed", type=int, default=7)
     options = parser.parse_args()
+    if options.baseline_src:
+        options.baseline_src = str(Path(options.baseline_src).resolve())
+    os.environ.pop("CROSSMARGIN_ADMIN_KEY", None)
     backend = Backend.POSTGRESQL if options.postgresql else Backend.SQLITE
     with tempfile.TemporaryDirectory(prefix="crossmargin-load-") as directory:
         scratch = ScratchDatabases(backend, Path(directory), options.postgresql)
         try:
-            answers, wall, subscribers, failures = _run(options, scratch.new_url())
+            targets = run(options, scratch)
         finally:
             scratch.close()
-    report(options, backend, answers, wall, subscribers)
-    if failures:
-        print("FAILED:")
-        for failure in failures:
-            print(f"  {failure}")
-        raise SystemExit(1)
-    print("verified: no posting lost or duplicated (invariants, replay, events, balances, streams)")
-
-
-def _run(
-    options: argparse.Namespace, url: str
-) -> tuple[list[Answer], float, list[Subscriber], list[str]]:
-    """Start the service on ``url``, run the load, verify; returns what :func:`report` needs."""
-    admin_key = f"load-admin-{secrets.token_urlsafe(24)}"
-    with ServiceProcess(url, admin_key) as process:
-        accounts = _open_accounts(process, admin_key, options.accounts)
-        requests = plan(options.requests, options.accounts, options.retry_fraction, options.seed)
-        subscribers = [
-            Subscriber(accounts[i % len(accounts)][0]) for i in range(options.subscribers)
-        ]
-        answers, wall = asyncio.run(
-            run_load(process, accounts, requests, options.clients, subscribers)
-        )
-        failures = verify(url, process.base_url, accounts, answers, subscribers)
-    return answers, wall, subscribers, failures
-
-
-def report(
-    options: argparse.Namespace,
-    backend: Backend,
-    answers: list[Answer],
-    wall: float,
-    subscribers: list[Subscriber],
-) -> None:
-    """Print throughput and latency."""
-    latencies = [a.seconds * 1000 for a in answers]
-    print(
-        f"service load: {len(answers)} requests, {options.clients} clients, "
-        f"{options.accounts} accounts, {backend}, {len(subscribers)} WebSocket subscribers"
-    )
-    print(f"  throughput  {len(answers) / wall:8.1f} requests/s  ({wall:.2f} s wall)")
-    print(
-        f"  latency ms  p50 {_percentile(latencies, 0.50):7.2f}  p99 "
-        f"{_percentile(latencies, 0.99):7.2f}  max {max(latencies):7.2f}  "
-        f"mean {statistics.fmean(latencies):7.2f}"
-    )
-    for kind in ("deposit", "trade"):
-        mine = [a.seconds * 1000 for a in answers if a.request.kind == kind]
-        if mine:
-            print(
-                f"  {kind:<8}    p50 {_percentile(mine, 0.5):7.2f}  p99 "
-                f"{_percentile(mine, 0.99):7.2f}  ({len(mine)} requests)"
-            )
-    statuses = Counter(a.status for a in answers)
-    print(f"  answers     {dict(sorted(statuses.items()))} (200 = idempotent retry)")
-    print(f"  stream      {sum(s.messages for s in subscribers)} messages")
+    report(options, backend, targets)
 
 
 if __name__ == "__main__":

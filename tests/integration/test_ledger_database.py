@@ -29,13 +29,16 @@ from crossmargin.ledger import (
     EntryRecord,
     Ledger,
     LedgerPosition,
+    cash_operations,
     create_ledger_engine,
     head_revision,
+    position_operations,
     replay,
     state_to_bytes,
     upgrade_database,
 )
 from crossmargin.ledger.models import Base
+from crossmargin.ledger.operations import Operation
 from support.databases import (
     POSTGRESQL_SKIP_REASON,
     Backend,
@@ -77,7 +80,7 @@ def _assert_sound(ledger: Ledger) -> None:
 
 
 def test_migrations_build_the_schema_the_models_describe(database_url: str) -> None:
-    assert upgrade_database(database_url) == head_revision() == "0001_initial"
+    assert upgrade_database(database_url) == head_revision() == "0002_account_sequences"
     assert upgrade_database(database_url) == head_revision()  # a second run is a no-op
     engine = create_ledger_engine(database_url)
     try:
@@ -337,3 +340,48 @@ def test_replay_reproduces_the_live_state_byte_for_byte(ledger: Ledger) -> None:
     ledger.insurance_fund_deposit("USDC", "1000", "i")
     _assert_sound(ledger)
     assert os.environ.get("CROSSMARGIN_DATABASE_URL") is None or True  # the URL is explicit
+
+
+def test_a_batch_posts_exactly_what_posting_one_by_one_would(
+    databases: ScratchDatabases,
+) -> None:
+    """Group commit: one transaction of mixed operations — with a refusal, an in-batch retry and
+    a conflicting key — gives the outcomes, state bytes and per-account numbers of posting them
+    one by one, and a refused item leaves no trace."""
+
+    def items(alice: int, bob: int) -> list[tuple[Operation, str]]:
+        return [
+            (cash_operations.deposit(alice, "USDC", "1000"), "d1"),
+            (cash_operations.withdrawal(bob, "USDC", "5"), "w-bob"),  # bob has nothing
+            (position_operations.trade(alice, PERP, "0.01", "60000", "0.5"), "t1"),
+            (cash_operations.deposit(alice, "USDC", "1000"), "d1"),  # a retry inside the batch
+            (cash_operations.deposit(alice, "USDC", "7"), "d1"),  # same key, other request
+            (cash_operations.deposit(bob, "USDC", "3"), "d2"),
+        ]
+
+    states = []
+    for batched in (True, False):
+        with Ledger(databases.new_url()) as ledger:
+            alice, bob = ledger.open_account("alice"), ledger.open_account("bob")
+            if batched:
+                outcomes = ledger.post_batch(items(alice, bob))
+            else:
+                outcomes = [ledger.post_batch([item])[0] for item in items(alice, bob)]
+            assert [type(o).__name__ for o in outcomes] == [
+                "EntryRecord",
+                "InsufficientBalanceError",
+                "EntryRecord",
+                "EntryRecord",
+                "IdempotencyConflictError",
+                "EntryRecord",
+            ]
+            first, trade, retry = outcomes[0], outcomes[2], outcomes[3]
+            assert isinstance(first, EntryRecord) and isinstance(retry, EntryRecord)
+            assert isinstance(trade, EntryRecord)
+            assert retry == first and retry.idempotent_replay and not first.idempotent_replay
+            assert (first.sequence_of(alice), trade.sequence_of(alice)) == (1, 2)
+            assert ledger.balances(alice) == {"USDC": D("999.5")}
+            assert ledger.balances(bob) == {"USDC": D(3)}
+            _assert_sound(ledger)
+            states.append(state_to_bytes(ledger.state()))
+    assert states[0] == states[1]

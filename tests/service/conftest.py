@@ -3,7 +3,9 @@
 Every test runs against an SQLite file and, when ``CROSSMARGIN_TEST_DATABASE_URL`` names a
 PostgreSQL server, against a fresh schema there too (skipped with the reason otherwise).
 The market is pinned to ``TEST_MARKET`` at the start so margin numbers do not depend on the
-shared data set.
+shared data set. The shared service tolerates many failed authentications (the auth matrix makes
+hundreds from one address); ``test_service_boundary`` checks the default limits on its own
+service.
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ def scratch(
 def service(scratch: ScratchDatabases) -> Iterator[Service]:
     url = scratch.new_url()
     admin_key = f"admin-{secrets.token_urlsafe(24)}"
+    generous = {"CROSSMARGIN_AUTH_FAILURE_LIMITS": "client_burst=100000,key_burst=100000"}
     with (
-        ServiceProcess(url, admin_key) as process,
+        ServiceProcess(url, admin_key, generous) as process,
         httpx.Client(base_url=process.base_url, timeout=30.0) as client,
     ):
         running = Service(process, url, admin_key, client)

@@ -1,10 +1,12 @@
-"""The admin key across restarts: generated and printed once on first start (stored only as a
-salted hash), kept by a restart, replaced by ``CROSSMARGIN_ADMIN_KEY``; and the app factory's
-own checks."""
+"""The admin key across restarts: generated on first start into a 0600 file whose path (never
+the key) is printed, stored only as a keyed hash, kept by a restart, replaced by
+``CROSSMARGIN_ADMIN_KEY``; and the app factory's own checks (a weak admin key is refused)."""
 
 from __future__ import annotations
 
 import re
+import secrets
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,7 +16,7 @@ from crossmargin.service import create_app
 from support.databases import ScratchDatabases
 from support.service_process import ServiceProcess
 
-_ANNOUNCEMENT = re.compile(r"generated admin key \(shown once; it is stored only hashed\): (\S+)")
+_ANNOUNCEMENT = re.compile(r"generated an admin key; it is in (\S+) \(mode 0600")
 
 
 def _can_open_accounts(process: ServiceProcess, key: str) -> bool:
@@ -27,20 +29,24 @@ def _can_open_accounts(process: ServiceProcess, key: str) -> bool:
     return answer.status_code == 201
 
 
-def test_a_generated_admin_key_is_printed_once_and_survives_restarts(
-    scratch: ScratchDatabases,
+def test_a_generated_admin_key_goes_to_a_private_file_and_survives_restarts(
+    scratch: ScratchDatabases, tmp_path: Path
 ) -> None:
     url = scratch.new_url()
-    with ServiceProcess(url, admin_key=None) as first:
+    secrets_dir = tmp_path / "secrets"
+    with ServiceProcess(url, admin_key=None, secrets_dir=secrets_dir) as first:
         printed = _ANNOUNCEMENT.findall(first.output())
-        assert len(printed) == 1
-        generated = printed[0]
+        assert printed == [str(secrets_dir / "admin-key")]
+        key_file = Path(printed[0])
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        generated = key_file.read_text().strip()
+        assert generated.startswith("cm_admin_") and generated not in first.output()
         assert _can_open_accounts(first, generated)
-    with ServiceProcess(url, admin_key=None) as second:
+    with ServiceProcess(url, admin_key=None, secrets_dir=secrets_dir) as second:
         assert "admin key" not in second.output()
         assert _can_open_accounts(second, generated)
-    replacement = "operator-chosen-admin-key-42"
-    with ServiceProcess(url, admin_key=replacement) as third:
+    replacement = "operator-chosen-" + secrets.token_urlsafe(32)
+    with ServiceProcess(url, admin_key=replacement, secrets_dir=secrets_dir) as third:
         assert _can_open_accounts(third, replacement)
         assert not _can_open_accounts(third, generated)
         assert "admin key" not in third.output()
@@ -49,9 +55,10 @@ def test_a_generated_admin_key_is_printed_once_and_survives_restarts(
 def test_the_factory_refuses_a_weak_admin_key_and_an_unknown_risk_model(
     scratch: ScratchDatabases,
 ) -> None:
-    with pytest.raises(InputError) as weak:
-        create_app(scratch.new_url(), admin_key="short")
-    assert weak.value.field == "CROSSMARGIN_ADMIN_KEY" and "short" not in str(weak.value)
+    for weak_key in ("short", "operator-chosen-admin-key-42", "a" * 200, "ab" * 60):
+        with pytest.raises(InputError) as weak:
+            create_app(scratch.new_url(), admin_key=weak_key)
+        assert weak.value.field == "CROSSMARGIN_ADMIN_KEY" and weak_key not in str(weak.value)
     with pytest.raises(InputError) as unknown:
-        create_app(scratch.new_url(), admin_key="long-enough-admin-key", risk_model="nope")
+        create_app(scratch.new_url(), admin_key=secrets.token_urlsafe(32), risk_model="nope")
     assert unknown.value.field == "CROSSMARGIN_RISK_MODEL"

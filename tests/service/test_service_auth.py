@@ -3,6 +3,7 @@ the account's own key, the admin key}.
 
 Account endpoints: no or wrong key → 401; another account's key → 404 with the very body a
 missing account gets; own key and admin → success. Admin endpoints: account keys → 403.
+Deposits are custody operations: admin (or a custody key) → 201, any account key → 403.
 ``/health`` needs no key. The WebSocket follows the same rules at the handshake.
 """
 
@@ -17,7 +18,6 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from crossmargin.service.keys import hash_token, verify_token
 from support.service_client import LINEAR_PERP, TEST_MARKET, Account, Service
 
 ROLES = ("none", "wrong", "other", "own", "admin")
@@ -35,6 +35,7 @@ class Endpoint:
     success: int
     admin_only: bool = False
     public: bool = False
+    custody: bool = False
 
 
 def _key() -> str:
@@ -43,6 +44,7 @@ def _key() -> str:
 
 ENDPOINTS = [
     Endpoint("POST", "/accounts", lambda: {}, 201, admin_only=True),
+    Endpoint("POST", "/custody-keys", None, 201, admin_only=True),
     Endpoint("POST", "/market", lambda: {"snapshot": TEST_MARKET}, 200, admin_only=True),
     Endpoint("GET", "/health", None, 200, public=True),
     Endpoint(
@@ -50,6 +52,7 @@ ENDPOINTS = [
         "/accounts/{id}/deposits",
         lambda: {"currency": "USDC", "amount": "10", "idempotency_key": _key()},
         201,
+        custody=True,
     ),
     Endpoint(
         "POST",
@@ -98,7 +101,7 @@ def _expected(endpoint: Endpoint, role: str) -> int:
         return endpoint.success
     if role in ("none", "wrong"):
         return 401
-    if endpoint.admin_only:
+    if endpoint.admin_only or endpoint.custody:
         return endpoint.success if role == "admin" else 403
     return 404 if role == "other" else endpoint.success
 
@@ -147,7 +150,7 @@ def test_a_foreign_key_with_a_bad_body_still_gets_the_404(
 ) -> None:
     """Authorisation is decided before the body is validated: no hint from a 422."""
     answer = service.client.post(
-        f"/accounts/{alice.account_id}/deposits", headers=bob.headers, json={"nonsense": 1}
+        f"/accounts/{alice.account_id}/trades", headers=bob.headers, json={"nonsense": 1}
     )
     assert answer.status_code == 404
 
@@ -160,7 +163,11 @@ def test_wrong_scheme_and_empty_bearer_are_401(service: Service, alice: Account)
         assert answer.status_code == 401, header
 
 
-def test_keys_are_stored_only_as_salted_hashes(service: Service, alice: Account) -> None:
+def test_keys_are_stored_only_as_keyed_hashes(service: Service, alice: Account) -> None:
+    """HMAC-SHA-256 under the server secret of the secrets directory (not in the database)."""
+    import hashlib
+    import hmac
+
     from sqlalchemy import select
 
     from crossmargin.ledger import create_ledger_engine
@@ -175,10 +182,14 @@ def test_keys_are_stored_only_as_salted_hashes(service: Service, alice: Account)
     stored = " ".join(str(dict(row)) for row in rows)
     assert alice.api_key not in stored and service.admin_key not in stored
     hashes = [row["key_hash"] for row in rows]
-    assert len(set(hashes)) == len(hashes) and all(h.startswith("scrypt$") for h in hashes)
+    assert len(set(hashes)) == len(hashes) and all(h.startswith("hmac-sha256$") for h in hashes)
     mine = next(row for row in rows if row["account_id"] == alice.account_id)
-    assert verify_token(alice.api_key, mine["key_hash"])
-    assert hash_token(alice.api_key) != mine["key_hash"]  # salted: a new hash differs
+    secret = bytes.fromhex((service.process.secrets_dir / "key-secret").read_text().strip())
+    expected = hmac.new(secret, alice.api_key.encode(), hashlib.sha256).hexdigest()
+    assert mine["key_hash"] == f"hmac-sha256${expected}"
+    assert (service.process.secrets_dir / "key-secret").stat().st_mode & 0o077 == 0
+    unkeyed = hashlib.sha256(alice.api_key.encode()).hexdigest()
+    assert unkeyed not in mine["key_hash"]  # keyed: the database alone cannot test a guess
 
 
 WS_EXPECTED = {"none": 401, "wrong": 401, "other": 404, "own": 101, "admin": 101}

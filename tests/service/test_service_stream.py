@@ -13,7 +13,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from crossmargin.service.app import TokenRedactingFilter
+from crossmargin.service.log_redaction import TokenRedactingFilter
 from support.service_client import LINEAR_PERP, TEST_MARKET, Account, Service
 
 D = Decimal
@@ -57,20 +57,13 @@ def test_margin_streams_after_trades_cash_and_ticks(service: Service, bob: Accou
         )
         assert trade.status_code == 201
         _, after_trade = _collect_until(socket, "trade")
-        assert {"kind": "trade", "entry_id": trade.json()["entry_id"]} in after_trade["triggers"]
-        assert after_trade["as_of_sequence"] >= trade.json()["entry_id"]
+        sequence = trade.json()["account_sequence"]
+        assert {"kind": "trade", "account_sequence": sequence} in after_trade["triggers"]
+        assert after_trade["as_of_account_sequence"] >= sequence
         assert D(after_trade["margin"]["initial_margin"]) > D(11000)
 
-        service.client.post(  # another account's write is not this stream's business
-            f"/accounts/{bob.account_id}/deposits",
-            headers=bob.headers,
-            json={"currency": "USDC", "amount": "1", "idempotency_key": "not-yours"},
-        )
-        deposit = service.client.post(
-            f"/accounts/{account.account_id}/deposits",
-            headers=account.headers,
-            json={"currency": "USDC", "amount": "1", "idempotency_key": "d"},
-        )
+        service.deposit(bob, "1", "not-yours")  # another account's write is not this stream's
+        deposit = service.deposit(account, "1", "d")
         assert deposit.status_code == 201
         seen, _ = _collect_until(socket, "deposit")
         assert all(t["kind"] == "deposit" for m in seen for t in m["triggers"])
@@ -107,14 +100,11 @@ def test_two_subscribers_with_different_models(service: Service) -> None:
 
 def test_an_idempotent_retry_triggers_nothing(service: Service) -> None:
     account = service.open_account(deposit=None)
-    body = {"currency": "USDC", "amount": "5", "idempotency_key": "once"}
-    path = f"/accounts/{account.account_id}/deposits"
-    assert service.client.post(path, headers=account.headers, json=body).status_code == 201
+    assert service.deposit(account, "5", "once").status_code == 201
     with _stream(service, account) as socket:
         _next(socket)
-        assert service.client.post(path, headers=account.headers, json=body).status_code == 200
-        body = {"currency": "USDC", "amount": "6", "idempotency_key": "twice"}
-        assert service.client.post(path, headers=account.headers, json=body).status_code == 201
+        assert service.deposit(account, "5", "once").status_code == 200
+        assert service.deposit(account, "6", "twice").status_code == 201
         message = _next(socket)
     assert [t["kind"] for t in message["triggers"]] == ["deposit"]
     assert message["margin"]["equity"].startswith("11")

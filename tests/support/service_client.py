@@ -49,16 +49,23 @@ class Service:
     def ws_url(self) -> str:
         return self.process.ws_url
 
+    def deposit(
+        self, account: Account, amount: str, key: str, currency: str = "USDC"
+    ) -> httpx.Response:
+        """Credit ``account`` through the API with the admin key (deposits are custody
+        operations)."""
+        return self.client.post(
+            f"/accounts/{account.account_id}/deposits",
+            headers=self.admin,
+            json={"currency": currency, "amount": amount, "idempotency_key": key},
+        )
+
     def open_account(self, deposit: str | None = "1000000") -> Account:
-        """Open an account through the API, optionally funded with USDC."""
+        """Open an account through the API, optionally funded with USDC (by the admin)."""
         answer = self.client.post("/accounts", headers=self.admin, json={})
         assert answer.status_code == 201, answer.text
         account = Account(answer.json()["account_id"], answer.json()["api_key"])
         if deposit is not None:
-            funded = self.client.post(
-                f"/accounts/{account.account_id}/deposits",
-                headers=account.headers,
-                json={"currency": "USDC", "amount": deposit, "idempotency_key": "seed"},
-            )
+            funded = self.deposit(account, deposit, "seed")
             assert funded.status_code == 201, funded.text
         return account

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -48,6 +49,15 @@ class ServiceProcess:
         Further variables for the process.
     startup_timeout:
         Seconds to wait for ``/health``.
+    secrets_dir:
+        ``CROSSMARGIN_SECRETS_DIR`` of the process (the key-hashing secret and a generated admin
+        key); default: a new temporary directory, removed by :meth:`stop`. Pass the same
+        directory to restart a service on the same database.
+    access_log:
+        Run uvicorn with its access log at level ``info`` (default: warnings only, no access
+        log).
+    factory:
+        The application factory uvicorn imports (``module:callable``).
     """
 
     def __init__(
@@ -56,6 +66,10 @@ class ServiceProcess:
         admin_key: str | None,
         environment: Mapping[str, str] | None = None,
         startup_timeout: float = 60.0,
+        *,
+        secrets_dir: Path | None = None,
+        access_log: bool = False,
+        factory: str = "crossmargin.service:create_app",
     ) -> None:
         self.port = free_port()
         self.base_url = f"http://{LOOPBACK}:{self.port}"
@@ -66,6 +80,11 @@ class ServiceProcess:
         if admin_key is not None:
             env["CROSSMARGIN_ADMIN_KEY"] = admin_key
         env["PYTHONUNBUFFERED"] = "1"
+        self._own_secrets = secrets_dir is None
+        self.secrets_dir = secrets_dir or Path(tempfile.mkdtemp(prefix="crossmargin-secrets-"))
+        env["CROSSMARGIN_SECRETS_DIR"] = str(self.secrets_dir)
+        tests_dir = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), tests_dir) if p)
         handle, name = tempfile.mkstemp(prefix="crossmargin-service-", suffix=".log")
         os.close(handle)
         self.output_path = Path(name)
@@ -74,15 +93,17 @@ class ServiceProcess:
             sys.executable,
             "-m",
             "uvicorn",
-            "crossmargin.service:create_app",
+            factory,
             "--factory",
             "--host",
             LOOPBACK,
             "--port",
             str(self.port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
+            *(
+                ["--log-level", "info"]
+                if access_log
+                else ["--no-access-log", "--log-level", "warning"]
+            ),
         ]
         with self.output_path.open("wb") as output:
             self._process = subprocess.Popen(
@@ -132,6 +153,8 @@ class ServiceProcess:
         if self._final_output is None:
             self._final_output = self.output()
             self.output_path.unlink(missing_ok=True)
+            if self._own_secrets:
+                shutil.rmtree(self.secrets_dir, ignore_errors=True)
 
     def __enter__(self) -> ServiceProcess:
         return self

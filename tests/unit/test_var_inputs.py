@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import io
 import os
+import secrets
 from datetime import date
 from pathlib import Path
 from typing import NoReturn
@@ -97,18 +98,25 @@ def test_build_model_var_without_history_names_the_field() -> None:
         assert build_model(name).name == name
 
 
+#: A random admin key (the service refuses keys below 128 bits of entropy).
+ADMIN_KEY = secrets.token_urlsafe(32)
+
+
 def _context(app: FastAPI) -> ServiceContext:
     context = app.state.service
     assert isinstance(context, ServiceContext)
     return context
 
 
-def test_the_service_loads_the_history_at_start_up(tmp_path: Path) -> None:
+def test_the_service_loads_the_history_at_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A history handed to the factory is the one the var model holds: nothing is left to load
     when a request comes."""
+    monkeypatch.setenv("CROSSMARGIN_SECRETS_DIR", str(tmp_path / "secrets"))
     app = create_app(
         f"sqlite:///{tmp_path / 'ledger.db'}",
-        "admin-key-for-tests",
+        ADMIN_KEY,
         builtin_market(),
         history=HISTORY,
     )
@@ -126,8 +134,9 @@ def test_without_shared_data_the_service_does_not_offer_var(
     """No data set found at start-up: every other model is offered; var answers a 422 naming the
     model and what is missing; enforcing var refuses to start."""
     monkeypatch.setattr(service_app, "find_shared_data_dir", lambda: None)
+    monkeypatch.setenv("CROSSMARGIN_SECRETS_DIR", str(tmp_path / "secrets"))
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    context = _context(create_app(url, "admin-key-for-tests"))
+    context = _context(create_app(url, ADMIN_KEY))
     try:
         assert set(context.models) == set(MODEL_NAMES) - {"var"}
         with pytest.raises(InputError, match="not offered by this service") as raised:
@@ -138,5 +147,5 @@ def test_without_shared_data_the_service_does_not_offer_var(
     finally:
         context.close()
     with pytest.raises(InputError, match="CROSSMARGIN_SHARED_DATA") as refused:
-        create_app(url, "admin-key-for-tests", risk_model="var")
+        create_app(url, ADMIN_KEY, risk_model="var")
     assert refused.value.field == "CROSSMARGIN_RISK_MODEL"

@@ -46,7 +46,8 @@ def serve_command(
     ] = None,
 ) -> None:
     """Serve the API (OpenAPI docs at /docs). The admin key comes from $CROSSMARGIN_ADMIN_KEY,
-    or is generated on first start and printed once."""
+    or is generated on first start into a 0600 file in $CROSSMARGIN_SECRETS_DIR (default
+    ./crossmargin-secrets) whose path is printed."""
     import uvicorn
 
     console = make_console(stderr=True)

@@ -2,6 +2,7 @@
 
 * SQLite by default (``./crossmargin.db``), PostgreSQL when ``CROSSMARGIN_DATABASE_URL`` (or an
   explicit URL) says so. ``postgresql://`` and ``postgres://`` URLs use the psycopg 3 driver.
+* A new SQLite file is created with mode 0600 (the ledger is not for other users to read).
 * SQLite connections turn foreign keys on, use WAL with ``synchronous=FULL`` (a committed entry
   survives a crash) and a 30 s busy timeout; SQLAlchemy, not the ``sqlite3`` module, emits
   ``BEGIN``: ``BEGIN IMMEDIATE`` for writers, so two writers (threads or processes) queue for the
@@ -115,11 +116,24 @@ def create_ledger_engine(url: str | None = None) -> Engine:
     """An engine for the ledger database with the connection settings described above."""
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
+        _create_private_file(make_url(resolved).database)
         engine = create_engine(resolved, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_SECONDS})
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
     return create_engine(resolved, pool_pre_ping=True)
+
+
+def _create_private_file(path: str | None) -> None:
+    """Create a missing SQLite file readable by its owner only (0600); SQLite gives its WAL and
+    shared-memory files the database file's permissions. An existing file is left alone."""
+    if not path:
+        return
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except (FileExistsError, FileNotFoundError):
+        return  # exists already, or its folder does not (SQLite will say so)
+    os.close(descriptor)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, connection_record: object) -> None:

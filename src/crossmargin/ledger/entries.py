@@ -27,6 +27,7 @@ __all__ = [
     "Posting",
     "PostingKind",
     "RequestValue",
+    "touched_accounts",
 ]
 
 #: A value in an entry's request: decimal text, an id, nothing, or a currency → amount map.
@@ -164,6 +165,10 @@ class EntryRecord:
     idempotent_replay:
         True when this call was a retry that returned the original entry and posted nothing
         (ignored by ``==``).
+    account_sequences:
+        ``(account id, account sequence)`` for every account the entry touches: its number in
+        that account's own journal (1, 2, …; see :meth:`sequence_of`). Empty on a record
+        rebuilt from an event alone; ignored by ``==``.
     """
 
     entry_id: int
@@ -175,10 +180,22 @@ class EntryRecord:
     position_changes: tuple[PositionChange, ...]
     recorded_at: datetime
     idempotent_replay: bool = field(default=False, compare=False)
+    account_sequences: tuple[tuple[int, int], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "request", MappingProxyType(dict(self.request)))
         _check_balanced(self.postings, self.position_changes)
+
+    def sequence_of(self, account_id: int) -> int | None:
+        """This entry's number in the journal of ``account_id`` (``None`` when unknown)."""
+        for touched, sequence in self.account_sequences:
+            if touched == account_id:
+                return sequence
+        return None
+
+    def touched_accounts(self) -> tuple[int, ...]:
+        """The primary account and every account in a posting or position change, sorted."""
+        return touched_accounts(self)
 
     def cash_change(self, account_id: int, currency: str) -> Decimal:
         """Net cash this entry moved into ``account_id`` in ``currency`` (negative: out)."""
@@ -190,3 +207,12 @@ class EntryRecord:
             ),
             Decimal(0),
         )
+
+
+def touched_accounts(entry: EntryDraft | EntryRecord) -> tuple[int, ...]:
+    """The accounts an entry touches: its primary account and every account of its postings
+    and position changes, sorted (the accounts whose journals number it)."""
+    accounts = {entry.account_id}
+    accounts.update(p.account_id for p in entry.postings)
+    accounts.update(c.account_id for c in entry.position_changes)
+    return tuple(sorted(accounts))

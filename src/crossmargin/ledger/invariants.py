@@ -9,6 +9,7 @@
 6. No balance of a user, the fee account or the insurance fund went negative (or more negative)
    except through recorded losses (:mod:`crossmargin.ledger.rules`, checked entry by entry along
    the log), and every such negative balance has loss postings behind it.
+7. ``account_entries`` numbers the entries touching each account 1, 2, … in event order.
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ class InvariantReport:
 
 def _replay_checked(
     events: tuple[LedgerEvent, ...], violations: list[str]
-) -> tuple[StateBuilder, dict[int, EntryRecord]]:
+) -> tuple[StateBuilder, dict[int, EntryRecord], set[tuple[int, int, int]]]:
     builder = StateBuilder()
     entries: dict[int, EntryRecord] = {}
+    numbering: set[tuple[int, int, int]] = set()
     for event in events:
         try:
             if event.is_entry:
@@ -60,11 +62,14 @@ def _replay_checked(
                         " not a recorded loss"
                     )
                 entries[event.sequence] = entry
-            builder.apply_event(event)
+                numbers = builder.apply_entry(event.sequence, entry)
+                numbering.update((a, n, event.sequence) for a, n in numbers.items())
+            else:
+                builder.apply_event(event)
         except LedgerIntegrityError as error:
             violations.append(f"event {event.sequence}: {error}")
             break
-    return builder, entries
+    return builder, entries, numbering
 
 
 def _sum_rows(
@@ -87,7 +92,9 @@ def check_store_invariants(store: LedgerStore) -> InvariantReport:
     sequences = [event.sequence for event in events]
     if sequences != list(range(1, len(sequences) + 1)) or (sequences[-1:] or [0])[0] != head:
         violations.append(f"event sequences are not 1..{head} without gaps")
-    builder, entries = _replay_checked(events, violations)
+    builder, entries, numbering = _replay_checked(events, violations)
+    if set(store.account_entry_rows()) != numbering:
+        violations.append("account_entries does not number each account's entries in order")
 
     posting_rows = list(store.posting_rows())
     change_rows = list(store.position_change_rows())

@@ -19,9 +19,9 @@ the database discards the uncommitted transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import TracebackType
@@ -38,6 +38,13 @@ from crossmargin.ledger.accounts import (
     parse_account_id,
     validate_account_name,
 )
+from crossmargin.ledger.batch import (
+    BatchContext,
+    Outcome,
+    post_operations,
+    validate_idempotency_key,
+)
+from crossmargin.ledger.cache import CommittedState
 from crossmargin.ledger.database import (
     WRITE_OPTION,
     create_ledger_engine,
@@ -45,24 +52,21 @@ from crossmargin.ledger.database import (
     redacted_url,
     upgrade_engine,
 )
-from crossmargin.ledger.entries import EntryDraft, EntryRecord
+from crossmargin.ledger.entries import EntryRecord
 from crossmargin.ledger.errors import (
     DuplicateAccountError,
-    IdempotencyConflictError,
-    InsufficientBalanceError,
     UnknownAccountError,
 )
-from crossmargin.ledger.events import LedgerEvent, request_hash
+from crossmargin.ledger.events import LedgerEvent
 from crossmargin.ledger.invariants import InvariantReport, check_store_invariants
 from crossmargin.ledger.money import DecimalInput, parse_currency
 from crossmargin.ledger.operations import Operation
 from crossmargin.ledger.risk import (
-    MarginCheck,
     RiskCheck,
     TradePreview,
-    enforce_initial_margin,
     holdings_portfolio,
 )
+from crossmargin.ledger.rows import LedgerRows
 from crossmargin.ledger.rules import uncovered_debits
 from crossmargin.ledger.state import AccountHoldings, LedgerPosition, LedgerState, StateBuilder
 from crossmargin.ledger.store import LedgerStore
@@ -72,17 +76,6 @@ __all__ = ["MAX_PAGE_SIZE", "Ledger", "validate_idempotency_key"]
 
 #: Largest page :meth:`Ledger.entries` and :meth:`Ledger.events` return.
 MAX_PAGE_SIZE = 1000
-
-_MAX_KEY_LENGTH = 200
-
-
-def validate_idempotency_key(raw: object) -> str:
-    """An idempotency key: 1 to 200 printable characters."""
-    if not isinstance(raw, str) or not raw or len(raw) > _MAX_KEY_LENGTH or not raw.isprintable():
-        raise InputError(
-            "idempotency_key", raw, f"must be 1 to {_MAX_KEY_LENGTH} printable characters"
-        )
-    return raw
 
 
 def _page(limit: object, offset: object) -> tuple[int, int]:
@@ -124,6 +117,8 @@ class Ledger:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._after_postings = _after_postings
         self._engine: Engine = create_ledger_engine(self.url)
+        self._write_lock = threading.Lock()
+        self._cache = CommittedState()
         self._writer = self._engine.execution_options(**{WRITE_OPTION: True})
         self._reader = (
             self._engine.execution_options(isolation_level="REPEATABLE READ")
@@ -194,7 +189,7 @@ class Ledger:
         """Open a user account named ``name`` (unique, 1–100 printable characters, not starting
         with ``system:``); returns its id. Raises :class:`DuplicateAccountError` when taken."""
         name = validate_account_name(name)
-        with self._writing() as store:
+        with self._write_lock, self._writing() as store:
             last = store.lock_head()
             if store.account_by_name(name) is not None:
                 raise DuplicateAccountError(name)
@@ -230,59 +225,31 @@ class Ledger:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def _post(self, operation: Operation, idempotency_key: str) -> EntryRecord:
-        key = validate_idempotency_key(idempotency_key)
-        digest = request_hash(operation.kind, operation.account_id, operation.request)
-        with self._writing() as store:
-            last = store.lock_head()
-            original = store.find_entry(operation.account_id, key)
-            if original is not None:
-                if original.request_hash != digest:
-                    raise IdempotencyConflictError(operation.account_id, key, original.kind)
-                return replace(store.entry(original.sequence), idempotent_replay=True)
-            builder = StateBuilder(store, last)
-            draft = operation.build(builder, self._system)
-            uncovered = uncovered_debits(builder, draft)
-            if uncovered:
-                first = uncovered[0]
-                raise InsufficientBalanceError(
-                    first.account_id, first.currency, first.balance, first.required
-                )
-            self._apply_with_margin_check(builder, operation, draft, last + 1)
-            record = EntryRecord(
-                entry_id=last + 1,
-                kind=draft.kind,
-                account_id=draft.account_id,
-                idempotency_key=key,
-                request=draft.request,
-                postings=draft.postings,
-                position_changes=draft.position_changes,
-                recorded_at=ensure_utc(self._clock(), "clock"),
-            )
-            store.write_entry(record, digest, builder)
-            if self._after_postings is not None:
-                self._after_postings(record)
-        return record
+    def post_batch(self, items: Sequence[tuple[Operation, str]]) -> list[Outcome]:
+        """Post many operations (built by :mod:`crossmargin.ledger.cash_operations` and
+        :mod:`crossmargin.ledger.position_operations`, each with its idempotency key) in one
+        transaction, in order, exactly as if they were posted one by one (see
+        :mod:`crossmargin.ledger.batch`). Returns one outcome per item: the entry (new, or the
+        original one for a retry) or the error that refused that item alone. An error of the
+        database raises: then nothing of the batch was written."""
+        if not items:
+            return []
+        context = BatchContext(self._system, self.risk_check, self._clock, self._after_postings)
+        with self._write_lock:
+            try:
+                with self._writer.begin() as connection:
+                    result = post_operations(LedgerRows(connection), self._cache, context, items)
+            except BaseException:
+                self._cache.clear()
+                raise
+            result.commit_to(self._cache)
+        return result.outcomes
 
-    def _apply_with_margin_check(
-        self, builder: StateBuilder, operation: Operation, draft: EntryDraft, sequence: int
-    ) -> None:
-        """Apply ``draft`` to ``builder``; with a risk check, hold a user's withdrawal or trade to
-        the initial-margin rule (raises :class:`InsufficientMarginError`)."""
-        risk_check = self.risk_check
-        if (
-            risk_check is None
-            or operation.margin_check is MarginCheck.NONE
-            or builder.account(operation.account_id).kind is not AccountKind.USER
-        ):
-            builder.apply_entry(sequence, draft)
-            return
-        before = holdings_portfolio(builder.holdings(operation.account_id))
-        builder.apply_entry(sequence, draft)
-        after = holdings_portfolio(builder.holdings(operation.account_id))
-        enforce_initial_margin(
-            risk_check, operation.account_id, operation.margin_check, before, after
-        )
+    def _post(self, operation: Operation, idempotency_key: str) -> EntryRecord:
+        (outcome,) = self.post_batch([(operation, idempotency_key)])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     def deposit(
         self, account_id: int, currency: str, amount: DecimalInput, idempotency_key: str

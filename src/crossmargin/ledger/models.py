@@ -6,8 +6,9 @@ The schema is created by the Alembic migrations in ``ledger/migrations``; these 
 
 Tables: ``ledger_head`` (one row: the last event sequence; writers lock it), ``events`` (the
 append-only log), ``accounts``, ``entries`` (one per operation, with the idempotency key),
-``postings`` and ``position_changes`` (the lines of each entry), and the projections ``balances``
-and ``positions`` (current state, rewritten in the same transaction as the entry).
+``postings`` and ``position_changes`` (the lines of each entry), the projections ``balances``
+and ``positions`` (current state, rewritten in the same transaction as the entry), and
+``account_entries`` (each account's own numbering of the entries touching it: 1, 2, 3, …).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sqlalchemy.types import TypeDecorator
 from crossmargin.ledger.money import canonical_decimal
 
 __all__ = [
+    "AccountEntryRow",
     "AccountRow",
     "BalanceRow",
     "Base",
@@ -168,3 +170,18 @@ class PositionRow(Base):
     instrument: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[Decimal] = mapped_column(DecimalText)
     average_price: Mapped[Decimal | None] = mapped_column(DecimalText, nullable=True)
+
+
+class AccountEntryRow(Base):
+    """The ``account_sequence``-th entry touching ``account_id`` (as primary account, in a
+    posting or a position change): the per-account numbering the service shows instead of the
+    global event sequence. Derived from the event log in order, so replay reproduces it."""
+
+    __tablename__ = "account_entries"
+    __table_args__ = (
+        UniqueConstraint("account_id", "entry_sequence", name="uq_account_entries_entry"),
+    )
+
+    account_id: Mapped[int] = mapped_column(Integer, ForeignKey("accounts.id"), primary_key=True)
+    account_sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry_sequence: Mapped[int] = mapped_column(BigInteger, ForeignKey("entries.sequence"))

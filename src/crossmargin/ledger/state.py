@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from crossmargin.ledger.accounts import AccountRecord
-from crossmargin.ledger.entries import EntryDraft, EntryRecord
+from crossmargin.ledger.entries import EntryDraft, EntryRecord, touched_accounts
 from crossmargin.ledger.errors import LedgerIntegrityError, UnknownAccountError
 from crossmargin.ledger.events import (
     ACCOUNT_OPENED,
@@ -53,12 +53,14 @@ class LedgerPosition:
 @dataclass(frozen=True, slots=True)
 class AccountHoldings:
     """One account as of the event ``as_of_sequence``: its non-zero balances by currency and its
-    positions by instrument (both sorted)."""
+    positions by instrument (both sorted). ``account_sequence`` is the number of entries that
+    have touched the account (its own journal's last number; 0 for none)."""
 
     account: AccountRecord
     balances: Mapping[str, Decimal]
     positions: tuple[LedgerPosition, ...]
     as_of_sequence: int
+    account_sequence: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "balances", MappingProxyType(dict(sorted(self.balances.items()))))
@@ -134,6 +136,10 @@ class StateLoader(Protocol):
         """All balances and positions of one account."""
         ...
 
+    def load_entry_count(self, account_id: int) -> int:
+        """How many entries have touched the account (its last account sequence; 0 for none)."""
+        ...
+
 
 class StateBuilder:
     """A working copy of (part of) the ledger state that entries are applied to.
@@ -149,6 +155,7 @@ class StateBuilder:
         self._balances: dict[tuple[int, str], Decimal] = {}
         self._positions: dict[tuple[int, str], LedgerPosition | None] = {}
         self._complete: set[int] = set()
+        self._entry_counts: dict[int, int] = {}
         self.changed_balances: set[tuple[int, str]] = set()
         self.changed_positions: set[tuple[int, str]] = set()
 
@@ -185,6 +192,16 @@ class StateBuilder:
             self._positions[key] = loaded
         return self._positions[key]
 
+    def entry_count(self, account_id: int) -> int:
+        """How many entries have touched the account so far (its last account sequence)."""
+        count = self._entry_counts.get(account_id)
+        if count is None:
+            count = 0
+            if self._loader is not None and account_id in self._accounts:
+                count = self._loader.load_entry_count(account_id)
+            self._entry_counts[account_id] = count
+        return count
+
     def holdings(self, account_id: int) -> AccountHoldings:
         """All non-zero balances and the positions of one account, as of :attr:`last_sequence`."""
         record = self.account(account_id)
@@ -204,6 +221,35 @@ class StateBuilder:
                 if i == account_id and p is not None
             ),
             self.last_sequence,
+            self.entry_count(account_id),
+        )
+
+    def holdings_after(self, account_id: int, entry: EntryDraft | EntryRecord) -> AccountHoldings:
+        """The account's holdings as they would be after ``entry``, without applying it (the
+        builder is left unchanged): a margin check can refuse the entry afterwards."""
+        before = self.holdings(account_id)
+        balances = dict(before.balances)
+        for posting in entry.postings:
+            if posting.account_id == account_id:
+                balances[posting.currency] = LEDGER_CONTEXT.add(
+                    balances.get(posting.currency, Decimal(0)), posting.amount
+                )
+        positions = {p.instrument: p for p in before.positions}
+        for change in entry.position_changes:
+            if change.account_id != account_id:
+                continue
+            if change.size_after == 0:
+                positions.pop(change.instrument, None)
+            else:
+                positions[change.instrument] = LedgerPosition(
+                    change.instrument, change.size_after, change.average_price_after
+                )
+        return AccountHoldings(
+            before.account,
+            {c: a for c, a in balances.items() if a != 0},
+            tuple(p for _, p in sorted(positions.items())),
+            self.last_sequence + 1,
+            before.account_sequence + 1,
         )
 
     # -- writing -------------------------------------------------------------------------------
@@ -222,13 +268,19 @@ class StateBuilder:
         self._advance(sequence)
         self._accounts[record.account_id] = record
         self._complete.add(record.account_id)
+        self._entry_counts[record.account_id] = 0
 
-    def apply_entry(self, sequence: int, entry: EntryDraft | EntryRecord) -> None:
+    def apply_entry(self, sequence: int, entry: EntryDraft | EntryRecord) -> dict[int, int]:
         """Apply an entry's postings and position changes (it is balanced by construction).
 
-        Raises :class:`LedgerIntegrityError` when a position change does not add up to the size
-        it records, or an account is unknown.
+        Returns the entry's number in the journal of every account it touches
+        (:func:`~crossmargin.ledger.entries.touched_accounts`). Raises
+        :class:`LedgerIntegrityError` when a position change does not add up to the size it
+        records, or an account is unknown.
         """
+        touched = touched_accounts(entry)
+        for account_id in touched:
+            self.account(account_id)
         for posting in entry.postings:
             self.account(posting.account_id)
         for change in entry.position_changes:
@@ -255,6 +307,11 @@ class StateBuilder:
                 )
             )
             self.changed_positions.add(key)
+        numbers = {}
+        for account_id in touched:
+            numbers[account_id] = self.entry_count(account_id) + 1
+            self._entry_counts[account_id] = numbers[account_id]
+        return numbers
 
     def apply_event(self, event: LedgerEvent) -> None:
         """Apply one event of the log."""

@@ -8,11 +8,12 @@ postings and position changes, and the new balances and positions the builder co
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
 
-from sqlalchemy import func, select, union
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crossmargin.ledger.accounts import AccountKind, AccountRecord
@@ -26,6 +27,7 @@ from crossmargin.ledger.events import (
     entry_payload,
 )
 from crossmargin.ledger.models import (
+    AccountEntryRow,
     AccountRow,
     BalanceRow,
     EntryRow,
@@ -101,6 +103,16 @@ class LedgerStore:
                 row.instrument: LedgerPosition(row.instrument, row.size, row.average_price)
                 for row in positions
             },
+        )
+
+    def load_entry_count(self, account_id: int) -> int:
+        return int(
+            self.session.execute(
+                select(func.max(AccountEntryRow.account_sequence)).where(
+                    AccountEntryRow.account_id == account_id
+                )
+            ).scalar()
+            or 0
         )
 
     # -- accounts ------------------------------------------------------------------------------
@@ -228,26 +240,34 @@ class LedgerStore:
         row = self.session.get(EventRow, sequence)
         if row is None:
             raise LedgerIntegrityError(f"entry {sequence} has no event")
-        return entry_from_event(_event(row))
+        numbers = self.session.execute(
+            select(AccountEntryRow.account_id, AccountEntryRow.account_sequence)
+            .where(AccountEntryRow.entry_sequence == sequence)
+            .order_by(AccountEntryRow.account_id)
+        )
+        return replace(
+            entry_from_event(_event(row)),
+            account_sequences=tuple((int(a), int(n)) for a, n in numbers),
+        )
 
     def entries_of(self, account_id: int, limit: int, offset: int) -> tuple[EntryRecord, ...]:
         """Entries touching ``account_id`` (as primary account, in a posting or a position
-        change), oldest first."""
-        touching = union(
-            select(EntryRow.sequence.label("sequence")).where(EntryRow.account_id == account_id),
-            select(PostingRow.entry_sequence).where(PostingRow.account_id == account_id),
-            select(PositionChangeRow.entry_sequence).where(
-                PositionChangeRow.account_id == account_id
-            ),
-        ).subquery()
-        rows = self.session.scalars(
-            select(EventRow)
-            .where(EventRow.sequence.in_(select(touching.c.sequence)))
-            .order_by(EventRow.sequence)
+        change) in the account's own order, skipping its first ``offset``; each record carries
+        its number in this account's journal (only)."""
+        rows = self.session.execute(
+            select(EventRow, AccountEntryRow.account_sequence)
+            .join(AccountEntryRow, AccountEntryRow.entry_sequence == EventRow.sequence)
+            .where(
+                AccountEntryRow.account_id == account_id,
+                AccountEntryRow.account_sequence > offset,
+            )
+            .order_by(AccountEntryRow.account_sequence)
             .limit(limit)
-            .offset(offset)
         )
-        return tuple(entry_from_event(_event(row)) for row in rows)
+        return tuple(
+            replace(entry_from_event(_event(row)), account_sequences=((account_id, number),))
+            for row, number in rows
+        )
 
     def events(self, after_sequence: int, limit: int | None) -> tuple[LedgerEvent, ...]:
         query = (
@@ -290,6 +310,17 @@ class LedgerStore:
                 PositionChangeRow.entry_sequence, PositionChangeRow.line
             )
         )
+
+    def account_entry_rows(self) -> Iterable[tuple[int, int, int]]:
+        """(account id, account sequence, entry sequence) of every account_entries row."""
+        rows = self.session.execute(
+            select(
+                AccountEntryRow.account_id,
+                AccountEntryRow.account_sequence,
+                AccountEntryRow.entry_sequence,
+            )
+        )
+        return [(int(a), int(n), int(e)) for a, n, e in rows]
 
     def entry_rows(self) -> Iterable[EntryRow]:
         return self.session.scalars(select(EntryRow).order_by(EntryRow.sequence))

@@ -2,8 +2,10 @@
 
 ``uvicorn --factory crossmargin.service:create_app`` works with no arguments: the database comes
 from ``CROSSMARGIN_DATABASE_URL`` (else ``./crossmargin.db``), the admin key from
-``CROSSMARGIN_ADMIN_KEY`` (else generated on first start and printed once), the enforced margin
-model from ``CROSSMARGIN_RISK_MODEL`` (default ``pm``).
+``CROSSMARGIN_ADMIN_KEY`` (else generated on first start into the 0600 file
+``$CROSSMARGIN_SECRETS_DIR/admin-key``, whose path is printed), the enforced margin model from
+``CROSSMARGIN_RISK_MODEL`` (default ``pm``). The key-hashing secret lives in the same directory
+(:mod:`crossmargin.service.secrets_dir`).
 
 Everything is opened and loaded when the factory runs (schema migrations, the key table, the
 admin key, the start-up market and the daily market history of the shared data set, located once
@@ -16,12 +18,11 @@ its state for one process: run a single worker (``crossmargin serve`` does).
 
 from __future__ import annotations
 
-import logging
 import os
-import re
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -32,17 +33,27 @@ from crossmargin.margin.registry import HISTORY_MODEL_NAMES, MODEL_NAMES, build_
 from crossmargin.market import MarketSnapshot
 from crossmargin.market.history import MarketHistory, load_market_history
 from crossmargin.service import routes_accounts, routes_admin, routes_stream
+from crossmargin.service.boundary import TrustBoundary
 from crossmargin.service.context import ServiceContext
 from crossmargin.service.errors import install_error_handlers
-from crossmargin.service.keys import KeyStore
+from crossmargin.service.keys import KeyStore, validate_admin_key
+from crossmargin.service.limits import FailureLimiter, FailureLimits
+from crossmargin.service.log_redaction import install_log_redaction
 from crossmargin.service.market_state import MarketState, default_market
+from crossmargin.service.secrets_dir import (
+    ADMIN_KEY_FILE,
+    load_or_create_key_secret,
+    secrets_dir,
+    write_private_file,
+)
 from crossmargin.service.stream import MarginStream
+from crossmargin.service.trading import load_trading_rules
+from crossmargin.service.writer import LedgerWriter
 from crossmargin.shared_data import SHARED_DATA_ENV, find_shared_data_dir
 
 __all__ = [
     "ADMIN_KEY_ENV",
     "RISK_MODEL_ENV",
-    "TokenRedactingFilter",
     "create_app",
     "create_app_from_environment",
 ]
@@ -53,30 +64,10 @@ ADMIN_KEY_ENV = "CROSSMARGIN_ADMIN_KEY"
 #: Environment variable naming the margin model the ledger enforces (default ``pm``).
 RISK_MODEL_ENV = "CROSSMARGIN_RISK_MODEL"
 
-_TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s\"']*")
 
-
-class TokenRedactingFilter(logging.Filter):
-    """Replaces ``token=…`` in log lines (uvicorn logs WebSocket paths with their query)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "token=" in message:
-            record.msg = _TOKEN_IN_QUERY.sub(r"\1***", message)
-            record.args = ()
-        return True
-
-
-def _install_log_redaction() -> None:
-    for name in ("uvicorn.error", "uvicorn.access"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, TokenRedactingFilter) for f in logger.filters):
-            logger.addFilter(TokenRedactingFilter())
-
-
-def _announce_admin_key(token: str) -> None:
+def _announce_admin_key(path: Path) -> None:
     sys.stdout.write(
-        f"crossmargin: generated admin key (shown once; it is stored only hashed): {token}\n"
+        f"crossmargin: generated an admin key; it is in {path} (mode 0600, stored only hashed)\n"
     )
     sys.stdout.flush()
 
@@ -117,35 +108,54 @@ def _check_enforced(risk_model: str, models: Mapping[str, MarginModel]) -> Margi
     raise InputError(RISK_MODEL_ENV, risk_model, f"must be one of {', '.join(MODEL_NAMES)}")
 
 
+def _keys(url: str, admin_key: str | None, announce: Callable[[Path], None]) -> KeyStore:
+    """The key store, with the configured admin key, or a generated one written to the secrets
+    directory on first start."""
+    directory = secrets_dir()
+    keys = KeyStore(create_ledger_engine(url), load_or_create_key_secret(directory))
+    try:
+        if admin_key:
+            keys.set_admin_key(admin_key)
+        elif not keys.has_admin_key():
+            path = directory / ADMIN_KEY_FILE
+            write_private_file(path, keys.create_admin_key() + "\n")
+            announce(path)
+    except Exception:
+        keys.close()
+        raise
+    return keys
+
+
 def _context(
     database_url: str | None,
     admin_key: str | None,
     inputs: tuple[MarketSnapshot, MarketHistory | None],
     risk_model: str,
-    announce: Callable[[str], None],
+    announce: Callable[[Path], None],
 ) -> ServiceContext:
     market, history = inputs
     models = _models(history)
     state = MarketState(market)
     enforced = _check_enforced(risk_model, models)
+    trading = load_trading_rules()
     ledger = Ledger(database_url, MarginModelRiskCheck(enforced, state.current))
     try:
-        keys = KeyStore(create_ledger_engine(ledger.url))
-        try:
-            if admin_key:
-                keys.set_admin_key(admin_key)
-            else:
-                generated = keys.ensure_admin_key()
-                if generated is not None:
-                    announce(generated)
-        except Exception:
-            keys.close()
-            raise
+        keys = _keys(ledger.url, admin_key, announce)
     except Exception:
         ledger.close()
         raise
     backend = "postgresql" if ledger.url.startswith("postgresql") else "sqlite"
-    return ServiceContext(ledger, keys, state, MarginStream(), models, risk_model, backend)
+    return ServiceContext(
+        ledger,
+        keys,
+        state,
+        MarginStream(),
+        models,
+        risk_model,
+        backend,
+        LedgerWriter(ledger),
+        trading,
+    )
 
 
 def create_app(
@@ -155,7 +165,7 @@ def create_app(
     *,
     risk_model: str | None = None,
     history: MarketHistory | None = None,
-    announce: Callable[[str], None] = _announce_admin_key,
+    announce: Callable[[Path], None] = _announce_admin_key,
 ) -> FastAPI:
     """Build the service.
 
@@ -166,8 +176,9 @@ def create_app(
         ``./crossmargin.db``). The ledger schema is migrated and the key table created.
     admin_key:
         The admin key (``None``: ``$CROSSMARGIN_ADMIN_KEY``); it replaces any stored one. Without
-        either, a stored admin key is kept, or a new one is generated and passed to ``announce``
-        (printed to stdout) — the only time it is shown.
+        either, a stored admin key is kept, or a new one is generated, written to the 0600 file
+        ``admin-key`` of the secrets directory, and that file's path passed to ``announce``
+        (printed to stdout).
     market:
         The starting market (``None``: :func:`crossmargin.service.market_state.default_market` of
         the shared data directory, if one is found).
@@ -178,13 +189,21 @@ def create_app(
         The daily market history the ``var`` model draws its scenarios from (``None``: loaded
         here from the shared data set, if one is found; without it ``var`` is not offered).
     announce:
-        Receives a newly generated admin key.
+        Receives the path of the file holding a newly generated admin key.
+
+    Returns
+    -------
+    FastAPI
+        The application, wrapped in the trust boundary
+        (:class:`~crossmargin.service.boundary.TrustBoundary`).
     """
     admin = admin_key if admin_key is not None else os.environ.get(ADMIN_KEY_ENV) or None
+    if admin:
+        validate_admin_key(admin)  # before anything is opened or created
     enforced = risk_model or os.environ.get(RISK_MODEL_ENV) or "pm"
     inputs = _startup_inputs(market, history)
     context = _context(database_url, admin, inputs, enforced, announce)
-    _install_log_redaction()
+    install_log_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -200,6 +219,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = context
+    limiter = FailureLimiter(FailureLimits.from_environment())
+    app.add_middleware(TrustBoundary, keys=context.keys, limiter=limiter)
     install_error_handlers(app)
     app.include_router(routes_admin.router)
     app.include_router(routes_accounts.router)

@@ -1,13 +1,16 @@
-"""Authentication and authorisation as FastAPI dependencies.
+"""Authorisation as FastAPI dependencies (authentication happened already, before the body was
+read, in :mod:`crossmargin.service.boundary`).
 
-* :func:`authenticate` — ``Authorization: Bearer <key>``; a missing or unknown key is a 401.
+* :func:`authenticate` — the verified :class:`~crossmargin.service.keys.Principal` of the
+  request (the bearer scheme is declared for the OpenAPI documentation).
 * :func:`require_admin` — the admin key, else 403.
 * :func:`account_access` — the ``{account_id}`` of the path, when the key may use it: the admin
-  key may use any id, an account key only its own. Any other id — another account's or one that
-  does not exist — is the same 404 with the same body, so a key learns nothing about accounts
-  that are not its own. These checks run before the request body is validated.
-* :func:`token_from` — the WebSocket's token: the bearer header, or a ``token`` query parameter
-  for clients (browsers) that cannot set headers.
+  key any id, an account key only its own. Any other id — another account's or one that does not
+  exist — is the same 404 with the same body, so a key learns nothing about accounts that are
+  not its own. A custody key may only deposit (403 elsewhere).
+* :func:`deposit_access` — deposits are custody operations: the admin or a custody key may
+  credit any existing account; an account key gets 403 (it may withdraw its own free
+  collateral, never credit itself).
 """
 
 from __future__ import annotations
@@ -15,52 +18,50 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Path
-from fastapi.concurrency import run_in_threadpool
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from starlette.requests import HTTPConnection
 
-from crossmargin.service.context import ServiceContext, get_context
-from crossmargin.service.errors import ServiceError, not_found_body, unauthorized_body
-from crossmargin.service.keys import Principal
+from crossmargin.service.errors import (
+    ServiceError,
+    forbidden_body,
+    not_found_body,
+    unauthorized_body,
+)
+from crossmargin.service.keys import KeyScope, Principal
 
 __all__ = [
     "account_access",
     "authenticate",
+    "deposit_access",
     "parse_path_account_id",
-    "principal_for",
+    "principal_of",
     "require_admin",
-    "token_from",
 ]
 
-_BEARER = HTTPBearer(auto_error=False, description="An account key or the admin key.")
+_BEARER = HTTPBearer(auto_error=False, description="An account, custody or admin key.")
 _MAX_ID_DIGITS = 18
 
 
-async def principal_for(context: ServiceContext, token: str | None) -> Principal | None:
-    """The principal of ``token`` (``None`` when absent or unknown); scrypt runs off the loop."""
-    if not token:
-        return None
-    known = context.keys.cached(token)
-    if known is not None:
-        return known
-    return await run_in_threadpool(context.keys.authenticate, token)
+def principal_of(connection: HTTPConnection) -> Principal | None:
+    """The principal the trust boundary verified for ``connection`` (``None`` if none)."""
+    found = connection.scope.get("state", {}).get("principal")
+    return found if isinstance(found, Principal) else None
 
 
 async def authenticate(
-    context: Annotated[ServiceContext, Depends(get_context)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+    connection: HTTPConnection, _: Annotated[object, Depends(_BEARER)]
 ) -> Principal:
-    """The caller; 401 with ``WWW-Authenticate: Bearer`` without a valid key."""
-    principal = await principal_for(context, credentials.credentials if credentials else None)
+    """The caller; 401 when the boundary did not verify a key (it normally answers first)."""
+    principal = principal_of(connection)
     if principal is None:
         raise ServiceError(401, unauthorized_body(), {"WWW-Authenticate": "Bearer"})
     return principal
 
 
 async def require_admin(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-    """The admin; 403 for an account key."""
+    """The admin; 403 for any other key."""
     if not principal.is_admin:
-        raise ServiceError(403, {"error": "forbidden", "detail": "this needs the admin key"})
+        raise ServiceError(403, forbidden_body("this needs the admin key"))
     return principal
 
 
@@ -75,17 +76,29 @@ async def account_access(
     principal: Annotated[Principal, Depends(authenticate)],
     account_id: Annotated[str, Path(description="Account id (a positive integer).")],
 ) -> int:
-    """The path's account id when ``principal`` may use it; else the 404 described above."""
+    """The path's account id when ``principal`` may use it; else the 404 (or 403 for a custody
+    key) described above."""
+    if principal.scope is KeyScope.CUSTODY:
+        raise ServiceError(403, forbidden_body("a custody key may only post deposits"))
     parsed = parse_path_account_id(account_id)
     if parsed is None or not principal.may_access(parsed):
         raise ServiceError(404, not_found_body())
     return parsed
 
 
-def token_from(connection: HTTPConnection) -> str | None:
-    """The bearer token of a connection's header, else its ``token`` query parameter."""
-    header = connection.headers.get("authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return connection.query_params.get("token") or None
+async def deposit_access(
+    principal: Annotated[Principal, Depends(authenticate)],
+    account_id: Annotated[str, Path(description="Account id (a positive integer).")],
+) -> int:
+    """The path's account id for a deposit (see the module docstring)."""
+    if not principal.may_deposit:
+        raise ServiceError(
+            403,
+            forbidden_body(
+                "deposits are custody operations: they need the admin key or a custody key"
+            ),
+        )
+    parsed = parse_path_account_id(account_id)
+    if parsed is None:
+        raise ServiceError(404, not_found_body())
+    return parsed

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ParamSpec, TypeVar, cast
+from typing import cast
 
 from starlette.requests import HTTPConnection
 
@@ -16,12 +16,11 @@ from crossmargin.margin.registry import MODEL_NAMES
 from crossmargin.service.keys import KeyStore
 from crossmargin.service.market_state import MarketState
 from crossmargin.service.stream import MarginStream
+from crossmargin.service.trading import TradingRules
+from crossmargin.service.writer import LedgerWriter
 from crossmargin.shared_data import SHARED_DATA_ENV
 
 __all__ = ["ServiceContext", "get_context"]
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -32,11 +31,8 @@ class ServiceContext:
     stateless and hold what they need, e.g. ``var`` its market history, loaded at start-up);
     ``risk_model`` names the one the ledger enforces on withdrawals and trades.
 
-    Ledger writes go through :meth:`write`, which queues them on a mutex: the ledger serialises
-    writers anyway (one database write lock), and queueing in the process keeps worker threads
-    off SQLite's busy handler, whose sleep-and-retry polling starves some writers for seconds
-    under load. Other processes writing to the same database are still serialised by the
-    database itself.
+    Ledger postings go through ``writer`` (group commit: one thread, one transaction per batch;
+    :mod:`crossmargin.service.writer`); ``trading`` holds the venue's order rules.
     """
 
     ledger: Ledger
@@ -46,12 +42,9 @@ class ServiceContext:
     models: Mapping[str, MarginModel]
     risk_model: str
     backend: str
-    _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def write(self, operation: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        """Run the ledger write ``operation(*args, **kwargs)`` under the write mutex."""
-        with self._write_lock:
-            return operation(*args, **kwargs)
+    writer: LedgerWriter
+    trading: TradingRules
+    market_update_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def model(self, name: str, field: str = "model") -> MarginModel:
         """The model called ``name``; :class:`InputError` naming ``field`` otherwise (a 422),
@@ -70,8 +63,9 @@ class ServiceContext:
         raise InputError(field, name, f"must be one of {', '.join(MODEL_NAMES)}")
 
     def close(self) -> None:
-        """End the streams and release the database connections."""
+        """End the streams, finish queued writes and release the database connections."""
         self.stream.close()
+        self.writer.close()
         self.ledger.close()
         self.keys.close()
 

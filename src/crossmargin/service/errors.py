@@ -4,24 +4,35 @@
 cause                                   status  extra fields
 ======================================  ======  =============================================
 no / unknown API key                    401     (``WWW-Authenticate: Bearer``)
-an account key on an admin endpoint     403
+too many failed authentications         429     (``Retry-After``)
+a key without the scope (admin-only     403
+endpoint; an account key depositing)
+body larger than the limit              413     ``limit_bytes``
 another account's id, or a missing id   404     (one body for both)
 bad input (pydantic or the library)     422     ``errors``: ``[{field, value, message}]``
 not enough margin                       409     equity and initial margin before and after
 not enough balance                      409     ``currency``, ``balance``, ``required``
 idempotency key reused, other request   409     ``idempotency_key``
 account name taken                      409
+too many WebSocket subscriptions        429
+anything unexpected                     500     (no internals)
 ======================================  ======  =============================================
+
+Echoed input values are truncated (:func:`~crossmargin.service.render.error_value`) and every
+error body is encoded as ASCII JSON (:func:`json_bytes`), so no input — a 10 MB field, a lone
+surrogate — can make an error answer large or fail to encode.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from crossmargin.core.errors import InputError
 from crossmargin.ledger import (
@@ -35,14 +46,35 @@ from crossmargin.ledger import (
 from crossmargin.service.render import error_value
 
 __all__ = [
+    "SafeJSONResponse",
     "ServiceError",
+    "body_too_large_body",
+    "forbidden_body",
     "install_error_handlers",
+    "json_bytes",
     "not_found_body",
+    "too_many_failures_body",
     "unauthorized_body",
     "validation_body",
 ]
 
 _LOCATIONS = ("body", "query", "path", "header")
+_MAX_ERRORS = 10
+_logger = logging.getLogger("crossmargin.service")
+
+
+def json_bytes(body: Any) -> bytes:
+    """``body`` as compact ASCII JSON: safe for any string (lone surrogates are escaped)."""
+    return json.dumps(body, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode(
+        "ascii"
+    )
+
+
+class SafeJSONResponse(JSONResponse):
+    """A JSON response encoded by :func:`json_bytes`."""
+
+    def render(self, content: Any) -> bytes:
+        return json_bytes(content)
 
 
 class ServiceError(Exception):
@@ -63,6 +95,28 @@ class ServiceError(Exception):
 def unauthorized_body() -> dict[str, Any]:
     """The 401 body."""
     return {"error": "unauthorized", "detail": "missing or invalid API key"}
+
+
+def forbidden_body(detail: str) -> dict[str, Any]:
+    """The 403 body: the key is valid but its scope does not allow this."""
+    return {"error": "forbidden", "detail": detail}
+
+
+def too_many_failures_body() -> dict[str, Any]:
+    """The 429 body of a client (or key id) that failed authentication too often."""
+    return {
+        "error": "too_many_failed_authentications",
+        "detail": "too many failed authentications; retry after the Retry-After seconds",
+    }
+
+
+def body_too_large_body(limit: int) -> dict[str, Any]:
+    """The 413 body."""
+    return {
+        "error": "body_too_large",
+        "detail": f"request body larger than {limit} bytes",
+        "limit_bytes": limit,
+    }
 
 
 def not_found_body() -> dict[str, Any]:
@@ -89,7 +143,7 @@ def validation_body(errors: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {
         "error": "validation_error",
         "detail": f"{first['field']} = {first['value']!r}: {first['message']}",
-        "errors": list(errors),
+        "errors": list(errors[:_MAX_ERRORS]),
     }
 
 
@@ -99,16 +153,18 @@ def _pydantic_errors(error: RequestValidationError) -> list[dict[str, Any]]:
         missing = item.get("type") == "missing"
         found.append(
             {
-                "field": _field_name(item.get("loc", ())),
+                "field": error_value(_field_name(item.get("loc", ()))),
                 "value": None if missing else error_value(item.get("input")),
-                "message": str(item.get("msg", "invalid")),
+                "message": error_value(str(item.get("msg", "invalid"))),
             }
         )
     return found
 
 
-def _json(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Any:
-    return JSONResponse(dict(body), status_code=status, headers=dict(headers or {}))
+def _json(
+    status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> SafeJSONResponse:
+    return SafeJSONResponse(dict(body), status_code=status, headers=dict(headers or {}))
 
 
 def _margin_body(error: InsufficientMarginError) -> dict[str, Any]:
@@ -140,7 +196,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def input_invalid(request: Request, error: Exception) -> Any:
         assert isinstance(error, InputError)
-        item = {"field": error.field, "value": error_value(error.value), "message": error.reason}
+        item = {
+            "field": error_value(error.field),
+            "value": error_value(error.value),
+            "message": error_value(error.reason),
+        }
         return _json(422, validation_body([item]))
 
     async def unknown_account(request: Request, error: Exception) -> Any:
@@ -175,6 +235,14 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(error, DuplicateAccountError)
         return _json(409, {"error": "duplicate_account", "detail": str(error), "name": error.name})
 
+    async def unexpected(request: Request, error: Exception) -> Response:
+        _logger.error(
+            "unhandled %s on %s %s", type(error).__name__, request.method, request.url.path
+        )
+        body = {"error": "internal_error", "detail": "internal server error"}
+        return _json(500, body)
+
+    app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, request_invalid)
     app.add_exception_handler(InputError, input_invalid)

@@ -7,27 +7,30 @@ returns a JSON-ready dict; library errors propagate to the handlers of
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from crossmargin.core.numeric import decimal_to_float
-from crossmargin.instruments import parse_instrument
-from crossmargin.ledger import InsufficientMarginError, canonical_decimal
-from crossmargin.ledger.money import parse_size
+from crossmargin.ledger import AccountKind, InsufficientMarginError, canonical_decimal
+from crossmargin.ledger.money import parse_price, parse_size
 from crossmargin.ledger.risk import MarginCheck, enforce_initial_margin, holdings_portfolio
 from crossmargin.margin.result import MarginResult
+from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, apply_trade
 from crossmargin.service.context import ServiceContext
+from crossmargin.service.errors import json_bytes
 from crossmargin.service.render import render_entry, render_holdings, render_margin
 from crossmargin.service.schemas import OrderCheck
-from crossmargin.service.stream import Trigger
+from crossmargin.service.trading import check_order
 
 __all__ = [
     "account_document",
     "ledger_page",
     "margin_document",
+    "margin_message_tail",
     "order_check_document",
-    "stream_message",
+    "probe_market",
 ]
 
 
@@ -53,7 +56,7 @@ def ledger_page(
         "limit": limit,
         "offset": offset,
         "next_offset": offset + len(entries) if len(entries) == limit else None,
-        "entries": [render_entry(entry) for entry in entries],
+        "entries": [render_entry(entry, account_id) for entry in entries],
     }
 
 
@@ -84,11 +87,12 @@ def order_check_document(
     model = context.model(order.model)
     version, market = context.market.versioned()
     uncovered: list[dict[str, str]] = []
+    size = parse_size(order.size)
+    price = None if order.price is None else parse_price(order.price)
+    instrument = check_order(context.trading, market, order.instrument, size, price)
     if order.price is None:
-        instrument = parse_instrument(order.instrument)
-        size = decimal_to_float(parse_size(order.size))
         before_portfolio = context.ledger.portfolio(account_id)
-        after_portfolio = apply_trade(before_portfolio, instrument, size, market)
+        after_portfolio = apply_trade(before_portfolio, instrument, decimal_to_float(size), market)
     else:
         preview = context.ledger.preview_trade(
             account_id, order.instrument, order.size, order.price, order.fee
@@ -126,20 +130,28 @@ def order_check_document(
     }
 
 
-def stream_message(
-    context: ServiceContext, account_id: int, model_name: str, triggers: list[Trigger]
-) -> dict[str, Any]:
-    """One WebSocket message: the account margined now, and what triggered it."""
+def margin_message_tail(context: ServiceContext, account_id: int, model_name: str) -> str:
+    """The part of a WebSocket margin message every subscriber of the account and model shares:
+    ``"market_version":…,"as_of_account_sequence":…,"margin":{…}}`` (JSON, closing brace
+    included; the caller prefixes its own type, account, model and triggers)."""
     model = context.model(model_name)
     version, market = context.market.versioned()
     holdings = context.ledger.holdings(account_id)
     result = model.margin(holdings_portfolio(holdings), market)
-    return {
-        "type": "margin",
-        "account_id": account_id,
-        "model": model_name,
-        "triggers": triggers,
+    shared = {
         "market_version": version,
-        "as_of_sequence": holdings.as_of_sequence,
+        "as_of_account_sequence": holdings.account_sequence,
         "margin": render_margin(result),
     }
+    return json_bytes(shared).decode("ascii")[1:]
+
+
+def probe_market(context: ServiceContext, market: MarketSnapshot) -> None:
+    """Margin every open position (the settlement account's mirror of the whole book) under
+    the enforced model at ``market``; raises when that fails or is not finite."""
+    settlement = context.ledger.system_account_id(AccountKind.SETTLEMENT)
+    holdings = context.ledger.holdings(settlement)
+    if not holdings.positions:
+        return
+    portfolio = holdings_portfolio(replace(holdings, balances={}))
+    context.model(context.risk_model).margin(portfolio, market)

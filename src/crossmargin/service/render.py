@@ -35,10 +35,13 @@ def _optional(value: Decimal | None) -> str | None:
     return None if value is None else canonical_decimal(value)
 
 
-def render_entry(entry: EntryRecord) -> dict[str, Any]:
-    """An entry with its postings and position changes (amounts as decimal strings)."""
+def render_entry(entry: EntryRecord, account_id: int | None = None) -> dict[str, Any]:
+    """An entry with its postings and position changes (amounts as decimal strings), numbered
+    in the journal of ``account_id`` (default: the entry's own account) — never by the
+    venue-wide event sequence, which would show every account the venue's write rate."""
+    viewer = entry.account_id if account_id is None else account_id
     return {
-        "entry_id": entry.entry_id,
+        "account_sequence": entry.sequence_of(viewer),
         "kind": entry.kind.value,
         "account_id": entry.account_id,
         "idempotency_key": entry.idempotency_key,
@@ -82,7 +85,7 @@ def render_holdings(holdings: AccountHoldings) -> dict[str, Any]:
             }
             for p in holdings.positions
         ],
-        "as_of_sequence": holdings.as_of_sequence,
+        "as_of_account_sequence": holdings.account_sequence,
     }
 
 
@@ -127,16 +130,38 @@ def render_market(version: int, market: MarketSnapshot) -> dict[str, Any]:
     }
 
 
-def error_value(value: object) -> Any:
-    """A JSON-safe rendering of an offending input value (echoed as given where JSON allows)."""
-    if value is None or isinstance(value, bool | int | str):
+#: Longest echoed string, and most items of an echoed list or object.
+MAX_ECHO_CHARS = 64
+MAX_ECHO_ITEMS = 8
+
+
+def _short(text: str) -> str:
+    """``text`` cut to :data:`MAX_ECHO_CHARS` (saying how long it was), lone surrogates and
+    other unencodable code points escaped."""
+    if len(text) > MAX_ECHO_CHARS:
+        text = f"{text[:MAX_ECHO_CHARS]}… ({len(text)} characters)"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def error_value(value: object, depth: int = 0) -> Any:
+    """A JSON-safe, bounded rendering of an offending input value: echoed as given where JSON
+    allows, strings cut to 64 characters, lists and objects to 8 items and 2 levels, huge
+    integers as truncated text."""
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        return value if abs(value) < 10**18 else f"<integer of {value.bit_length()} bits>"
+    if isinstance(value, str):
+        return _short(value)
     if isinstance(value, Decimal):
-        return canonical_decimal(value) if value.is_finite() else str(value)
+        return _short(canonical_decimal(value) if value.is_finite() else str(value))
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
+    if depth >= 2:
+        return _short(type(value).__name__)
     if isinstance(value, list | tuple):
-        return [error_value(item) for item in value]
+        return [error_value(item, depth + 1) for item in value[:MAX_ECHO_ITEMS]]
     if isinstance(value, Mapping):
-        return {str(k): error_value(v) for k, v in value.items()}
-    return str(value)
+        items = list(value.items())[:MAX_ECHO_ITEMS]
+        return {_short(str(k)): error_value(v, depth + 1) for k, v in items}
+    return _short(str(value))

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from crossmargin.ledger import EntryRecord
+from crossmargin.ledger import EntryRecord, cash_operations, position_operations
 from crossmargin.ledger.ledger import MAX_PAGE_SIZE
+from crossmargin.ledger.money import parse_amount, parse_price, parse_size
 from crossmargin.margin.registry import MODEL_NAMES
 from crossmargin.service import operations
-from crossmargin.service.auth import account_access
+from crossmargin.service.auth import account_access, deposit_access
 from crossmargin.service.context import ServiceContext, get_context
+from crossmargin.service.errors import json_bytes
 from crossmargin.service.render import render_entry
 from crossmargin.service.schemas import (
     AccountOut,
@@ -24,6 +27,7 @@ from crossmargin.service.schemas import (
     OrderCheckOut,
     TradeRequest,
 )
+from crossmargin.service.trading import check_currency, check_order
 
 __all__ = ["router"]
 
@@ -32,6 +36,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "Not this key's account, or no such account"},
     422: {"model": ErrorOut, "description": "Invalid input: names the field and the value"},
 }
+#: Largest ``offset`` of a ledger page (an account with more entries than this is not served).
+MAX_OFFSET = 10**12
+
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **_ERRORS,
     200: {"model": EntryOut, "description": "A retry: the original entry, nothing posted"},
@@ -42,72 +49,69 @@ _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     },
 }
 
+_DEPOSIT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_WRITE_ERRORS,
+    403: {"model": ErrorOut, "description": "Not the admin or a custody key"},
+}
+
 router = APIRouter(prefix="/accounts/{account_id}", tags=["accounts"], responses=_ERRORS)
 
 Context = Annotated[ServiceContext, Depends(get_context)]
 AccountId = Annotated[int, Depends(account_access)]
+DepositId = Annotated[int, Depends(deposit_access)]
 _MODEL_HELP = f"Margin model: one of {', '.join(MODEL_NAMES)}."
 
 
-def _posted(context: ServiceContext, entry: EntryRecord, response: Response) -> dict[str, Any]:
-    """201 for a new entry (and a stream trigger), 200 for an idempotent retry."""
-    if entry.idempotent_replay:
-        response.status_code = 200
-    else:
-        trigger = {"kind": entry.kind.value, "entry_id": entry.entry_id}
+def _posted(context: ServiceContext, entry: EntryRecord) -> Response:
+    """201 for a new entry (and a stream trigger), 200 for an idempotent retry; the body is
+    rendered here (no response-model pass: the entry is already exact)."""
+    if not entry.idempotent_replay:
+        trigger = {
+            "kind": entry.kind.value,
+            "account_sequence": entry.sequence_of(entry.account_id),
+        }
         context.stream.publish_account(entry.account_id, trigger)
-    return render_entry(entry)
-
-
-@router.post("/deposits", status_code=201, response_model=EntryOut, responses=_WRITE_ERRORS)
-async def post_deposit(
-    account_id: AccountId, body: CashRequest, context: Context, response: Response
-) -> dict[str, Any]:
-    """Credit cash from outside (``amount`` > 0, on the currency quantum)."""
-    entry = await run_in_threadpool(
-        context.write,
-        context.ledger.deposit,
-        account_id,
-        body.currency,
-        body.amount,
-        body.idempotency_key,
+    return Response(
+        json_bytes(render_entry(entry)),
+        status_code=200 if entry.idempotent_replay else 201,
+        media_type="application/json",
     )
-    return _posted(context, entry, response)
+
+
+def _cash(context: ServiceContext, body: CashRequest) -> tuple[str, Decimal]:
+    currency = check_currency(context.trading, context.market.current(), body.currency)
+    return currency, parse_amount(body.amount, currency)
+
+
+@router.post("/deposits", status_code=201, response_model=EntryOut, responses=_DEPOSIT_ERRORS)
+async def post_deposit(account_id: DepositId, body: CashRequest, context: Context) -> Response:
+    """Credit cash from outside (``amount`` > 0, on the currency quantum): a custody operation,
+    for the admin key or a custody key only (an account key gets 403)."""
+    currency, amount = _cash(context, body)
+    operation = cash_operations.deposit(account_id, currency, amount)
+    return _posted(context, await context.writer.post(operation, body.idempotency_key))
 
 
 @router.post("/withdrawals", status_code=201, response_model=EntryOut, responses=_WRITE_ERRORS)
-async def post_withdrawal(
-    account_id: AccountId, body: CashRequest, context: Context, response: Response
-) -> dict[str, Any]:
+async def post_withdrawal(account_id: AccountId, body: CashRequest, context: Context) -> Response:
     """Pay cash out; refused (409) when the balance does not cover it or equity after it would
     be below the initial margin of the enforced model."""
-    entry = await run_in_threadpool(
-        context.write,
-        context.ledger.withdraw,
-        account_id,
-        body.currency,
-        body.amount,
-        body.idempotency_key,
-    )
-    return _posted(context, entry, response)
+    currency, amount = _cash(context, body)
+    operation = cash_operations.withdrawal(account_id, currency, amount)
+    return _posted(context, await context.writer.post(operation, body.idempotency_key))
 
 
 @router.post("/trades", status_code=201, response_model=EntryOut, responses=_WRITE_ERRORS)
-async def post_trade(
-    account_id: AccountId, body: TradeRequest, context: Context, response: Response
-) -> dict[str, Any]:
-    """Book a fill; a trade that adds risk is held to the initial-margin rule (409)."""
-    entry = await run_in_threadpool(
-        context.write,
-        context.ledger.trade,
-        account_id,
-        body.instrument,
-        body.size,
-        body.price,
-        body.fee,
-        body.idempotency_key,
+async def post_trade(account_id: AccountId, body: TradeRequest, context: Context) -> Response:
+    """Book a fill of a listed instrument: size a multiple of the lot, price a multiple of the
+    tick within the band around the mark, notional within the cap (422 otherwise); a trade that
+    adds risk is held to the initial-margin rule (409)."""
+    size, price = parse_size(body.size), parse_price(body.price)
+    instrument = check_order(
+        context.trading, context.market.current(), body.instrument, size, price
     )
-    return _posted(context, entry, response)
+    operation = position_operations.trade(account_id, instrument.name, size, price, body.fee)
+    return _posted(context, await context.writer.post(operation, body.idempotency_key))
 
 
 @router.post("/orders/check", response_model=OrderCheckOut)
@@ -140,7 +144,7 @@ async def get_ledger(
     account_id: AccountId,
     context: Context,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """The account's journal entries, oldest first, paginated (``next_offset``)."""
     return await run_in_threadpool(operations.ledger_page, context, account_id, limit, offset)

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import secrets
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from crossmargin.market import market_from_dict
+from crossmargin.ledger.money import parse_price
+from crossmargin.market import MarketSnapshot, market_from_dict
+from crossmargin.service import operations
 from crossmargin.service.auth import require_admin
 from crossmargin.service.context import ServiceContext, get_context
+from crossmargin.service.market_checks import check_market_update
+from crossmargin.service.market_state import apply_tick
 from crossmargin.service.render import render_market
 from crossmargin.service.schemas import (
     AccountCreate,
     AccountCreated,
+    CustodyKeyCreated,
     ErrorOut,
     HealthOut,
     MarketOut,
@@ -36,7 +41,7 @@ Context = Annotated[ServiceContext, Depends(get_context)]
 
 
 def _open_account(context: ServiceContext, name: str) -> dict[str, Any]:
-    account_id = context.write(context.ledger.open_account, name)
+    account_id = context.ledger.open_account(name)
     return {
         "account_id": account_id,
         "name": name,
@@ -55,10 +60,48 @@ def _open_account(context: ServiceContext, name: str) -> dict[str, Any]:
 async def post_account(
     context: Context, body: Annotated[AccountCreate | None, Body()] = None
 ) -> dict[str, Any]:
-    """Open a user account; the answer holds its API key, shown this once (only a salted hash
+    """Open a user account; the answer holds its API key, shown this once (only a keyed hash
     is stored). Without a ``name`` one is generated."""
     name = body.name if body is not None and body.name else f"account-{secrets.token_hex(6)}"
     return await run_in_threadpool(_open_account, context, name)
+
+
+@router.post(
+    "/custody-keys",
+    status_code=201,
+    response_model=CustodyKeyCreated,
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=_ADMIN_ERRORS,
+)
+async def post_custody_key(context: Context) -> dict[str, Any]:
+    """Issue a custody key: it may post deposits to any account and nothing else (the desk
+    that moves money in from outside). Shown this once; only a keyed hash is stored."""
+    return {"api_key": await run_in_threadpool(context.keys.issue_custody_key)}
+
+
+def _checked(context: ServiceContext, update: MarketUpdate) -> MarketSnapshot:
+    """The market ``update`` asks for, once :func:`check_market_update` accepts it."""
+    current = context.market.current()
+    if update.snapshot is not None:
+        field = "snapshot"
+        market = market_from_dict(update.snapshot, "snapshot")
+    else:
+        assert update.tick is not None
+        field = "tick"
+        prices = {
+            asset: parse_price(text, f"tick.index_usd.{asset}")
+            for asset, text in update.tick.index_usd.items()
+        }
+        market = apply_tick(current, prices)
+    check_market_update(
+        current,
+        market,
+        field,
+        datetime.now(UTC),
+        lambda candidate: operations.probe_market(context, candidate),
+    )
+    return market
 
 
 @router.post(
@@ -70,15 +113,12 @@ async def post_account(
 )
 async def post_market(body: MarketUpdate, context: Context) -> dict[str, Any]:
     """Replace the market (``snapshot``: the ``[market]`` table of a portfolio file) or move
-    index prices (``tick``: ``{"index_usd": {"BTC": "65000.5"}}``). Every WebSocket subscriber
-    gets a margin update."""
-    if body.snapshot is not None:
-        market = await run_in_threadpool(market_from_dict, body.snapshot, "snapshot")
+    index prices (``tick``: ``{"index_usd": {"BTC": "65000.5"}}``). An update the service could
+    not margin with is refused (422; see :mod:`crossmargin.service.market_checks`) and the
+    current market stays. Every WebSocket subscriber gets a margin update."""
+    async with context.market_update_lock:
+        market = await run_in_threadpool(_checked, context, body)
         version = context.market.replace(market)
-    else:
-        assert body.tick is not None
-        prices = {asset: Decimal(text) for asset, text in body.tick.index_usd.items()}
-        version, market = await run_in_threadpool(context.market.tick, prices)
     context.stream.publish_all({"kind": "market", "market_version": version})
     return render_market(version, market)
 

@@ -1,9 +1,11 @@
 """``WS /ws/accounts/{account_id}?model=pm``: the account's margin, pushed on every change.
 
-Authentication is the bearer header or, for clients that cannot set headers, a ``token`` query
-parameter. A refused handshake gets the same HTTP answer a request would (401, 404, 422 as JSON)
-where the server supports the WebSocket denial-response extension (uvicorn does), else a close
-with code 1008. Once accepted, the server sends a ``margin`` message at once (trigger
+Authentication (in :mod:`crossmargin.service.boundary`) is the bearer header or, for browsers
+that cannot set headers, a ``token`` query parameter (discouraged: URLs end up in logs; the
+service redacts it by the parsed parameter). A refused handshake gets the same HTTP answer a
+request would (401, 404, 422 as JSON; 429 beyond the key's subscription limit) where the server
+supports the WebSocket denial-response extension (uvicorn does), else a close with code 1008.
+Once accepted, the server sends a ``margin`` message at once (trigger
 ``subscribed``), then one after every trade, deposit or withdrawal the service posts for the
 account and every market update, each naming its triggers (see
 :mod:`crossmargin.service.stream`). Messages the client sends are ignored.
@@ -13,19 +15,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect
 
 from crossmargin.core.errors import CrossmarginError, InputError
 from crossmargin.ledger import UnknownAccountError
 from crossmargin.service import operations
-from crossmargin.service.auth import parse_path_account_id, principal_for, token_from
+from crossmargin.service.auth import parse_path_account_id, principal_of
 from crossmargin.service.context import ServiceContext, get_context
-from crossmargin.service.errors import not_found_body, unauthorized_body, validation_body
+from crossmargin.service.errors import (
+    SafeJSONResponse,
+    json_bytes,
+    not_found_body,
+    unauthorized_body,
+    validation_body,
+)
 from crossmargin.service.render import error_value
 from crossmargin.service.stream import Subscription
 
@@ -39,7 +47,7 @@ _POLICY_VIOLATION = 1008
 async def _deny(websocket: WebSocket, status: int, body: dict[str, Any]) -> None:
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        await websocket.send_denial_response(JSONResponse(body, status, headers))
+        await websocket.send_denial_response(SafeJSONResponse(body, status, headers))
     else:
         await websocket.close(code=_POLICY_VIOLATION, reason=str(body.get("error", "")))
 
@@ -48,7 +56,7 @@ async def _refusal(
     websocket: WebSocket, context: ServiceContext, account_id: str, model: str
 ) -> tuple[int, dict[str, Any]] | int:
     """The account id when the handshake may proceed, else the refusal (status, body)."""
-    principal = await principal_for(context, token_from(websocket))
+    principal = principal_of(websocket)
     if principal is None:
         return 401, unauthorized_body()
     parsed = parse_path_account_id(account_id)
@@ -66,22 +74,26 @@ async def _refusal(
 
 
 async def _pump(websocket: WebSocket, context: ServiceContext, subscription: Subscription) -> None:
-    """Send one message per batch of triggers until the stream closes."""
+    """Send one message per batch of triggers until the stream closes; the margin part is
+    computed once per change for every subscriber of the account and model."""
+    account_id, model = subscription.account_id, subscription.model
+
+    def compute() -> Awaitable[str]:
+        return run_in_threadpool(operations.margin_message_tail, context, account_id, model)
+
+    head = f'{{"type":"margin","account_id":{account_id},"model":{json_bytes(model).decode()},'
     while True:
         triggers = await subscription.next_batch()
         if triggers is None:
             return
         try:
-            message = await run_in_threadpool(
-                operations.stream_message,
-                context,
-                subscription.account_id,
-                subscription.model,
-                triggers,
-            )
+            tail = await context.stream.shared(account_id, model, compute)
         except CrossmarginError as error:
-            message = {"type": "error", "triggers": triggers, "detail": str(error)}
-        await websocket.send_json(message)
+            body = {"type": "error", "triggers": triggers, "detail": str(error)}
+            await websocket.send_text(json_bytes(body).decode("ascii"))
+            continue
+        triggered = json_bytes(triggers).decode("ascii")
+        await websocket.send_text(f'{head}"triggers":{triggered},{tail}')
 
 
 async def _drain(websocket: WebSocket) -> None:
@@ -101,8 +113,21 @@ async def account_stream(websocket: WebSocket, account_id: str, model: str = "pm
     if isinstance(outcome, tuple):
         await _deny(websocket, *outcome)
         return
-    await websocket.accept()
-    subscription = context.stream.subscribe(outcome, model)
+    principal = principal_of(websocket)
+    owner = principal.key_id if principal is not None else ""
+    subscription = context.stream.subscribe(outcome, model, owner)
+    if subscription is None:
+        body = {
+            "error": "too_many_subscriptions",
+            "detail": f"a key may hold at most {context.stream.max_per_key} subscriptions",
+        }
+        await _deny(websocket, 429, body)
+        return
+    try:
+        await websocket.accept()
+    except BaseException:
+        context.stream.unsubscribe(subscription)
+        raise
     subscription.push({"kind": "subscribed"})
     tasks = [
         asyncio.ensure_future(_pump(websocket, context, subscription)),

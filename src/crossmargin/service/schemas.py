@@ -24,6 +24,7 @@ __all__ = [
     "AccountCreated",
     "AccountOut",
     "CashRequest",
+    "CustodyKeyCreated",
     "DecimalText",
     "EntryOut",
     "ErrorOut",
@@ -84,6 +85,12 @@ class AccountCreate(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
 
+class CustodyKeyCreated(_Strict):
+    """A new custody key (deposits to any account, nothing else) — shown this once."""
+
+    api_key: str
+
+
 class AccountCreated(_Strict):
     """The new account and its API key — shown this once, stored only hashed."""
 
@@ -126,7 +133,7 @@ class OrderCheck(_Strict):
 class Tick(_Strict):
     """New index prices in USD per coin."""
 
-    index_usd: Annotated[dict[_AssetCode, DecimalText], Field(min_length=1)]
+    index_usd: Annotated[dict[_AssetCode, DecimalText], Field(min_length=1, max_length=50)]
 
 
 class MarketUpdate(_Strict):
@@ -163,9 +170,10 @@ class PositionChangeOut(_Strict):
 
 
 class EntryOut(_Strict):
-    """A journal entry; ``idempotent_replay`` is true when this request was a retry."""
+    """A journal entry, numbered in the account's own journal (``account_sequence``: 1, 2, …);
+    ``idempotent_replay`` is true when this request was a retry."""
 
-    entry_id: int
+    account_sequence: int | None
     kind: str
     account_id: int
     idempotency_key: str
@@ -185,14 +193,15 @@ class PositionOut(_Strict):
 
 
 class AccountOut(_Strict):
-    """An account's balances by currency and its positions, as of ``as_of_sequence``."""
+    """An account's balances by currency and its positions, as of the account's own entry
+    ``as_of_account_sequence``."""
 
     account_id: int
     name: str
     kind: str
     balances: dict[str, str]
     positions: list[PositionOut]
-    as_of_sequence: int
+    as_of_account_sequence: int
 
 
 class LedgerPage(_Strict):

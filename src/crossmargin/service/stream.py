@@ -5,12 +5,18 @@ subscribers; every market update triggers all of them. A subscriber owns a queue
 its connection task takes everything queued at once, margins the account once, and sends one
 message naming every trigger it covers — a slow client gets fewer, fresher messages, never a
 backlog, and no trigger goes unreported. All methods run on the event loop's thread.
+
+Amplification is bounded twice: a key may hold at most ``max_per_key`` subscriptions (and the
+process ``max_total``); and an account's margin under one model is computed once per change
+(:meth:`MarginStream.shared`) — every subscriber waiting for the same account, model, account
+revision and market revision awaits the same computation and sends the same bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 __all__ = ["MarginStream", "Subscription", "Trigger"]
@@ -23,9 +29,10 @@ Trigger = dict[str, Any]
 class Subscription:
     """One connection's queue of triggers for one account and model."""
 
-    def __init__(self, account_id: int, model: str) -> None:
+    def __init__(self, account_id: int, model: str, owner: str = "") -> None:
         self.account_id = account_id
         self.model = model
+        self.owner = owner
         self._queue: asyncio.Queue[Trigger | None] = asyncio.Queue()
 
     def push(self, trigger: Trigger | None) -> None:
@@ -45,28 +52,57 @@ class Subscription:
 
 
 class MarginStream:
-    """Subscribers by account."""
+    """Subscribers by account (see the module docstring for the bounds)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_per_key: int = 8, max_total: int = 10_000) -> None:
+        self.max_per_key = max_per_key
+        self.max_total = max_total
         self._subscribers: defaultdict[int, set[Subscription]] = defaultdict(set)
+        self._per_owner: Counter[str] = Counter()
         self._closed = False
+        self._account_revisions: Counter[int] = Counter()
+        self._market_revision = 0
+        self._computations: dict[tuple[int, str], tuple[tuple[int, int], asyncio.Future[str]]] = {}
 
-    def subscribe(self, account_id: int, model: str) -> Subscription:
-        """A new subscription (already closed when the stream is)."""
-        subscription = Subscription(account_id, model)
+    def subscribe(self, account_id: int, model: str, owner: str = "") -> Subscription | None:
+        """A new subscription for the key ``owner`` (already closed when the stream is), or
+        ``None`` when the key or the process holds the most subscriptions allowed."""
+        if self._per_owner[owner] >= self.max_per_key or self.subscriber_count() >= self.max_total:
+            return None
+        subscription = Subscription(account_id, model, owner)
         if self._closed:
             subscription.push(None)
         else:
             self._subscribers[account_id].add(subscription)
+            self._per_owner[owner] += 1
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         """Forget ``subscription``."""
         group = self._subscribers.get(subscription.account_id)
-        if group is not None:
+        if group is not None and subscription in group:
             group.discard(subscription)
+            self._per_owner[subscription.owner] -= 1
+            if self._per_owner[subscription.owner] <= 0:
+                del self._per_owner[subscription.owner]
             if not group:
                 del self._subscribers[subscription.account_id]
+                self._computations = {
+                    k: v for k, v in self._computations.items() if k[0] != subscription.account_id
+                }
+
+    async def shared(
+        self, account_id: int, model: str, compute: Callable[[], Awaitable[str]]
+    ) -> str:
+        """The account's margin message body under ``model`` at the current revisions:
+        computed by the first caller, awaited by every other one."""
+        revision = (self._account_revisions[account_id], self._market_revision)
+        found = self._computations.get((account_id, model))
+        if found is not None and found[0] == revision:
+            return await asyncio.shield(found[1])
+        future: asyncio.Future[str] = asyncio.ensure_future(compute())
+        self._computations[(account_id, model)] = (revision, future)
+        return await asyncio.shield(future)
 
     def subscriber_count(self) -> int:
         """How many subscriptions are open."""
@@ -74,11 +110,13 @@ class MarginStream:
 
     def publish_account(self, account_id: int, trigger: Trigger) -> None:
         """Trigger the subscribers of one account."""
+        self._account_revisions[account_id] += 1
         for subscription in self._subscribers.get(account_id, ()):
             subscription.push(trigger)
 
     def publish_all(self, trigger: Trigger) -> None:
         """Trigger every subscriber (a market update)."""
+        self._market_revision += 1
         for group in self._subscribers.values():
             for subscription in group:
                 subscription.push(trigger)
