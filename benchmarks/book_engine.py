@@ -15,16 +15,35 @@ and prints a table with the ratios:
 
     python benchmarks/book_engine.py                       # 1,000,000 accounts (minutes)
     python benchmarks/book_engine.py --accounts 2000 --checks 500 --loop-sample 20   # seconds
+
+``--balances F`` gives a fraction F of the accounts coin balances (half of their collateral in BTC
+and ETH, the rest in USD), which the ``pm`` engine puts in the scenarios (``balance_coin``).
+
+Against another version of the code (e.g. the previous commit in a worktree), interleaved:
+
+    git worktree add ../pm-base HEAD
+    python benchmarks/book_engine.py --accounts 200000 --compare-with ../pm-base/src --reps 9
+
+runs ``--reps`` pairs of child processes, this code then the other (``PYTHONPATH``), each timing a
+full recompute of the same synthetic book (best of ``--repeat`` after a warm-up), and prints the
+medians and their ratio. A version without balance support runs the book without balances.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import inspect
+import json
+import os
 import resource
+import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -174,6 +193,89 @@ def pre_trade_latencies(
     return latencies
 
 
+def coin_balances(
+    collateral_usd: NDArray[np.float64], index_usd: dict[str, float], fraction: float, seed: int
+) -> tuple[NDArray[np.float64], dict[str, NDArray[np.float64]]]:
+    """Move half of the collateral of a random ``fraction`` of the accounts into BTC and ETH
+    balances (a quarter each, at the index): (USD collateral left, balance per coin)."""
+    rng = np.random.default_rng(seed + 7)
+    chosen = rng.random(collateral_usd.shape[0]) < fraction
+    quarter = np.where(chosen, 0.25 * collateral_usd, 0.0)
+    balances = {coin: quarter / index_usd[coin] for coin in ("BTC", "ETH") if coin in index_usd}
+    return collateral_usd - quarter * len(balances), balances
+
+
+def _build(args: argparse.Namespace) -> tuple[BookEngine, float, float]:
+    """The synthetic book in an engine: (engine, seconds to generate, seconds to load)."""
+    start = time.perf_counter()
+    book = synthetic_book(
+        args.accounts,
+        args.instruments,
+        args.seed,
+        data_dir=shared_data_dir(),
+        positions_per_account=args.positions,
+    )
+    generated = time.perf_counter() - start
+    start = time.perf_counter()
+    engine = BookEngine(book.instruments, book.market, args.model, threads=args.threads)
+    takes_balances = "balance_coin" in inspect.signature(engine.load_positions).parameters
+    if args.balances > 0.0 and takes_balances and args.model == "pm":
+        index = {coin: book.market.index(coin) for coin in engine.underlyings}
+        collateral, balances = coin_balances(book.collateral_usd, index, args.balances, args.seed)
+        engine.load_positions(
+            book.account_index, book.instrument_index, book.size,
+            collateral + sum(b * index[c] for c, b in balances.items()), balance_coin=balances,
+        )  # fmt: skip
+    else:
+        engine.load_positions(
+            book.account_index, book.instrument_index, book.size, book.collateral_usd
+        )
+    loaded = time.perf_counter() - start
+    return engine, generated, loaded
+
+
+def kernel_only(args: argparse.Namespace) -> None:
+    """Child of ``--compare-with``: one JSON line with the best full-recompute seconds."""
+    engine, _, _ = _build(args)
+    engine.margin_all(incremental=False)  # compile or load from cache
+    best = _best(lambda: engine.margin_all(incremental=False), args.repeat)
+    takes = "balance_coin" in inspect.signature(engine.load_positions).parameters
+    print(json.dumps({"seconds": best, "balances": bool(args.balances > 0.0 and takes)}))
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Interleaved child runs of this code and of ``args.compare_with``; medians and ratio."""
+    here = str(Path(__file__).resolve().parents[1] / "src")
+    child = [
+        sys.executable, str(Path(__file__).resolve()), "--kernel-only",
+        "--accounts", str(args.accounts), "--positions", str(args.positions),
+        "--instruments", str(args.instruments), "--model", args.model, "--seed", str(args.seed),
+        "--repeat", str(args.repeat), "--balances", str(args.balances),
+    ]  # fmt: skip
+    if args.threads:
+        child += ["--threads", str(args.threads)]
+    times: dict[str, list[float]] = {"this": [], "other": []}
+    flags: dict[str, bool] = {}
+    for rep in range(args.reps):
+        for name, src in (("this", here), ("other", args.compare_with)):
+            env = dict(os.environ, PYTHONPATH=src)
+            out = subprocess.run(child, env=env, capture_output=True, text=True, check=True)
+            line = json.loads(out.stdout.strip().splitlines()[-1])
+            times[name].append(line["seconds"])
+            flags[name] = line["balances"]
+        print(f"rep {rep + 1}: this {times['this'][-1] * 1e3:.1f} ms, "
+              f"other {times['other'][-1] * 1e3:.1f} ms", flush=True)  # fmt: skip
+    this, other = statistics.median(times["this"]), statistics.median(times["other"])
+    print(
+        f"\nfull recompute, {args.accounts:,} accounts, model {args.model}, {args.reps} "
+        f"interleaved repetitions (best of {args.repeat} each), medians:\n"
+        f"| code | median | balances in the scenarios |\n|---|---|---|\n"
+        f"| this ({here}) | {this * 1e3:.1f} ms | {flags['this']} |\n"
+        f"| other ({args.compare_with}) | {other * 1e3:.1f} ms | {flags['other']} |\n"
+        f"ratio this / other: {this / other:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1_000_000)
@@ -186,27 +288,24 @@ def main() -> None:
     parser.add_argument("--loop-sample", type=int, default=200, help="accounts in the model loop")
     parser.add_argument("--threads", type=int, default=None, help="threads of margin_all")
     parser.add_argument("--skip-twin", action="store_true", help="skip the complete numpy twin")
+    parser.add_argument("--balances", type=float, default=0.0, help="accounts with coin balances")
+    parser.add_argument("--compare-with", default=None, help="src folder of another version")
+    parser.add_argument("--reps", type=int, default=9, help="interleaved pairs with --compare-with")
+    parser.add_argument("--kernel-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.kernel_only:
+        kernel_only(args)
+        return
+    if args.compare_with:
+        compare(args)
+        return
     rng = np.random.default_rng(args.seed + 1)
     rows: list[tuple[str, str, str]] = []
 
-    start = time.perf_counter()
-    book = synthetic_book(
-        args.accounts,
-        args.instruments,
-        args.seed,
-        data_dir=shared_data_dir(),
-        positions_per_account=args.positions,
-    )
-    generated = time.perf_counter() - start
     gc.collect()
     process_rss = _status_gib("VmRSS")
     peak_reset = _reset_peak()
-    start = time.perf_counter()
-    engine = BookEngine(book.instruments, book.market, args.model, threads=args.threads)
-    engine.load_positions(book.account_index, book.instrument_index, book.size, book.collateral_usd)
-    loaded = time.perf_counter() - start
-    del book
+    engine, generated, loaded = _build(args)
     gc.collect()
     print(
         f"book: {engine.account_count:,} accounts, {engine.position_count:,} positions "
@@ -341,7 +440,7 @@ def main() -> None:
         (
             "peak RSS while the engine loads, margins, moves and checks",
             f"{engine_peak:.2f} GiB",
-            f"process before: {process_rss:.2f} GiB (book arrays included); "
+            f"process before the book: {process_rss:.2f} GiB; "
             f"{'peak reset there' if peak_reset else 'peak since start'}",
         )
     )

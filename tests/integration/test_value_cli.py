@@ -70,15 +70,17 @@ def test_value_json_keys_are_the_attribute_names_with_units() -> None:
 
 
 def test_naked_perpetual_numbers() -> None:
-    """Short 100,000 USD face at 70,000, index 72,000: −2,857.142857 USD; 0.5 BTC collateral at a
-    10 % haircut = 32,400 USD; equity 29,542.857143."""
+    """Short 100,000 USD face at 70,000, index 72,000: −2,857.142857 USD. 0.5 BTC collateral at a
+    10 % haircut taken on the net BTC holding, 0.5 − 0.0396825 = 0.4603175 BTC: collateral
+    36,000 − 3,314.285714 = 32,685.714285 (rounded down); equity 0.4603175 × 72,000 × 0.9 =
+    29,828.571428."""
     result = runner.invoke(
         app, ["value", str(EXAMPLE_FILES[0].parent / "naked_perpetual.toml"), "--json"]
     )
     document = json.loads(result.stdout)
     assert document["positions"][0]["mark_value_usd"] == pytest.approx(-2857.142857142857)
-    assert document["collateral_value_usd"] == "32400.000000"
-    assert float(document["equity_usd"]) == pytest.approx(29542.857143, abs=1e-6)
+    assert document["collateral_value_usd"] == "32685.714285"
+    assert float(document["equity_usd"]) == pytest.approx(29828.571428, abs=1e-6)
 
 
 def test_tables_for_people() -> None:

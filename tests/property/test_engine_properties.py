@@ -7,11 +7,14 @@ instrument. Every account of the engine must equal the single-account model run 
 model rounds up — the kernel must equal its numpy twin, a pre-trade check must equal the margin
 after the trade, and relabelling accounts must change nothing.
 
-Besides the shipped parameters, ``pm-stressed`` runs portfolio margin with a correlation offset
-and a low delta-shock threshold, and the books mix in accounts of long options only and of
-delta-one contracts only, so that every charge (scan risk, delta shock, short option, basis, the
-premium cap and the correlation credit) is exercised: :func:`test_every_pm_charge_is_exercised`
-checks that the strategy reaches each of them.
+Besides the shipped parameters, ``pm-stressed`` runs portfolio margin with a low delta-shock
+threshold, and the books mix in accounts of long options only and of delta-one contracts only,
+and BTC and ETH balances that are positions in the scenarios (``pm``; the single-account model
+gets them as collateral, the engine as ``balance_coin`` plus their USD value in
+``collateral_usd``), so that every charge (worst case, correlation contingency, roll shock, delta
+shock, a balance inside the scenarios) is exercised: :func:`test_every_pm_charge_is_exercised`
+checks that the strategy reaches each of them. Haircuts are zero on both sides, so equity is the
+same definition in both.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
+from crossmargin.collateral import HaircutSchedule
 from crossmargin.engine import BookEngine
 from crossmargin.engine.positions import PositionBook
 from crossmargin.instruments import parse_instrument
@@ -64,25 +68,36 @@ OPTION_NAMES = BTC_OPTIONS + ETH_OPTIONS
 ENTRY_NAMES = ("BTC-29MAR24", "BTC-PERPETUAL", "ETH-PERPETUAL")
 
 
+NO_HAIRCUTS = HaircutSchedule(
+    version="none",
+    source="tests: no haircuts",
+    haircuts={"USD": 0.0, "USDC": 0.0, "BTC": 0.0, "ETH": 0.0},
+)
+
+
 def _stressed_pm() -> PortfolioMarginParameters:
-    """Shipped ``pm`` parameters with a correlation offset of 0.4 and a delta shock from
-    100,000 USD of net delta, steep enough to push a long-option book over its premium."""
+    """Shipped ``pm`` parameters with a delta shock from 100,000 USD of net delta, steep enough
+    to reach max_delta_shock."""
     data = load_pm_parameters().model_dump()
-    data["cross_underlying_offset"] = 0.4
     for name, increment in (("BTC", 0.005), ("ETH", 0.0005)):
-        data["underlyings"][name]["delta_shock_threshold_usd"] = 100_000.0
-        data["underlyings"][name]["delta_shock_increment_per_coin"] = increment
+        data["pairs"][name]["delta_shock_threshold_usd"] = 100_000.0
+        data["pairs"][name]["delta_shock_increment_per_coin"] = increment
     return PortfolioMarginParameters.model_validate(data)
 
 
 #: variant → (engine model, its parameters (None: shipped), the single-account model)
 VARIANTS = {
-    "pm": ("pm", None, PortfolioMargin()),
-    "span": ("span", None, SpanMargin()),
-    "pm-stressed": ("pm", _stressed_pm(), PortfolioMargin(_stressed_pm())),
+    "pm": ("pm", None, PortfolioMargin(haircuts=NO_HAIRCUTS)),
+    "span": ("span", None, SpanMargin(haircuts=NO_HAIRCUTS)),
+    "pm-stressed": ("pm", _stressed_pm(), PortfolioMargin(_stressed_pm(), NO_HAIRCUTS)),
 }
 COMPONENTS = {"pm": 8, "span": 4, "pm-stressed": 8}  # rounded components, two underlyings
 ALL_VARIANTS = st.sampled_from(sorted(VARIANTS))
+COINS = ("BTC", "ETH")
+Book = tuple[
+    MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None],
+    list[dict[str, float]],
+]  # fmt: skip
 
 
 markets = flat_markets
@@ -101,9 +116,7 @@ def _size(draw: st.DrawFn, name: str) -> float:
 
 
 @st.composite
-def books(
-    draw: st.DrawFn,
-) -> tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]]:
+def books(draw: st.DrawFn) -> Book:
     market = draw(markets())
     accounts = draw(st.integers(1, 5))
     rows = []
@@ -113,19 +126,27 @@ def books(
         picked = draw(st.lists(st.sampled_from(pool), max_size=8, unique=True))
         sized = [(NAMES.index(name), _size(draw, name)) for name in picked]
         rows.append([(i, abs(s) if shape == "long options" else s) for i, s in sized])
-    collateral = [draw(st.floats(0.0, 2_000_000.0)) for _ in range(accounts)]
+    coins = [
+        {
+            "BTC": draw(st.sampled_from([0.0, 0.0, -1.5, 2.0, 12.5])),
+            "ETH": draw(st.sampled_from([0.0, 0.0, -20.0, 35.0, 400.0])),
+        }
+        for _ in range(accounts)
+    ]
+    collateral = []
+    for balances in coins:
+        coin_usd = sum(amount * market.index(coin) for coin, amount in balances.items())
+        cash = draw(st.floats(0.0, 2_000_000.0))
+        collateral.append(max(cash, -coin_usd) + coin_usd)  # the balances' value included
     entries: list[float | None] = [None] * len(NAMES)
     for name in ENTRY_NAMES:
         index = market.index(name[:3])
         entries[NAMES.index(name)] = index * draw(st.floats(0.9, 1.1))
-    return market, rows, collateral, entries
+    return market, rows, collateral, entries, coins
 
 
-def _engine(
-    variant: str,
-    book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
-) -> BookEngine:
-    market, rows, collateral, entries = book
+def _engine(variant: str, book: Book) -> BookEngine:
+    market, rows, collateral, entries, coins = book
     model, parameters, _ = VARIANTS[variant]
     engine = BookEngine(
         NAMES, market, model, parameters,
@@ -134,10 +155,14 @@ def _engine(
     accounts = [a for a, row in enumerate(rows) for _ in row]
     instruments = [i for row in rows for i, _ in row]
     sizes = [s for row in rows for _, s in row]
+    balances = (
+        {coin: np.array([c[coin] for c in coins]) for coin in COINS} if model == "pm" else None
+    )
     engine.load_positions(
         np.array(accounts, dtype=np.int64), np.array(instruments, dtype=np.int64),
-        np.array(sizes), np.array(collateral),
+        np.array(sizes), np.array(collateral), balance_coin=balances,
     )  # fmt: skip
+    engine.book_coins = coins  # type: ignore[attr-defined]
     return engine
 
 
@@ -150,7 +175,10 @@ def _model(engine: BookEngine, account: int, variant: str) -> MarginResult:
         )
         for i, s in zip(cols, sizes, strict=True)
     )
-    collateral = {"USD": Decimal(repr(float(engine.collateral_usd[account])))}
+    coins = engine.book_coins[account] if VARIANTS[variant][0] == "pm" else {}  # type: ignore[attr-defined]
+    coin_usd = sum(amount * engine.market.index(coin) for coin, amount in coins.items())
+    cash = float(engine.collateral_usd[account]) - coin_usd
+    collateral = {"USD": Decimal(repr(cash))} | {c: Decimal(repr(a)) for c, a in coins.items()}
     return VARIANTS[variant][2].margin(Portfolio(positions, collateral), engine.market)
 
 
@@ -169,7 +197,7 @@ def _worst_ties(label: str | None, expected: MarginResult) -> bool:
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(book=books(), model=ALL_VARIANTS)
 def test_every_account_equals_the_single_account_model(
-    book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
+    book: Book,
     model: str,
 ) -> None:
     engine = _engine(model, book)
@@ -178,8 +206,9 @@ def test_every_account_equals_the_single_account_model(
         expected = _model(engine, account, model)
         assert _close(result.initial_margin[account], float(expected.initial_margin), model)
         assert _close(result.maintenance_margin[account], float(expected.maintenance_margin), model)
+        # each collateral line and position value is rounded to 1e-6 USD in the model
         assert abs(result.equity[account] - float(expected.equity)) <= 1e-6 * (
-            1 + len(engine.positions(account)[0])
+            4 + len(engine.positions(account)[0])
         ) + 1e-12 * abs(float(expected.equity))
         assert _worst_ties(result.worst_scenario_label(account), expected)
         assert result.maintenance_margin[account] <= result.initial_margin[account]
@@ -188,7 +217,7 @@ def test_every_account_equals_the_single_account_model(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(book=books(), model=ALL_VARIANTS)
 def test_the_numba_kernel_equals_the_numpy_twin(
-    book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
+    book: Book,
     model: str,
 ) -> None:
     """Same arrays up to summation order (the twin adds every row in turn, linear contracts
@@ -215,7 +244,7 @@ def test_the_numba_kernel_equals_the_numpy_twin(
     data=st.data(),
 )
 def test_pre_trade_equals_the_margin_after_the_trade(
-    book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
+    book: Book,
     model: str,
     trade: tuple[int, float],
     data: st.DataObject,
@@ -255,15 +284,18 @@ def test_pre_trade_equals_the_margin_after_the_trade(
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(book=books(), model=ALL_VARIANTS, seed=st.integers(0, 2**32 - 1))
 def test_relabelling_accounts_changes_nothing(
-    book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
+    book: Book,
     model: str,
     seed: int,
 ) -> None:
     """Accounts permuted and rows shuffled give the same numbers, bit for bit, per account."""
     engine = _engine(model, book)
-    market, rows, collateral, entries = book
+    market, rows, collateral, entries, coins = book
     permutation = np.random.default_rng(seed).permutation(len(rows))
-    moved = (market, [rows[p] for p in permutation], [collateral[p] for p in permutation], entries)
+    moved = (
+        market, [rows[p] for p in permutation], [collateral[p] for p in permutation], entries,
+        [coins[p] for p in permutation],
+    )  # fmt: skip
     relabelled = _engine(model, moved)
     original = engine.margin_all()
     shuffled = relabelled.margin_all()
@@ -275,7 +307,7 @@ def test_relabelling_accounts_changes_nothing(
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(book=books(), move=st.floats(-0.3, 0.3), model=ALL_VARIANTS)
 def test_an_incremental_market_move_equals_a_full_recompute(
-    book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
+    book: Book,
     move: float,
     model: str,
 ) -> None:
@@ -293,33 +325,30 @@ def test_an_incremental_market_move_equals_a_full_recompute(
         assert _close(full.initial_margin[account], float(expected.initial_margin), model)
 
 
-def _exercises(
-    charge: str,
-    book: tuple[MarketSnapshot, list[list[tuple[int, float]]], list[float], list[float | None]],
-) -> bool:
+def _exercises(charge: str, book: Book) -> bool:
     """Whether the single-account model under ``pm-stressed`` charges ``charge`` to an account
-    of ``book``."""
-    market, rows, _, entries = book
+    of ``book`` (``balance``: a coin balance is inside the scenarios)."""
+    market, rows, _, entries, coins = book
     model = VARIANTS["pm-stressed"][2]
     assert isinstance(model, PortfolioMargin)
-    for row in rows:
+    for row, balances in zip(rows, coins, strict=True):
         positions = tuple(Position(parse_instrument(NAMES[i]), s, entries[i]) for i, s in row)
-        if not positions:
-            continue
-        for margin in model.books(view_account(Portfolio(positions), market, model.haircuts)):
-            amounts = {
-                **margin.components_usd,
-                "premium_cap": 0.0 if margin.premium_cap_usd is None else 1.0,
-                "correlation_credit": margin.correlation_credit_usd,
-            }
-            if amounts[charge] > 0.0:
-                return True
+        portfolio = Portfolio(positions, {c: Decimal(repr(a)) for c, a in balances.items()})
+        risk = model.risk(view_account(portfolio, market, model.haircuts))
+        amounts = {
+            "worst_case": float(risk.aggregate.worst_case_usd[0]),
+            "correlation_contingency": float(risk.aggregate.correlation_usd[0]),
+            "roll_shock": sum(risk.roll_usd),
+            "delta_shock": sum(risk.delta_usd),
+            "balance": sum(abs(v.balance_coin) for v in risk.vectors),
+        }
+        if amounts[charge] > 0.0:
+            return True
     return False
 
 
 @pytest.mark.parametrize(
-    "charge",
-    ["scan_risk", "delta_shock", "short_option", "basis", "premium_cap", "correlation_credit"],
+    "charge", ["worst_case", "correlation_contingency", "roll_shock", "delta_shock", "balance"]
 )
 def test_every_pm_charge_is_exercised(charge: str) -> None:
     """The books strategy reaches every portfolio margin charge under ``pm-stressed``, so the

@@ -57,7 +57,9 @@ def test_single_expiry_vols_stay_within_smile_range(
 def arbitrage_free_surfaces(draw: st.DrawFn) -> VolSurface:
     """Smiles on one shared moneyness grid whose total variance grows with T at every node:
     sigma_{i+1} >= sigma_i * sqrt(T_i / T_{i+1})."""
-    grid = sorted(draw(st.lists(st.floats(-2.0, 2.0), min_size=1, max_size=6, unique=True)))
+    # Nodes on a 1e-4 grid: distinct nodes closer than MIN_NODE_SPACING are rejected as bad data.
+    steps = draw(st.lists(st.integers(-20_000, 20_000), min_size=1, max_size=6, unique=True))
+    grid = sorted(step / 10_000 for step in steps)
     days = sorted(draw(st.lists(st.integers(1, 1500), min_size=2, max_size=5, unique=True)))
     current = np.array(draw(st.lists(vols, min_size=len(grid), max_size=len(grid))))
     smiles = [VolSmile(VALUATION + timedelta(days=days[0]), np.array(grid), current)]

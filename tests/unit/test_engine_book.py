@@ -12,6 +12,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
+from crossmargin.collateral import HaircutSchedule
 from crossmargin.core.errors import InputError
 from crossmargin.engine import BookEngine, BookMarginResult, MissingDependencyError
 from crossmargin.margin import MarginResult
@@ -45,6 +46,13 @@ ACCOUNTS = np.array([0, 0, 0, 1, 1, 2, 2, 2, 3, 3])
 INSTRUMENTS = np.array([0, 4, 5, 2, 3, 6, 7, 8, 9, 10])
 SIZES = np.array([10_000.0, -2.0, 1.0, 50_000.0, -50_000.0, -3.0, -3.0, 20_000.0, 15.0, 2.0])
 COLLATERAL = np.array([100_000.0, 50_000.0, 80_000.0, 0.0, 5_000.0])
+#: The engine takes collateral as a USD amount; the single-account model gets it as USD cash
+#: under a schedule without haircuts, so both value equity the same way.
+NO_HAIRCUTS = HaircutSchedule(
+    version="none",
+    source="tests: no haircuts",
+    haircuts={"USD": 0.0, "USDC": 0.0, "BTC": 0.0, "ETH": 0.0},
+)
 
 
 def _engine(model: str = "pm") -> BookEngine:
@@ -55,7 +63,7 @@ def _engine(model: str = "pm") -> BookEngine:
 
 def _model_result(engine: BookEngine, account: int) -> MarginResult:
     """The single-account model on ``account``'s positions, its entry prices and its collateral
-    as USD cash (no haircut)."""
+    as USD cash (no haircuts at all)."""
     cols, sizes = engine.positions(account)
     entries = engine.entry_prices_usd
     positions = tuple(
@@ -65,7 +73,11 @@ def _model_result(engine: BookEngine, account: int) -> MarginResult:
         for i, s in zip(cols, sizes, strict=True)
     )
     collateral = {"USD": Decimal(repr(float(engine.collateral_usd[account])))}
-    model = PortfolioMargin() if engine.model == "pm" else SpanMargin()
+    model = (
+        PortfolioMargin(haircuts=NO_HAIRCUTS)
+        if engine.model == "pm"
+        else SpanMargin(haircuts=NO_HAIRCUTS)
+    )
     return model.margin(Portfolio(positions, collateral), engine.market)
 
 
@@ -106,17 +118,18 @@ def test_every_account_matches_the_single_account_model(model: str) -> None:
 
 
 def test_a_long_linear_perpetual_costs_its_loss_at_minus_16_percent() -> None:
-    """1 BTC long of BTC_USDC-PERPETUAL at 72,000: the worst scenario is −16 % (first of the
-    three vol regimes, which tie), scan = 0.16 × 72,000 = 11,520; no delta shock (far below
-    $20M), no basis (one bucket), so IM = 11,520 and MM = 0.8 × 11,520 = 9,216. Entered at the
-    mark, so equity is the collateral, 1,000."""
+    """1 BTC long of BTC_USDC-PERPETUAL at 72,000, a USDC vector (price 1 in every scenario):
+    the worst scenario is −16 % (first of the three vol regimes, which tie), worst case
+    0.16 × 72,000 = 11,520; roll shock = USDC's min_annualised_move 0.01 × 1 BTC × 72,000 = 720
+    (a perpetual, T = 0); no delta shock (far below $20M), so IM = 12,240 and MM = 0.8 × 12,240
+    = 9,792. Entered at the mark, so equity is the collateral, 1,000."""
     engine = BookEngine(["BTC_USDC-PERPETUAL"], MARKET)
     engine.load_positions([0], [0], [1.0], [1000.0])
     result = engine.margin_all()
-    assert result.initial_margin[0] == pytest.approx(11_520.0, rel=1e-12)
-    assert result.maintenance_margin[0] == pytest.approx(9_216.0, rel=1e-12)
+    assert result.initial_margin[0] == pytest.approx(12_240.0, rel=1e-12)
+    assert result.maintenance_margin[0] == pytest.approx(9_792.0, rel=1e-12)
     assert result.equity[0] == 1000.0
-    assert result.margin_ratio[0] == pytest.approx(9.216)
+    assert result.margin_ratio[0] == pytest.approx(9.792)
     assert result.worst_scenario_label(0) == "BTC -16% vol up"
     assert engine.linear_factor_instruments == 1
 
@@ -263,13 +276,16 @@ def test_pre_trade_equals_the_margin_after_the_trade() -> None:
 
 
 def test_apply_trade_pays_the_mark_value_from_collateral() -> None:
-    """Buying 1 BTC_USDC spot (mark 72,000) moves 72,000 from collateral into the position."""
+    """Buying 1 BTC_USDC spot (mark 72,000) moves 72,000 from collateral into the position. Spot
+    is a holding of the coin, so it sits in the BTC vector at the scenario price: its loss at
+    −16 % is 0.16/0.84 BTC, i.e. 72,000 × 0.16/0.84 = 13,714.285714 USD (no roll, no delta
+    shock)."""
     engine = _engine()
     engine.apply_trade(4, 10, 1.0)
     assert engine.collateral_usd[4] == pytest.approx(5000.0 - 72_000.0)
     result = engine.margin_all()
     assert result.equity[4] == pytest.approx(5000.0)
-    assert result.initial_margin[4] == pytest.approx(0.16 * 72_000.0, rel=1e-12)
+    assert result.initial_margin[4] == pytest.approx(72_000.0 * 0.16 / 0.84, rel=1e-12)
 
 
 def test_closing_a_position_removes_it() -> None:
@@ -334,45 +350,50 @@ def test_the_kernel_equals_its_numpy_twin() -> None:
 
 
 def _stressed_pm() -> PortfolioMarginParameters:
-    """Shipped ``pm`` parameters with a correlation offset of 0.4 and a delta shock from 100,000
-    USD of net delta (0.005 extra move per BTC beyond it)."""
+    """Shipped ``pm`` parameters with a delta shock from 100,000 USD of net delta (0.005 extra
+    move per BTC beyond it)."""
     data = load_pm_parameters().model_dump()
-    data["cross_underlying_offset"] = 0.4
     for name in ("BTC", "ETH"):
-        data["underlyings"][name]["delta_shock_threshold_usd"] = 100_000.0
-    data["underlyings"]["BTC"]["delta_shock_increment_per_coin"] = 0.005
+        data["pairs"][name]["delta_shock_threshold_usd"] = 100_000.0
+    data["pairs"]["BTC"]["delta_shock_increment_per_coin"] = 0.005
     return PortfolioMarginParameters.model_validate(data)
 
 
-#: One book per charge, keyed by the component or the note that shows it.
-STRESSED_BOOKS = {
-    "delta_shock:BTC": [("BTC_USDC-PERPETUAL", 10.0)],
-    "basis:BTC": [("BTC-29MAR24", 50_000.0), ("BTC-28JUN24", -30_000.0)],
-    "short_option:BTC": [("BTC-28JUN24-80000-C", -2.0), ("BTC-28JUN24-80000-P", 1.0)],
-    "capped at their mark value": [("BTC-29MAR24-90000-C", 30.0)],
-    "correlation credit": [("BTC_USDC-PERPETUAL", 2.0), ("ETH-PERPETUAL", -8_000.0)],
+#: One book (positions, coin balances) per charge, keyed by the component or note that shows it.
+STRESSED_BOOKS: dict[str, tuple[list[tuple[str, float]], dict[str, float]]] = {
+    "delta_shock:USDC": ([("BTC_USDC-PERPETUAL", 10.0)], {}),
+    "roll_shock:BTC": ([("BTC-29MAR24", 50_000.0), ("BTC-28JUN24", -30_000.0)], {}),
+    "worst_case": ([("BTC-28JUN24-80000-C", -2.0), ("BTC-28JUN24-80000-P", 1.0)], {}),
+    "correlation_contingency": ([("BTC_USDC-PERPETUAL", 2.0), ("ETH-PERPETUAL", -8_000.0)], {}),
+    "inside the BTC scenarios": ([("BTC-28JUN24-80000-C", -3.0)], {"BTC": 2.5}),
 }
 
 
 def test_every_pm_charge_agrees_in_kernel_twin_and_model() -> None:
-    """One account per charge under stressed parameters (delta shock, basis, short option, the
-    premium cap of a long-option book, the correlation credit): the model shows the charge, and
-    the kernel, its numpy twin and the model give the same IM, MM and worst scenario."""
+    """One account per charge under stressed parameters (delta shock, roll shock, the worst case
+    of short options, the correlation contingency of two currencies, a BTC balance inside the
+    scenarios of a covered call): the model shows the charge, and the kernel, its numpy twin and
+    the model give the same IM, MM and worst scenario."""
     parameters = _stressed_pm()
-    model = PortfolioMargin(parameters)
-    names = sorted({name for book in STRESSED_BOOKS.values() for name, _ in book})
+    model = PortfolioMargin(parameters, haircuts=NO_HAIRCUTS)
+    names = sorted({name for book, _ in STRESSED_BOOKS.values() for name, _ in book})
     engine = BookEngine(names, MARKET, "pm", parameters)
     rows = [
-        (a, names.index(n), s) for a, book in enumerate(STRESSED_BOOKS.values()) for n, s in book
+        (a, names.index(n), s)
+        for a, (book, _) in enumerate(STRESSED_BOOKS.values())
+        for n, s in book
     ]
+    balances = {
+        "BTC": np.array([coins.get("BTC", 0.0) for _, coins in STRESSED_BOOKS.values()]),
+    }
     engine.load_positions(
         np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
-        np.array([r[2] for r in rows]), np.zeros(len(STRESSED_BOOKS)),
+        np.array([r[2] for r in rows]), np.zeros(len(STRESSED_BOOKS)), balance_coin=balances,
     )  # fmt: skip
     fused = engine.margin_all()
     twin = engine.margin_all_reference()
-    for account, (charge, book) in enumerate(STRESSED_BOOKS.items()):
-        expected = model.margin(Portfolio.of(book, {"USD": 0}), MARKET)
+    for account, (charge, (book, coins)) in enumerate(STRESSED_BOOKS.items()):
+        expected = model.margin(Portfolio.of(book, {"USD": 0, **coins}), MARKET)
         shown = expected.components.get(charge, 0) > 0
         assert shown or any(charge in note for note in expected.notes)
         for result in (fused, twin):
@@ -384,6 +405,19 @@ def test_every_pm_charge_agrees_in_kernel_twin_and_model() -> None:
             )
             _assert_same_worst(result.worst_scenario_label(account), expected)
     np.testing.assert_allclose(fused.initial_margin, twin.initial_margin, rtol=1e-12)
+
+
+def test_balances_are_rejected_by_a_model_without_them_and_named_when_bad() -> None:
+    """SPAN takes no balances; a balance in a coin the engine does not trade is named; a
+    stablecoin balance moves in no scenario and is accepted (and ignored)."""
+    span = BookEngine(NAMES, MARKET, "span")
+    with pytest.raises(InputError, match="balance_coin"):
+        span.load_positions([0], [0], [1.0], [0.0], balance_coin={"BTC": [1.0]})
+    engine = BookEngine(NAMES, MARKET, "pm")
+    with pytest.raises(InputError, match="SOL"):
+        engine.load_positions([0], [0], [1.0], [0.0], balance_coin={"SOL": [1.0]})
+    engine.load_positions([0], [0], [1.0], [0.0], balance_coin={"USDC": [5.0]})
+    assert engine.positions(0)[0].tolist() == [0]
 
 
 def test_margin_all_dask_on_threads_is_identical() -> None:

@@ -14,6 +14,7 @@ from crossmargin.engine.layout import coerce_instruments, engine_order
 from crossmargin.engine.positions import PositionBook
 from crossmargin.engine.specs import MODEL_SPECS
 from crossmargin.margin.pm.model import deribit_scenario_set
+from crossmargin.margin.pm.netting import roll_bucket_key, vector_key
 from crossmargin.pricing import instrument_arrays, unit_values_usd
 from crossmargin.scenarios import scenario_pnl_matrix
 from crossmargin.simulation import synthetic_instruments, synthetic_market
@@ -56,11 +57,13 @@ def test_given_entry_prices_replace_the_forward_of_delta_one_contracts_only() ->
 
 def test_every_delta_one_contract_goes_through_linear_factors_exactly() -> None:
     """Each spot, perpetual and future row is rebuilt from its factor weights to 1e-11 of the
-    row's size (the engine checks this and would keep the whole row otherwise)."""
+    row's size (the engine checks this and would keep the whole row otherwise); the two balance
+    columns (BTC, ETH) after the instruments are factor rows too."""
     engine = BookEngine(INSTRUMENTS, MARKET, "pm")
     tables = engine.tables
     linear = tables.instrument_int[:, 1] >= 0
-    assert int(linear.sum()) == 24 == engine.linear_factor_instruments
+    assert tables.instrument_int.shape[0] == len(INSTRUMENTS) + 2
+    assert int(linear.sum()) == 24 + 2 == engine.linear_factor_instruments + 2
     width = tables.pnl.shape[1]
     for i in np.flatnonzero(linear):
         rebuilt = np.zeros(width)
@@ -74,25 +77,30 @@ def test_every_delta_one_contract_goes_through_linear_factors_exactly() -> None:
 
 def test_the_pnl_rows_are_the_scenario_models_rows() -> None:
     """Row i of the tables is column i of :func:`scenario_pnl_matrix` on the model's scenario
-    set, zero-padded to a multiple of 8 scenarios."""
+    set (27 standard and 8 extended scenarios), zero-padded to a multiple of 8 scenarios."""
     engine = BookEngine(INSTRUMENTS, MARKET, "pm")
     block = engine._blocks[0]
     arrays = instrument_arrays(block.arrays.instruments, MARKET)
     scenario_set = deribit_scenario_set("BTC", arrays, MARKET, engine.parameters)  # type: ignore[arg-type]
     expected = scenario_pnl_matrix(arrays, scenario_set)
     columns = engine._layout.columns[0]
-    assert engine.tables.pnl.shape[1] == 56
-    np.testing.assert_array_equal(engine.tables.pnl[columns, :53], expected.T)
-    assert not engine.tables.pnl[:, 53:].any()
+    assert engine.tables.pnl.shape[1] == 40
+    np.testing.assert_array_equal(engine.tables.pnl[columns, :35], expected.T)
+    assert not engine.tables.pnl[:, 35:].any()
 
 
-def test_the_engine_order_makes_groups_buckets_and_months_contiguous() -> None:
+def test_the_engine_order_makes_vectors_buckets_and_months_contiguous() -> None:
+    """pm: risk vectors (pair, currency) and, within them, roll buckets (futures by expiry) are
+    contiguous runs; SPAN: contract months."""
     for model in ("pm", "span"):
         order = engine_order(INSTRUMENTS, MODEL_SPECS[model].instrument_key)
         assert sorted(order.tolist()) == list(range(len(INSTRUMENTS)))
         ordered = [INSTRUMENTS[i] for i in order]
         if model == "pm":
-            keys = [(x.underlying, x.expiry, x.strike) for x in ordered if x.strike is not None]
+            vectors = [vector_key(x) for x in ordered]
+            runs = [key for n, key in enumerate(vectors) if n == 0 or key != vectors[n - 1]]
+            assert len(runs) == len(set(vectors))
+            keys = [key for key in map(roll_bucket_key, ordered) if key is not None]
         else:
             keys = [(x.underlying, x.expiry) for x in ordered]
         runs = [key for n, key in enumerate(keys) if n == 0 or key != keys[n - 1]]

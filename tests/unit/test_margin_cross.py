@@ -16,15 +16,18 @@ def test_naked_perpetual_example_by_hand() -> None:
     """examples/naked_perpetual.toml: short 100,000 USD BTC-PERPETUAL entered at 70,000, index
     72,000, collateral 0.5 BTC (haircut 10 %).
     IM = (2 % + 1.388889 × 0.005 %) × 100,000 = 2,006.9444444 → rounded up 2,006.944445;
-    MM = 1,006.944445; equity = 0.5 × 72,000 × 0.9 − 100,000 × (72,000/70,000 − 1)
-    = 32,400 − 2,857.142857 = 29,542.857143."""
+    MM = 1,006.944445. The BTC haircut applies to the net BTC holding, balance + the perpetual's
+    P&L in BTC: 0.5 − 100,000 × (1/70,000 − 1/72,000) = 0.5 − 0.0396825 = 0.4603175 BTC, so
+    collateral = 36,000 − 0.1 × 0.4603175 × 72,000 = 32,685.714286 (rounded down) and equity =
+    32,685.714286 − 2,857.142857 = 0.4603175 × 72,000 × 0.9 = 29,828.571428 (micro-dollar
+    rounding of each part)."""
     loaded = load_portfolio_file(EXAMPLES / "naked_perpetual.toml")
     result = CrossMargin().margin(loaded.portfolio, loaded.market)
     assert result.model == "cross"
     assert result.initial_margin == Decimal("2006.944445")
     assert result.maintenance_margin == Decimal("1006.944445")
-    assert result.equity == Decimal("29542.857143")
-    assert result.collateral_value == Decimal("32400.000000")
+    assert result.equity == Decimal("29828.571428")
+    assert result.collateral_value == Decimal("32685.714285")
     assert dict(result.components) == {
         "futures_im": Decimal("2006.944445"),
         "short_option_im": Decimal("0.000000"),
@@ -32,7 +35,7 @@ def test_naked_perpetual_example_by_hand() -> None:
     }
     assert result.maintenance_components["futures_mm"] == Decimal("1006.944445")
     assert result.positions[0].contribution_usd == pytest.approx(2_006.944444, abs=1e-6)
-    assert result.margin_ratio == pytest.approx(1_006.944445 / 29_542.857143, rel=1e-12)
+    assert result.margin_ratio == pytest.approx(1_006.944445 / 29_828.571428, rel=1e-12)
     assert result.parameters_version == "deribit-standard-2022-01-11.1"
 
 
@@ -70,7 +73,8 @@ def test_short_call_uses_deribit_formula_with_its_mark() -> None:
 
 
 def test_long_options_need_nothing_beyond_their_premium() -> None:
-    """A long call and a long put: IM = MM = 0; their value is in equity."""
+    """A long call and a long put: IM = MM = 0; their value is in equity. The inverse options'
+    value is BTC, so the 10 % BTC haircut applies to 1 BTC + their value in BTC (V/S)."""
     portfolio = Portfolio(
         (Position.of("BTC-29MAR24-72000-C", 5), Position.of("BTC-29MAR24-72000-P", 5)),
         {"BTC": Decimal(1)},
@@ -78,9 +82,8 @@ def test_long_options_need_nothing_beyond_their_premium() -> None:
     result = CrossMargin().margin(portfolio, MARKET)
     assert result.initial_margin == 0 and result.maintenance_margin == 0
     assert result.margin_ratio == 0.0
-    assert float(result.equity) == pytest.approx(
-        64_800 + sum(p.mark_value_usd for p in result.positions), abs=1e-5
-    )
+    value = sum(p.mark_value_usd for p in result.positions)
+    assert float(result.equity) == pytest.approx((72_000 + value) * 0.9, abs=1e-5)
 
 
 @pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.toml")))

@@ -16,7 +16,8 @@ from support.markets import EXAMPLES, MARKET
 
 def test_a_single_losing_position_is_margined_as_under_cross() -> None:
     """examples/naked_perpetual.toml (one position, at a loss): isolated and cross agree —
-    IM 2,006.944445, MM 1,006.944445, equity 29,542.857143 (see the cross test)."""
+    IM 2,006.944445, MM 1,006.944445, the one equity 29,828.571428 (see the cross test); the
+    position holds no value above its requirement (``own_value_held_im`` = 0)."""
     loaded = load_portfolio_file(EXAMPLES / "naked_perpetual.toml")
     isolated = IsolatedMargin().margin(loaded.portfolio, loaded.market)
     cross = CrossMargin().margin(loaded.portfolio, loaded.market)
@@ -26,15 +27,19 @@ def test_a_single_losing_position_is_margined_as_under_cross() -> None:
         cross.maintenance_margin,
         cross.equity,
     )
-    assert dict(isolated.components) == dict(cross.components)
+    assert dict(isolated.components) == {
+        **cross.components,
+        "own_value_held_im": Decimal("0.000000"),
+    }
 
 
 def test_one_positions_profit_does_not_support_another() -> None:
     """Collateral 10 ETH (36,000 USD after haircut); long 1 BTC_USDC-PERPETUAL entered 70,000
     (+2,000, IM 1,443.6, MM 723.6), short 10 ETH_USDC-PERPETUAL entered 3,900 (−1,000, IM 801.6,
-    MM 401.6). Isolated: the BTC gain covers only its own requirement (max(1,443.6 − 2,000, 0) = 0),
-    so IM = 801.6, MM = 401.6; equity counts the loss, not the gain: 36,000 − 1,000 = 35,000.
-    Room: isolated 35,000 − 801.6 = 34,198.4 < cross 37,000 − 2,245.2 = 34,754.8."""
+    MM 401.6). One equity: 36,000 + 2,000 − 1,000 = 37,000. Isolated: the BTC gain stays with
+    its position, so IM = 1,443.6 + 801.6 + (2,000 − 1,443.6) = 2,801.6 and MM = 723.6 + 401.6
+    + (2,000 − 723.6) = 2,401.6. Room: isolated 37,000 − 2,801.6 = 34,198.4 < cross 37,000 −
+    2,245.2 = 34,754.8."""
     portfolio = Portfolio(
         (
             Position.of("BTC_USDC-PERPETUAL", 1, 70_000.0),
@@ -44,42 +49,46 @@ def test_one_positions_profit_does_not_support_another() -> None:
     )
     isolated = IsolatedMargin().margin(portfolio, MARKET)
     cross = CrossMargin().margin(portfolio, MARKET)
-    assert isolated.initial_margin == Decimal("801.600000")
-    assert isolated.maintenance_margin == Decimal("401.600000")
-    assert isolated.equity == Decimal("35000.000000")
-    assert isolated.components["futures_im"] == Decimal("801.600000")
-    assert [p.contribution_usd for p in isolated.positions] == pytest.approx([0.0, 801.6])
+    assert isolated.initial_margin == Decimal("2801.600000")
+    assert isolated.maintenance_margin == Decimal("2401.600000")
+    assert isolated.equity == cross.equity == Decimal("37000.000000")
+    assert isolated.components["futures_im"] == Decimal("2245.200000")
+    assert isolated.components["own_value_held_im"] == Decimal("556.400000")
+    assert [p.contribution_usd for p in isolated.positions] == pytest.approx([2_000.0, 801.6])
     assert isolated.available_usd == Decimal("34198.400000")
     assert cross.available_usd == Decimal("34754.800000")
-    assert "Own-profit credit against own requirements: 1,443.60 USD." in isolated.notes
+    assert "Own value held above own requirements: 556.40 USD." in isolated.notes
 
 
-def test_a_partial_profit_reduces_its_own_requirement() -> None:
-    """Long 1 BTC_USDC-PERPETUAL entered 71,000 (+1,000): IM = 1,443.6 − 1,000 = 443.6,
-    MM = max(723.6 − 1,000, 0) = 0; equity = 10,000 USDC (the gain is not pooled)."""
+def test_a_partial_profit_is_held_up_to_its_requirement() -> None:
+    """Long 1 BTC_USDC-PERPETUAL entered 71,000 (+1,000): IM = max(1,443.6, 1,000) = 1,443.6,
+    MM = max(723.6, 1,000) = 1,000; equity = 11,000; excess 9,556.4, as much as cross leaves."""
     portfolio = Portfolio(
         (Position.of("BTC_USDC-PERPETUAL", 1, 71_000.0),), {"USDC": Decimal(10_000)}
     )
     result = IsolatedMargin().margin(portfolio, MARKET)
-    assert float(result.initial_margin) == pytest.approx(443.6, abs=1e-6)  # rounded up
-    assert result.maintenance_margin == Decimal("0.000000")
-    assert result.equity == Decimal("10000.000000")
+    assert float(result.initial_margin) == pytest.approx(1_443.6, abs=2e-6)  # rounded up
+    assert float(result.maintenance_margin) == pytest.approx(1_000.0, abs=2e-6)
+    assert result.equity == Decimal("11000.000000")
+    assert float(result.available_usd) == pytest.approx(9_556.4, abs=3e-6)
 
 
 def test_long_options_value_supports_only_itself() -> None:
-    """Long 5 calls and short 2 puts, USDC 20,000: the long call needs 0 and its value is not in
-    equity (equity = 20,000 + the puts' negative value); the short puts need their own IM."""
+    """Long 5 calls and short 2 puts, USDC 20,000: the long call's value is held by it (its
+    contribution is its value, and nothing of it is free for the puts); one equity for both
+    models, so isolated's excess is cross's less the call's value."""
     portfolio = Portfolio(
         (Position.of("BTC-29MAR24-72000-C", 5), Position.of("BTC-29MAR24-60000-P", -2)),
         {"USDC": Decimal(20_000)},
     )
     isolated = IsolatedMargin().margin(portfolio, MARKET)
     cross = CrossMargin().margin(portfolio, MARKET)
-    call, put = isolated.positions
-    assert call.contribution_usd == 0.0
-    assert isolated.initial_margin == cross.initial_margin
-    assert float(isolated.equity) == pytest.approx(20_000 + put.mark_value_usd, abs=1e-6)
-    assert float(cross.equity - isolated.equity) == pytest.approx(call.mark_value_usd, abs=1e-6)
+    call, _put = isolated.positions
+    assert call.contribution_usd == pytest.approx(call.mark_value_usd)
+    assert isolated.equity == cross.equity
+    assert float(cross.available_usd - isolated.available_usd) == pytest.approx(
+        call.mark_value_usd, abs=2e-6
+    )
     assert "BTC-29MAR24-72000-C: allocated collateral 0.00 USD; never liquidated" in isolated.notes
 
 

@@ -179,3 +179,14 @@ def test_surface_rejects_bad_query_inputs() -> None:
 def test_naive_smile_expiry_is_rejected() -> None:
     with pytest.raises(InputError, match="expiry"):
         VolSmile(datetime(2024, 12, 27, 8), np.array([0.0]), np.array([0.5]))
+
+
+def test_smile_nodes_closer_than_the_minimum_spacing_are_rejected() -> None:
+    """Found by hypothesis: nodes 2.2e-313 and 2.2e-309 apart made the smile's slope overflow and
+    the surface answer an infinite vol. Such a grid is a data error and is named."""
+    with pytest.raises(InputError, match=r"log_moneyness\[2\].*at least 1e-09"):
+        VolSmile(
+            datetime(2024, 1, 2, 8, tzinfo=UTC),
+            np.array([-1.0, -2.22507386e-313, 2.22507386e-309]),
+            np.array([0.0, 0.0, 1.0]),
+        )

@@ -10,27 +10,60 @@ import numpy as np
 import pytest
 
 from crossmargin.margin.pm.charges import (
-    basis_charge_usd,
-    correlation_credit,
+    VectorCounting,
+    aggregate_risk,
     delta_shock_charge_usd,
-    premium_cap_factor,
-    scan_risk_usd,
-    short_option_charge_usd,
-    underlying_requirement,
-    worst_underlying,
+    offset_gains,
+    risk_vector_coin,
+    roll_shock_rate,
 )
 
 S = 72000.0
 
 
-def test_scan_risk_is_the_first_worst_counted_loss_per_account() -> None:
-    """[5, −3, −7, −7] → 7 at index 2 (first of the tie); [1, 2, 3, 0] → 0 (no loss), never
-    −0.0; no scenarios → 0."""
-    scan, worst = scan_risk_usd([[5.0, -3.0, -7.0, -7.0], [1.0, 2.0, 3.0, 0.0]])
-    assert scan.tolist() == [7.0, 0.0] and not np.signbit(scan[1])
-    assert worst.tolist() == [2, 3]
-    empty, first = scan_risk_usd(np.zeros((3, 0)))
-    assert empty.tolist() == [0.0] * 3 and first.tolist() == [0] * 3
+def test_a_risk_vector_is_counted_in_usd_then_expressed_at_the_scenario_price() -> None:
+    """Raw USD P&L [−11,520, 0, 11,520] of a 1-BTC long at −16 %, 0, +16 % (weights 1, no
+    dampener), BTC at S·(1 + m): −11,520/60,480 = −0.190476 BTC, 0, 11,520/83,520 = 0.137931
+    BTC; an extended row of −40,000 USD at weight 0.32 and dampener 5,000: −12,800 + 5,000 =
+    −7,800 USD at the edge price 60,480: −0.128968 BTC."""
+    counting = VectorCounting(np.array([1.0, 1.0, 1.0, 0.32]), np.array([0, 0, 0, 5000.0]))
+    price = S * np.array([0.84, 1.0, 1.16, 0.84])
+    coin = risk_vector_coin([[-11520.0, 0.0, 11520.0, -40000.0]], counting, price)
+    assert coin[0] == pytest.approx([-0.19047619, 0.0, 0.13793103, -0.12896825], rel=1e-7)
+
+
+def test_gains_offset_at_pnl_offset_up_to_the_cap() -> None:
+    """[−2, 0, 3, 10] with offset 0.6 and cap 4: −2, 0, 1.8, min(6, 4) = 4."""
+    assert offset_gains([-2.0, 0.0, 3.0, 10.0], 0.6, 4.0) == pytest.approx([-2.0, 0.0, 1.8, 4.0])
+
+
+def test_worst_case_nets_in_full_and_the_correlation_contingency_adds_the_gains_not_offset() -> (
+    None
+):
+    """Two vectors, two accounts, three aligned scenarios, prices 1 (USDC) and 72,000 (BTC).
+    Account 0: USDC [−1000, 0, 500], BTC [0.02, 0, −0.01] → full [440, 0, −220]: worst case 220;
+    offset (USDC 0.4, BTC 0.5 of gains): [−1000 + 720, 0, 200 − 720] = [−280, 0, −520]: 520,
+    so the correlation contingency is 300 and the worst scenario index 2. Account 1 holds only
+    BTC [−0.01, 0.01, 0]: worst case 720, contingency 0, worst index 0."""
+    vectors = np.array(
+        [
+            [[-1000.0, 0.0, 500.0], [0.0, 0.0, 0.0]],
+            [[0.02, 0.0, -0.01], [-0.01, 0.01, 0.0]],
+        ]
+    )
+    risk = aggregate_risk(vectors, [1.0, S], [0.4, 0.5], [1e9, 1e9])
+    assert risk.worst_case_usd == pytest.approx([220.0, 720.0])
+    assert risk.correlation_usd == pytest.approx([300.0, 0.0])
+    assert risk.worst_index.tolist() == [2, 0]
+    empty = aggregate_risk(np.zeros((0, 3, 5)), [], [], [])
+    assert empty.worst_case_usd.tolist() == [0.0] * 3 and empty.worst_index.tolist() == [-1] * 3
+
+
+def test_roll_shock_rate_is_the_annualised_move_floored() -> None:
+    """ETH: max(0.05·T, 0.005): a perpetual (T = 0) 0.005, a quarter 0.0125; BTC max(0.075·T,
+    0.01) at T = 0.1: 0.01."""
+    assert roll_shock_rate([0.0, 0.25], 0.05, 0.005).tolist() == pytest.approx([0.005, 0.0125])
+    assert float(roll_shock_rate(0.1, 0.075, 0.01)) == pytest.approx(0.01)
 
 
 def test_delta_shock_per_account() -> None:
@@ -38,60 +71,4 @@ def test_delta_shock_per_account() -> None:
     10 %: −3,000 BTC → 0.1361 capped to 0.1 → 3,000 × 72,000 × 0.1 = 21.6M; 277 BTC → 0;
     1,000 BTC → 722.22 × 0.00005 = 3.6111 % of 72M = 2.6M."""
     shock = delta_shock_charge_usd([-3000.0, 277.0, 1000.0], S, 20e6, 0.1, 0.00005)
-    assert shock == pytest.approx([21_600_000.0, 0.0, 2_600_000.0], rel=1e-12)
-
-
-def test_short_option_charge_per_account_and_group() -> None:
-    """0.01 coin per net short coin: net −10 → 0.01 × 72,000 × 10 = 7,200; −0.5 → 360; net long
-    or flat → 0."""
-    charges = short_option_charge_usd([[-10.0, 5.0], [0.0, -0.5]], S, 0.01)
-    assert charges == pytest.approx(np.array([[7200.0, 0.0], [0.0, 360.0]]), rel=1e-12)
-
-
-def test_basis_charge_on_the_offsetting_coin() -> None:
-    """1 % of the offsetting notional: min(100, 50) = 50 BTC → 36,000; nothing long → 0."""
-    basis = basis_charge_usd([100.0, 0.0, 50.0], [50.0, 10.0, 50.0], S, 0.01)
-    assert basis == pytest.approx([36_000.0, 0.0, 36_000.0], rel=1e-12)
-
-
-def test_premium_cap_binds_only_for_long_option_books_above_their_premium() -> None:
-    factor, capped = premium_cap_factor(
-        [100.0, 100.0, 100.0], [80.0, 120.0, 50.0], [True, True, False]
-    )
-    assert factor.tolist() == [0.8, 1.0, 1.0]
-    assert capped.tolist() == [True, False, False]
-
-
-def test_underlying_requirement_scales_every_component_by_the_cap() -> None:
-    """Scan 100 + delta shock 30 = 130 > premium 90 for a long-option book: both × 90/130; a
-    second account (not long options only) keeps 40 + 0 + 5 + 1."""
-    charges = underlying_requirement(
-        [[-100.0, 20.0], [-40.0, 0.0]], [30.0, 0.0], [0.0, 5.0], [0.0, 1.0], [90.0, 0.0],
-        [True, False],
-    )  # fmt: skip
-    assert charges.scan_risk_usd == pytest.approx([100 * 90 / 130, 40.0], rel=1e-15)
-    assert charges.delta_shock_usd == pytest.approx([30 * 90 / 130, 0.0], rel=1e-15)
-    assert charges.contingencies_usd == pytest.approx([30 * 90 / 130, 6.0], rel=1e-15)
-    assert charges.worst_index.tolist() == [0, 0]
-    assert charges.capped.tolist() == [True, False]
-
-
-def test_correlation_credit_shares_the_offset_in_proportion_to_the_scans() -> None:
-    """Offset 0.5. Account 0 holds both: BTC [−100, 50], ETH [40, −60]; combined scenarios
-    −100 + 0.5·40 = −80 and 0.5·50 − 60 = −35, so 80 of the scans 100 + 60 = 160 stays: credit
-    80, shared 50 / 30, each scan keeps half. Account 1 holds BTC only: no credit."""
-    counted = [[[-100.0, 50.0], [-30.0, 10.0]], [[40.0, -60.0], [0.0, 0.0]]]
-    scan = [[100.0, 30.0], [60.0, 0.0]]
-    held = [[True, True], [True, False]]
-    keep, credit = correlation_credit(counted, scan, held, 0.5)
-    assert credit == pytest.approx(np.array([[50.0, 0.0], [30.0, 0.0]]), rel=1e-15)
-    assert keep == pytest.approx(np.array([[0.5, 1.0], [0.5, 1.0]]), rel=1e-15)
-    off_keep, off_credit = correlation_credit(counted, scan, held, 0.0)
-    assert off_keep.tolist() == [[1.0, 1.0]] * 2 and off_credit.tolist() == [[0.0, 0.0]] * 2
-
-
-def test_the_reported_underlying_is_the_held_one_with_the_largest_scan() -> None:
-    """Ties go to the first underlying; an account holding nothing reports none (−1)."""
-    chosen = worst_underlying([[5.0, 0.0, 2.0, 0.0], [5.0, 3.0, 1.0, 0.0]],
-                              [[True, False, True, False], [True, True, False, False]])  # fmt: skip
-    assert chosen.tolist() == [0, 1, 0, -1]
+    assert shock == pytest.approx([21.6e6, 0.0, 2.6e6])

@@ -12,7 +12,7 @@ import QuantLib as ql  # noqa: N813
 
 from crossmargin.collateral import default_haircuts
 from crossmargin.market import MarketSnapshot, VolSurface
-from crossmargin.portfolio import Portfolio, Position, value_portfolio
+from crossmargin.portfolio import Portfolio, Position, apply_trade, value_portfolio
 from support.markets import NOW
 
 
@@ -130,16 +130,43 @@ def test_collateral_haircuts_and_equity() -> None:
     assert lines["BTC"].haircut == pytest.approx(0.10)
 
 
-def test_negative_balance_is_a_liability_weighted_up() -> None:
-    """−1,000 USDT borrowed at a 1 % haircut counts −1,010 USD."""
+def test_a_negative_balance_is_a_liability_at_its_full_price() -> None:
+    """−1,000 USDT borrowed (haircut 1 %) counts −1,000 USD: a haircut discounts an asset and
+    neither shrinks nor inflates a debt (issue 12; it counted −1,010 before)."""
     valuation = _value([], {"USDT": "-1000", "USDC": "5000"})
-    assert valuation.collateral.value_usd == Decimal("3990")
+    assert valuation.collateral.value_usd == Decimal("4000")
+    (_usdc, usdt) = valuation.collateral.lines
+    assert usdt.value_usd == Decimal("-1000") and usdt.haircut_usd == 0
+
+
+def test_the_haircut_applies_to_a_currencys_net_holding() -> None:
+    """1 BTC (haircut 10 %) and a short inverse perpetual losing 0.0396825 BTC (100,000 USD face,
+    entered 70,000, index 72,000): the haircut is taken on 0.9603175 BTC, 6,914.285714 USD,
+    not on the 1 BTC balance alone (7,200)."""
+    valuation = _value([Position.of("BTC-PERPETUAL", -100_000, 70_000.0)], {"BTC": 1})
+    (line,) = valuation.collateral.lines
+    assert line.positions_value == pytest.approx(-100_000 * (1 / 70_000 - 1 / 72_000))
+    assert float(line.haircut_usd) == pytest.approx(6_914.285714, abs=2e-6)
+
+
+def test_a_trade_at_the_mark_moves_no_equity() -> None:
+    """Buying an inverse call at its mark with USDC collateral only: the BTC premium paid makes
+    the BTC balance negative by exactly the option's BTC value, so the net BTC holding, and the
+    equity, stay where they were (to the BTC quantum of the premium, 1e-8 × 72,000 USD)."""
+    market = _market(0.0)
+    before = Portfolio.of([], {"USDC": 100_000})
+    after = apply_trade(before, Position.of("BTC-28JUN24-80000-C", 1).instrument, 10.0, market)
+    equity_before = value_portfolio(before, market, default_haircuts()).equity_usd
+    equity_after = value_portfolio(after, market, default_haircuts()).equity_usd
+    assert after.collateral["BTC"] < 0
+    assert abs(equity_after - equity_before) <= Decimal("0.0008")
 
 
 def test_equity_is_collateral_plus_positions() -> None:
     valuation = _value([Position.of("BTC-PERPETUAL", -100_000, 70_000.0)], {"BTC": 1})
-    expected = Decimal("64800") + Decimal(repr(round(-100_000 * (72_000 / 70_000 - 1), 6)))
-    assert valuation.equity_usd == expected
+    assert valuation.equity_usd == valuation.collateral.value_usd + valuation.positions_value_usd
+    net_btc = 1 - 100_000 * (1 / 70_000 - 1 / 72_000)
+    assert float(valuation.equity_usd) == pytest.approx(net_btc * 72_000 * 0.9, abs=2e-6)
     assert np.isclose(float(valuation.positions_value_usd), -2857.142857, atol=1e-6)
 
 

@@ -140,3 +140,17 @@ def test_empty_portfolio_needs_nothing() -> None:
 def test_underlying_without_parameters_is_rejected() -> None:
     with pytest.raises(InputError, match=r"underlying = 'XRP'.*commodities\.XRP"):
         _margin([Position.of("XRP_USDC-PERPETUAL", 1_000.0, 0.6)])
+
+
+def test_a_coin_balance_is_a_spot_position_in_the_scenarios() -> None:
+    """Issue 11: 2 BTC of collateral and nothing else is 2 BTC of spot in the scenarios: scenario
+    13 (−17 %) loses 2 × 72,000 × 0.17 = 24,480 (scenario 16, −34 % at 35 %, 17,136 less). Short
+    1 BTC of linear perpetual against it nets to a 1 BTC long: 12,240. Equity is unchanged (the
+    balance at its haircut); a note names the balance."""
+    alone = _margin([], {"BTC": 2})
+    assert alone.initial_margin == Decimal("24480.000000")
+    assert any("BTC 2" in note for note in alone.notes)
+    hedged = _margin([Position.of("BTC_USDC-PERPETUAL", -1.0, 72_000.0)], {"BTC": 2})
+    assert hedged.initial_margin == Decimal("12240.000000")
+    assert hedged.equity == alone.equity
+    assert len(hedged.positions) == 1

@@ -10,11 +10,13 @@ from typing import Annotated
 import typer
 
 from crossmargin.cli.compat_command import compat_app
-from crossmargin.cli.margin_command import margin_command, whatif_command
+from crossmargin.cli.margin_command import margin_command
 from crossmargin.cli.params_command import params_app
 from crossmargin.cli.render import make_console, render_valuation, valuation_to_json
 from crossmargin.cli.serve_command import serve_command
 from crossmargin.cli.span_command import span_command
+from crossmargin.cli.valuation_view import ranked_by_value
+from crossmargin.cli.whatif_command import whatif_command
 from crossmargin.collateral import default_haircuts
 from crossmargin.core.errors import CrossmarginError
 from crossmargin.portfolio import load_portfolio_file, value_portfolio
@@ -43,8 +45,18 @@ def main() -> None:
 def value(
     files: Annotated[list[Path], typer.Argument(help="Portfolio files (.toml or .json).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    top: Annotated[
+        int,
+        typer.Option(
+            "--top",
+            help="Positions shown, largest |mark value| first (0 = all), with a total over "
+            "every position. Tables default to 20; --json lists every position unless --top "
+            "is given.",
+        ),
+    ] = -1,
 ) -> None:
-    """Value portfolios: positions with mark value and Greeks, totals per underlying, collateral."""
+    """Value portfolios: positions with mark value and Greeks (trader units in tables),
+    totals per underlying, collateral."""
     haircuts = default_haircuts()
     console = make_console()
     documents = []
@@ -53,9 +65,10 @@ def value(
             loaded = load_portfolio_file(path)
             valuation = value_portfolio(loaded.portfolio, loaded.market, haircuts)
             if as_json:
-                documents.append(valuation_to_json(loaded.name, valuation))
+                shown = None if top <= 0 else ranked_by_value(valuation, top)
+                documents.append(valuation_to_json(loaded.name, valuation, shown))
             else:
-                render_valuation(console, loaded.name, valuation)
+                render_valuation(console, loaded.name, valuation, 20 if top < 0 else top)
     except CrossmarginError as error:
         _fail(error)
     if as_json:

@@ -1,32 +1,50 @@
-"""`crossmargin margin` and `crossmargin whatif`: thin shells over the margin models.
+"""`crossmargin margin`: a thin shell over the margin models.
 
-A model that needs the daily market history (``var``) gets it here: the command locates the shared
-data set (:mod:`crossmargin.shared_data`), loads the history once and passes it to
-:func:`~crossmargin.margin.registry.build_model`. Without the data set it stops with an error that
-names what is missing; the other models never touch it.
+A model that needs the daily market history (``var``) gets it here
+(:mod:`crossmargin.cli.model_runs` loads it once from the shared data set). With ``--model all``
+a model that fails marks its own column failed and the others still print. Every report opens
+with the verdict; ``--json`` is strict JSON carrying the same fields.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from crossmargin.cli.jsonout import write_json
+from crossmargin.cli.margin_json import margin_document
+from crossmargin.cli.model_runs import (
+    ModelOutcome,
+    ModelSet,
+    build_models,
+    located,
+    model_names,
+    run_models,
+)
+from crossmargin.cli.position_scenarios import position_scenario_pnl
+from crossmargin.cli.positions_view import ranked_positions, render_positions
 from crossmargin.cli.render import make_console
-from crossmargin.cli.render_margin import render_margin_result, render_side_by_side
-from crossmargin.collateral import default_haircuts
+from crossmargin.cli.render_margin import (
+    render_liquidation_prices,
+    render_margin_result,
+    render_side_by_side,
+    render_verdict,
+)
+from crossmargin.cli.scenario_view import render_scenario_grid
 from crossmargin.core.errors import CrossmarginError, InputError
-from crossmargin.instruments import parse_instrument
-from crossmargin.margin.base import MarginModel
-from crossmargin.margin.registry import HISTORY_MODEL_NAMES, MODEL_NAMES, build_model
-from crossmargin.margin.rendering import margin_result_to_json
-from crossmargin.portfolio import apply_trade, load_portfolio_file
-from crossmargin.shared_data import shared_market_history
+from crossmargin.margin.liquidation_price import LiquidationPrice, account_liquidation_prices
+from crossmargin.margin.registry import MODEL_NAMES
+from crossmargin.portfolio import PortfolioFile, load_portfolio_file
 
-__all__ = ["margin_command", "parse_trade", "whatif_command"]
+__all__ = ["margin_command"]
+
+#: Models whose liquidation price is the account's (isolated has one per position, in its notes).
+_ACCOUNT_MODELS = frozenset(MODEL_NAMES) - {"isolated"}
+
+#: Positions above which liquidation prices (dozens of margin calls) are skipped unless asked.
+_LIQUIDATION_AUTO_LIMIT = 2_000
 
 
 def _fail(error: CrossmarginError) -> None:
@@ -34,20 +52,52 @@ def _fail(error: CrossmarginError) -> None:
     raise typer.Exit(code=2)
 
 
-def _model_names(model: str) -> list[str]:
-    if model == "all":
-        return list(MODEL_NAMES)
-    if model not in MODEL_NAMES:
-        raise InputError("--model", model, f"must be one of {', '.join(MODEL_NAMES)} or all")
-    return [model]
+def _liquidation(
+    outcome: ModelOutcome, loaded: PortfolioFile, model_set: ModelSet, wanted: bool | None
+) -> tuple[LiquidationPrice, ...] | None:
+    if outcome.result is None or outcome.model not in _ACCOUNT_MODELS:
+        return None
+    if wanted is False or (
+        wanted is None and len(loaded.portfolio.positions) > _LIQUIDATION_AUTO_LIMIT
+    ):
+        return None
+    model = next(m for m in model_set.models if m.name == outcome.model)
+    return account_liquidation_prices(model, loaded.portfolio, loaded.market)
 
 
-def _build_models(names: list[str]) -> list[MarginModel]:
-    """The models called ``names``, the history loaded (once) only if one of them needs it."""
-    needs_history = any(name in HISTORY_MODEL_NAMES for name in names)
-    history = shared_market_history() if needs_history else None
-    haircuts = default_haircuts()
-    return [build_model(name, haircuts, history=history) for name in names]
+def _liquidation_json(prices: tuple[LiquidationPrice, ...] | None) -> list[dict[str, Any]] | None:
+    if prices is None:
+        return None
+    return [
+        {
+            "underlying": p.underlying,
+            "index_usd": p.index_usd,
+            "below_usd": p.below_usd,
+            "above_usd": p.above_usd,
+        }
+        for p in prices
+    ]
+
+
+def _document(
+    outcome: ModelOutcome,
+    top: int,
+    loaded: PortfolioFile,
+    model_set: ModelSet,
+    prices: tuple[LiquidationPrice, ...] | None,
+) -> dict[str, Any]:
+    if outcome.result is None:
+        return {"model": outcome.model, "failed": True, "error": outcome.error}
+    shown = None if top <= 0 else ranked_positions(outcome.result.positions, top)
+    model = next(m for m in model_set.models if m.name == outcome.model)
+    try:
+        pnl = position_scenario_pnl(model, loaded.portfolio, loaded.market, outcome.result)
+    except CrossmarginError:
+        pnl = None  # the model margined the account, so this only repeats its own work
+    document = margin_document(outcome.result, shown, pnl)
+    document["liquidation_prices"] = _liquidation_json(prices)
+    document["warnings"] = [w for w in model_set.warnings if w.startswith(f"{outcome.model}:")]
+    return document
 
 
 def margin_command(
@@ -56,80 +106,75 @@ def margin_command(
         str, typer.Option("--model", help=f"One of {', '.join(MODEL_NAMES)} or all.")
     ] = "pm",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    top: Annotated[
+        int,
+        typer.Option(
+            "--top",
+            help="Positions shown, largest |contribution| first (0 = all). Tables default to 20; "
+            "--json lists every position unless --top is given.",
+        ),
+    ] = -1,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Draw the scenario P&L picture into this .png/.svg/.pdf."),
+    ] = None,
+    liquidation: Annotated[
+        bool | None,
+        typer.Option(
+            "--liquidation-prices/--no-liquidation-prices",
+            help="Account liquidation price per underlying (default: on up to 2,000 positions).",
+        ),
+    ] = None,
 ) -> None:
-    """Margin an account under one model, or under all of them side by side."""
+    """Margin an account under one model, or all of them side by side: verdict, why, what to do."""
     try:
-        names = _model_names(model)
+        names = model_names(model)
         loaded = load_portfolio_file(file)
-        results = [model.margin(loaded.portfolio, loaded.market) for model in _build_models(names)]
+        model_set = build_models(names, loaded.market)
+        outcomes = run_models(model_set, names, loaded.portfolio, loaded.market, file)
+        if model != "all" and outcomes[0].error is not None:
+            raise CrossmarginError(outcomes[0].error)
+        single = outcomes[0]
+        prices = _liquidation(single, loaded, model_set, liquidation) if model != "all" else None
+        if plot is not None:
+            if model == "all" or single.result is None:
+                raise InputError("--plot", str(plot), "draws one model: pass --model pm (or span…)")
+            from crossmargin.cli.plot import plot_scenarios
+
+            plot_scenarios(single.result, loaded.name, plot)
     except CrossmarginError as error:
-        _fail(error)
+        _fail(located(error, file))
         return
     if as_json:
-        documents = [margin_result_to_json(result) for result in results]
-        payload: Any = documents[0] if model != "all" else documents
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        if model == "all":
+            write_json([_document(o, top, loaded, model_set, None) for o in outcomes])
+        else:
+            write_json(_document(single, top, loaded, model_set, prices))
         return
     console = make_console()
+    for warning in model_set.warnings:
+        make_console(stderr=True).print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     if model == "all":
-        render_side_by_side(console, loaded.name, results)
+        render_side_by_side(console, loaded.name, outcomes, loaded.portfolio)
+        return
+    result = single.result
+    assert result is not None
+    render_verdict(console, loaded.name, result)
+    render_margin_result(console, result, loaded.portfolio)
+    if plot is None:
+        render_scenario_grid(console, result)
     else:
-        render_margin_result(console, loaded.name, results[0])
-
-
-def parse_trade(text: str) -> tuple[str, float]:
-    """Parse ``INSTRUMENT:SIZE`` (``BTC-PERPETUAL:-1000``) into a name and a native size."""
-    name, separator, size_text = text.rpartition(":")
-    if not separator or not name:
-        raise InputError(
-            "--trade", text, "must look like INSTRUMENT:SIZE, e.g. BTC-PERPETUAL:-1000"
-        )
-    try:
-        size = float(size_text)
-    except ValueError:
-        raise InputError("--trade", text, f"size {size_text!r} is not a number") from None
-    parse_instrument(name)
-    return name, size
-
-
-def whatif_command(
-    file: Annotated[Path, typer.Argument(help="Portfolio file (.toml or .json).")],
-    trade: Annotated[
-        list[str], typer.Option("--trade", help="INSTRUMENT:SIZE at the mark; repeatable.")
-    ],
-    model: Annotated[str, typer.Option("--model", help=f"One of {', '.join(MODEL_NAMES)}.")] = "pm",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
-) -> None:
-    """Margin before and after hypothetical trades (at the mark), under one model."""
-    try:
-        (name,) = _model_names(model)
-        loaded = load_portfolio_file(file)
-        (margin_model,) = _build_models([name])
-        before = margin_model.margin(loaded.portfolio, loaded.market)
-        portfolio = loaded.portfolio
-        for text in trade:
-            instrument_name, size = parse_trade(text)
-            portfolio = apply_trade(
-                portfolio, parse_instrument(instrument_name), size, loaded.market
-            )
-        after = margin_model.margin(portfolio, loaded.market)
-    except CrossmarginError as error:
-        _fail(error)
-        return
-    if as_json:
-        payload = {
-            "model": name,
-            "trades": list(trade),
-            "before": margin_result_to_json(before),
-            "after": margin_result_to_json(after),
-            "initial_margin_change": str(after.initial_margin - before.initial_margin),
-            "maintenance_margin_change": str(after.maintenance_margin - before.maintenance_margin),
-        }
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
-        return
-    console = make_console()
-    render_margin_result(console, f"{loaded.name} before", before)
-    render_margin_result(console, f"{loaded.name} after {', '.join(trade)}", after)
-    console.print(
-        f"initial margin change: {after.initial_margin - before.initial_margin:+,.2f} USD"
+        console.print(f"scenario picture written to {plot}", highlight=False)
+    render_positions(
+        console,
+        result.positions,
+        loaded.portfolio,
+        loaded.market,
+        20 if top < 0 else top,
+        float(result.initial_margin),
     )
+    if prices is not None:
+        render_liquidation_prices(console, prices, result.model)
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False)
+    console.print()

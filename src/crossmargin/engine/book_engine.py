@@ -23,7 +23,7 @@ Conventions:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel
 
 from crossmargin.core.errors import InputError
-from crossmargin.engine.columns import F_VALUE, I_UNDERLYING
+from crossmargin.engine.columns import F_VALUE, I_UNDERLYING, I_VECTOR
 from crossmargin.engine.execution import (
     CheckBuffers,
     available_cpus,
@@ -55,6 +55,7 @@ from crossmargin.engine.validation import (
     same_lengths,
 )
 from crossmargin.instruments import Instrument
+from crossmargin.margin.pm.parameters import STABLE_CURRENCIES
 from crossmargin.market import MarketSnapshot
 from crossmargin.pricing import instrument_arrays
 
@@ -112,7 +113,11 @@ class BookEngine:
         self._rank = np.empty(len(items), dtype=np.int64)
         self._rank[self._order] = np.arange(len(items))
         internal = tuple(items[position] for position in self._order)
-        self._layout = build_layout(internal, with_rate_factors=self._spec.rate_factors)
+        self._layout = build_layout(
+            internal,
+            with_rate_factors=self._spec.rate_factors,
+            balance_columns=self._spec.balance_columns,
+        )
         given = np.full(len(items), np.nan)
         if entry_prices_usd is not None:
             prices = np.asarray(entry_prices_usd, dtype=np.float64)
@@ -142,7 +147,7 @@ class BookEngine:
         self._collateral = collateral
         self._held = held_underlyings(self._tables, book.row_start, book.row_len, book.cols)
         self._slot = np.full(accounts, -1, dtype=np.int64)
-        self._state = np.zeros((0, self._tables.underlying_count, self._tables.pnl.shape[1]))
+        self._state = np.zeros((0, self._state_rows(), self._tables.pnl.shape[1]))
         self._state_epoch = np.zeros(0, dtype=np.int64)
         self._slots_used = 0
         self._epoch = 0
@@ -150,6 +155,11 @@ class BookEngine:
         self._cache: MarginArrays | None = None
         self._stale = np.zeros(accounts, dtype=np.bool_)
         self._moved = np.uint64(0)
+
+    def _state_rows(self) -> int:
+        """Stored vectors per account: one per risk vector (pm) or per underlying (span)."""
+        tables = self._tables
+        return tables.vector_count if self._spec.balance_columns else tables.underlying_count
 
     # ------------------------------------------------------------------ properties
 
@@ -212,7 +222,8 @@ class BookEngine:
     @property
     def linear_factor_instruments(self) -> int:
         """How many instruments the kernels handle through linear factors instead of rows."""
-        return int(np.count_nonzero(self._tables.instrument_int[:, 1] >= 0))
+        real = self._layout.instrument_count  # balance columns follow the instruments
+        return int(np.count_nonzero(self._tables.instrument_int[:real, 1] >= 0))
 
     @property
     def memory_bytes(self) -> int:
@@ -236,6 +247,8 @@ class BookEngine:
         """(instrument indices, sizes) held by ``account``, ascending by instrument."""
         a = checked_index(account, "account", self.account_count)
         cols, sizes = self._book.row(a)
+        instruments = cols < self._layout.instrument_count  # balance columns follow
+        cols, sizes = cols[instruments], sizes[instruments]
         external = self._order[cols].astype(np.int64)
         ascending = np.argsort(external)
         return external[ascending], sizes[ascending]
@@ -248,6 +261,8 @@ class BookEngine:
         instrument_index: ArrayLike,
         size: ArrayLike,
         collateral_usd: ArrayLike,
+        *,
+        balance_coin: Mapping[str, ArrayLike] | None = None,
     ) -> None:
         """Replace every account's positions and collateral.
 
@@ -257,7 +272,12 @@ class BookEngine:
             One element per position: account (0 .. n_accounts − 1), instrument (index into
             ``instruments``), size in native units (finite; repeated pairs are added up).
         collateral_usd:
-            (n_accounts,) collateral value per account, USD, finite and ≥ 0.
+            (n_accounts,) collateral value per account, USD, finite and ≥ 0 (the equity's
+            collateral part, after haircuts).
+        balance_coin:
+            Optional coin balances that are positions in the scenarios (``pm``): currency →
+            (n_accounts,) balance in coin (either sign). A currency must be one of the engine's
+            underlyings; a stablecoin balance moves in no scenario and is left out.
 
         Raises :class:`InputError` naming the argument and its first bad element; the engine is
         unchanged after a rejected call.
@@ -269,11 +289,46 @@ class BookEngine:
         )
         sizes = checked_float_vector(size, "size", None)
         same_lengths(account_index=accounts, instrument_index=instruments, size=sizes)
+        columns = self._rank[instruments]
+        extra = self._balance_entries(balance_coin, collateral.shape[0])
+        if extra is not None:
+            accounts = np.concatenate([accounts, extra[0]])
+            columns = np.concatenate([columns, extra[1]])
+            sizes = np.concatenate([sizes, extra[2]])
         book = PositionBook.from_arrays(
-            accounts, self._rank[instruments], sizes, collateral.shape[0],
-            self._layout.instrument_count,
+            accounts, columns, sizes, collateral.shape[0], self._layout.column_count,
         )  # fmt: skip
         self._load(book, collateral.copy())
+
+    def _balance_entries(
+        self, balance_coin: Mapping[str, ArrayLike] | None, accounts: int
+    ) -> tuple[IntArray, IntArray, FloatArray] | None:
+        """(account, balance column, coin) rows of the non-zero balances, checked."""
+        if balance_coin is None:
+            return None
+        if not self._layout.balance_columns:
+            raise InputError("balance_coin", list(balance_coin), f"not used by {self.model!r}")
+        parts: list[tuple[IntArray, IntArray, FloatArray]] = []
+        for currency, values in balance_coin.items():
+            amounts = checked_float_vector(values, f"balance_coin[{currency}]", None)
+            if amounts.shape[0] != accounts:
+                raise InputError(
+                    f"balance_coin[{currency}]", amounts.shape[0], f"must have {accounts} elements"
+                )
+            if currency not in self._layout.underlyings:
+                if currency in STABLE_CURRENCIES:
+                    continue
+                raise InputError(
+                    "balance_coin", currency, "must be an underlying of the engine's instruments"
+                )
+            held = np.flatnonzero(amounts != 0.0).astype(np.int64)
+            column = self._layout.instrument_count + self._layout.underlyings.index(currency)
+            parts.append((held, np.full(held.shape[0], column, dtype=np.int64), amounts[held]))
+        if not parts:
+            return None
+        accounts_of = np.concatenate([part[0] for part in parts])
+        columns_of = np.concatenate([part[1] for part in parts])
+        return accounts_of, columns_of, np.concatenate([part[2] for part in parts])
 
     # ------------------------------------------------------------------ margin
 
@@ -498,8 +553,9 @@ class BookEngine:
         book = self._book
         book.set_size(a, i, book.size_of(a, i) + ds)
         self._collateral[a] -= ds * self._tables.instrument_float[i, F_VALUE]
-        u = int(self._tables.instrument_int[i, I_UNDERLYING])
-        self._state[self._slot[a], u] += ds * self._tables.pnl[i]
+        column = I_VECTOR if self._spec.balance_columns else I_UNDERLYING
+        row = int(self._tables.instrument_int[i, column])
+        self._state[self._slot[a], row] += ds * self._tables.pnl[i]
         self._held[a] = held_underlyings(
             self._tables, book.row_start[a : a + 1], book.row_len[a : a + 1], book.cols
         )[0]

@@ -1,19 +1,21 @@
-"""Fused numba kernel of the portfolio margin model (``pm``) over many accounts.
+"""Fused numba kernel of Deribit's cross-collateral portfolio margin (``pm``) over many accounts.
 
 Per request (an account, optionally with one hypothetical trade), in one pass over the account's
 positions and without an accounts × scenarios matrix:
 
-1. the scenario P&L vector of each underlying: an option adds size × its P&L row, a delta-one
-   contract adds size × coefficient to one or two factor weights of its underlying, expanded once
-   per underlying (see :mod:`crossmargin.engine.tables`); or the vector stored for the account
-   (rebuilt and stored when stale); then the trade's row;
-2. the contingency inputs of :mod:`crossmargin.margin.pm.model`: net delta, net size per
-   (expiry, strike) group, coin per futures bucket, the long-option test and premium. The engine's
-   instrument order makes each underlying, group and bucket a contiguous run of the sorted row
-   (:func:`crossmargin.engine.layout.engine_order`), so the running nets live in registers;
-3. counted P&L (weights, dampeners), its first minimum (scan risk), delta shock, short option and
-   basis charges, the premium cap, the optional correlation credit; IM, MM = mm_factor × IM, and
-   the worst scenario (that of the underlying with the largest scan risk, first on ties).
+1. the raw USD scenario P&L of each risk vector (pair, currency): an option adds size × its P&L
+   row, a delta-one contract or a collateral balance (a balance column) adds size × coefficient
+   to its vector's weight on the underlying's price-move shape, expanded once per vector (see
+   :mod:`crossmargin.engine.tables`); or the vectors stored for the account (rebuilt and stored
+   when stale); then the trade's row;
+2. per vector the net coin delta, and per roll bucket (contiguous in the engine's order,
+   :func:`crossmargin.engine.layout.netting_order_key`) its net coin, so roll shocks accumulate
+   in registers;
+3. each held vector counted (weights, USD dampeners) and expressed in its currency at the
+   scenario price, summed at the current price into the full and the offset aggregate
+   (:mod:`crossmargin.margin.pm.charges`); worst case, correlation contingency, roll and delta
+   shocks; IM, MM = mm_factor × IM, and the worst scenario (the offset aggregate's first minimum,
+   on the pair that loses most there).
 
 Everything is written out in one function on purpose: numba reference-counts every array passed
 to a helper, and in a loop over positions that costs more than the arithmetic.
@@ -30,23 +32,22 @@ from numpy.typing import NDArray
 from crossmargin.engine.columns import (
     F_BUCKET_COIN,
     F_COEF1,
-    F_COEF2,
     F_DELTA,
+    F_NEGATIVE_COEF,
+    F_ROLL_RATE,
     F_VALUE,
     I_BUCKET,
     I_FACTOR1,
-    I_FACTOR2,
-    I_GROUP,
-    I_IS_OPTION,
-    I_UNDERLYING,
+    I_IS_BALANCE,
+    I_VECTOR,
     M_MM_FACTOR,
-    M_OFFSET,
-    U_BASIS_RATE,
     U_INCREMENT,
     U_INDEX,
     U_MAX_SHOCK,
-    U_SHORT_PER_COIN,
     U_THRESHOLD,
+    V_CAP_COIN,
+    V_OFFSET,
+    V_PRICE,
 )
 
 __all__ = ["pm_kernel"]
@@ -73,13 +74,15 @@ def pm_kernel(
     instrument_float: FloatArray,
     pnl: FloatArray,
     factor_rows: FloatArray,
-    factor_start: IntArray,
     scenario_count: IntArray,
     scenario_offset: IntArray,
     weights: FloatArray,
-    dampeners: FloatArray,
     underlying_float: FloatArray,
     model_float: FloatArray,
+    vector_underlying: IntArray,
+    vector_float: FloatArray,
+    vector_conversion: FloatArray,
+    vector_dampeners: FloatArray,
     out_initial: FloatArray,
     out_maintenance: FloatArray,
     out_equity: FloatArray,
@@ -88,59 +91,54 @@ def pm_kernel(
     """Portfolio margin of each request t: account ``request_account[t]`` with
     ``request_size[t]`` more of instrument ``request_instrument[t]`` (engine order; empty request
     arrays: no trades). Results go to ``out_*[t]``: IM, MM (USD), equity (USD, before the trade:
-    a trade at the mark leaves it unchanged), global worst scenario (-1 without positions).
+    a trade at the mark leaves it unchanged), global worst scenario (-1 without risk).
 
-    With ``request_slot`` (empty: none), ``state[request_slot[t]]`` (n_u, width) is the account's
-    raw scenario P&L, valid when ``state_epoch[slot] == epoch``; a stale one is rebuilt from the
-    positions and stored. Whole P&L rows are added two at a time (one pass over the accumulator
-    per pair), so sums are in pair order: deterministic, within rounding of a sequential sum.
+    With ``request_slot`` (empty: none), ``state[request_slot[t]]`` (n_v, width) is the account's
+    raw USD vectors (positions and balances), valid when ``state_epoch[slot] == epoch``; a stale
+    one is rebuilt and stored.
     """
+    vectors = vector_underlying.shape[0]
     units = scenario_count.shape[0]
     width = pnl.shape[1]
-    acc = np.zeros((units, width))
-    counted = np.zeros((units, width))
-    factor_weight = np.zeros(factor_rows.shape[0])
-    row_ids = np.zeros(pnl.shape[0] + 1, dtype=np.int64)
-    row_sizes = np.zeros(pnl.shape[0] + 1)
-    held = np.zeros(units, dtype=np.bool_)
-    visited = np.zeros(units, dtype=np.bool_)
-    worst_k = np.zeros(units, dtype=np.int64)
-    scan_u = np.zeros(units)
-    other_u = np.zeros(units)
-    credit_u = np.zeros(units)
+    acc = np.zeros((vectors, width))
+    coin = np.zeros((vectors, width))
+    full = np.zeros(width)
+    offset_total = np.zeros(width)
+    factor_weight = np.zeros(vectors)
+    factor_of = np.zeros(vectors, dtype=np.int64)
+    delta = np.zeros(vectors)
+    roll = np.zeros(vectors)
+    held = np.zeros(vectors, dtype=np.bool_)
+    pair_loss = np.zeros(units)
+    pair_seen = np.zeros(units, dtype=np.bool_)
     has_trades = request_instrument.shape[0] > 0
     use_state = request_slot.shape[0] > 0
     mm_factor = model_float[M_MM_FACTOR]
-    offset = model_float[M_OFFSET]
     for t in range(request_account.shape[0]):
         a = request_account[t]
         extra_i = request_instrument[t] if has_trades else -1
         extra_size = request_size[t] if has_trades else 0.0
-        extra_u = instrument_int[extra_i, I_UNDERLYING] if extra_i >= 0 else -1
         slot = request_slot[t] if use_state else -1
         build = not (use_state and state_epoch[slot] == epoch)
-        for u in range(units):
-            held[u] = False
-            visited[u] = False
+        for v in range(vectors):
+            factor_weight[v] = 0.0
+            delta[v] = 0.0
+            roll[v] = 0.0
+            held[v] = False
+            if build:
+                for k in range(width):
+                    acc[v, k] = 0.0
+            else:
+                for k in range(width):
+                    acc[v, k] = state[slot, v, k]
         j = row_start[a]
         stop = j + row_len[a]
         pending = extra_i >= 0
         value = 0.0
-        current = -1
-        rows = 0
-        positions = 0
-        nonlong = 0
-        premium = 0.0
-        net_delta = 0.0
-        short_net = 0.0
-        longs = 0.0
-        shorts = 0.0
-        group = -1
-        group_net = 0.0
         bucket = -1
         bucket_net = 0.0
-        held_units = 0
-        scan_total = 0.0
+        bucket_rate = 0.0
+        bucket_vector = 0
         while True:
             # ---- next position of the row merged with the trade (i = -1 ends the stream)
             if j < stop and (not pending or cols[j] <= extra_i):
@@ -160,194 +158,127 @@ def pm_kernel(
                 i = -1
                 original = 0.0
                 size = 0.0
-            u = instrument_int[i, I_UNDERLYING] if i >= 0 else -1
-            g = instrument_int[i, I_GROUP] if i >= 0 else -1
             b = instrument_int[i, I_BUCKET] if i >= 0 else -1
-            # ---- close the running strike group and futures bucket
-            if g != group:
-                short_net -= min(group_net, 0.0)
-                group = g
-                group_net = 0.0
+            # ---- close the running roll bucket
             if b != bucket:
-                longs += max(bucket_net, 0.0)
-                shorts -= min(bucket_net, 0.0)
+                if bucket >= 0:
+                    index = underlying_float[vector_underlying[bucket_vector], U_INDEX]
+                    roll[bucket_vector] += bucket_rate * abs(bucket_net) * index
                 bucket = b
                 bucket_net = 0.0
-            if u != current or i < 0:
-                # ---- finish the previous underlying
-                if current >= 0:
-                    if build:
-                        # whole rows two at a time: one load and store of acc per pair
-                        for q in range(0, rows - 1, 2):
-                            first_row = row_ids[q]
-                            second_row = row_ids[q + 1]
-                            first_size = row_sizes[q]
-                            second_size = row_sizes[q + 1]
-                            for k in range(width):
-                                acc[current, k] += (
-                                    first_size * pnl[first_row, k]
-                                    + second_size * pnl[second_row, k]
-                                )
-                        if rows % 2 == 1:
-                            last_row = row_ids[rows - 1]
-                            last_size = row_sizes[rows - 1]
-                            for k in range(width):
-                                acc[current, k] += last_size * pnl[last_row, k]
-                        for f in range(factor_start[current], factor_start[current + 1]):
-                            weight = factor_weight[f]
-                            if weight != 0.0:
-                                for k in range(width):
-                                    acc[current, k] += weight * factor_rows[f, k]
-                                factor_weight[f] = 0.0
-                        if use_state:
-                            for k in range(width):
-                                state[slot, current, k] = acc[current, k]
-                    if current == extra_u and extra_size != 0.0:
-                        first = instrument_int[extra_i, I_FACTOR1]
-                        if first < 0:
-                            for k in range(width):
-                                acc[current, k] += extra_size * pnl[extra_i, k]
-                        else:
-                            weight = extra_size * instrument_float[extra_i, F_COEF1]
-                            for k in range(width):
-                                acc[current, k] += weight * factor_rows[first, k]
-                            second = instrument_int[extra_i, I_FACTOR2]
-                            if second >= 0:
-                                weight = extra_size * instrument_float[extra_i, F_COEF2]
-                                for k in range(width):
-                                    acc[current, k] += weight * factor_rows[second, k]
-                    if positions > 0:
-                        held[current] = True
-                        held_units += 1
-                        count = scenario_count[current]
-                        for k in range(count):
-                            weighted = weights[current, k] * acc[current, k]
-                            shrunk = max(abs(weighted) - dampeners[current, k], 0.0)
-                            counted[current, k] = math.copysign(shrunk, weighted) + 0.0
-                        # the minimum over four independent chains (min is exact in any order),
-                        # then its first index: the first worst scenario, as np.argmin
-                        low0 = low1 = low2 = low3 = np.inf
-                        for k in range(0, count - 3, 4):
-                            low0 = min(low0, counted[current, k])
-                            low1 = min(low1, counted[current, k + 1])
-                            low2 = min(low2, counted[current, k + 2])
-                            low3 = min(low3, counted[current, k + 3])
-                        for k in range(count - count % 4, count):
-                            low0 = min(low0, counted[current, k])
-                        best = min(min(low0, low1), min(low2, low3))
-                        worst = 0
-                        while counted[current, worst] != best:
-                            worst += 1
-                        worst_k[current] = worst
-                        scan = max(0.0, -best)
-                        index = underlying_float[current, U_INDEX]
-                        exposure = abs(net_delta)
-                        excess = exposure - underlying_float[current, U_THRESHOLD] / index
-                        if excess < 0.0:
-                            excess = 0.0
-                        move = min(underlying_float[current, U_MAX_SHOCK],
-                                   underlying_float[current, U_INCREMENT] * excess)  # fmt: skip
-                        shock = exposure * index * move
-                        short = underlying_float[current, U_SHORT_PER_COIN] * index * short_net
-                        offsetting = min(longs, shorts)
-                        basis = 0.0
-                        if offsetting > 0.0:
-                            basis = underlying_float[current, U_BASIS_RATE] * index * offsetting
-                        if nonlong == 0:
-                            total = scan + shock + short + basis
-                            if total > premium:
-                                factor = premium / total
-                                scan *= factor
-                                shock *= factor
-                                short *= factor
-                                basis *= factor
-                        scan_u[current] = scan
-                        other_u[current] = shock + short + basis
-                        credit_u[current] = 0.0
-                        scan_total += scan
-                if i < 0:
-                    break
-                # ---- start the next underlying
-                current = u
-                visited[u] = True
-                rows = 0
-                positions = 0
-                nonlong = 0
-                premium = 0.0
-                net_delta = 0.0
-                short_net = 0.0
-                longs = 0.0
-                shorts = 0.0
-                if build:
-                    for k in range(width):
-                        acc[u, k] = 0.0
-                else:
-                    for k in range(width):
-                        acc[u, k] = state[slot, u, k]
-            # ---- the position itself
+                if b >= 0:
+                    bucket_rate = instrument_float[i, F_ROLL_RATE]
+                    bucket_vector = instrument_int[i, I_VECTOR]
+            if i < 0:
+                break
+            v = instrument_int[i, I_VECTOR]
+            balance = instrument_int[i, I_IS_BALANCE] == 1
             if original != 0.0:
                 value += original * instrument_float[i, F_VALUE]
                 if build:
                     first = instrument_int[i, I_FACTOR1]
                     if first < 0:
-                        row_ids[rows] = i
-                        row_sizes[rows] = original
-                        rows += 1
+                        for k in range(width):
+                            acc[v, k] += original * pnl[i, k]
                     else:
-                        factor_weight[first] += original * instrument_float[i, F_COEF1]
-                        second = instrument_int[i, I_FACTOR2]
-                        if second >= 0:
-                            factor_weight[second] += original * instrument_float[i, F_COEF2]
+                        coefficient = instrument_float[i, F_COEF1]
+                        if balance and original < 0.0:
+                            coefficient = instrument_float[i, F_NEGATIVE_COEF]
+                        factor_weight[v] += original * coefficient
+                        factor_of[v] = first
             if size == 0.0:
                 continue
-            positions += 1
-            net_delta += instrument_float[i, F_DELTA] * size
-            option = instrument_int[i, I_IS_OPTION]
-            if option == 1:
-                premium += instrument_float[i, F_VALUE] * size
-            nonlong += (1 - option) | (size < 0.0)
-            group_net += size if g >= 0 else 0.0
+            if balance:
+                if instrument_float[i, F_COEF1] != 0.0:
+                    held[v] = True
+                continue
+            held[v] = True
+            delta[v] += instrument_float[i, F_DELTA] * size
             if b >= 0:
                 bucket_net += size * instrument_float[i, F_BUCKET_COIN]
-        if build and use_state:
-            for u in range(units):
-                if not visited[u]:
+        if build:
+            for v in range(vectors):
+                weight = factor_weight[v]
+                if weight != 0.0:
+                    f = factor_of[v]
                     for k in range(width):
-                        state[slot, u, k] = 0.0
-            state_epoch[slot] = epoch
-        # ---- correlation credit across underlyings (off by default)
-        if offset > 0.0 and held_units >= 2:
-            count = 0
-            for u in range(units):
-                if held[u]:
-                    count = scenario_count[u]
-            lowest = np.inf
+                        acc[v, k] += weight * factor_rows[f, k]
+            if use_state:
+                for v in range(vectors):
+                    for k in range(width):
+                        state[slot, v, k] = acc[v, k]
+                state_epoch[slot] = epoch
+        if extra_i >= 0 and extra_size != 0.0:
+            v = instrument_int[extra_i, I_VECTOR]
+            first = instrument_int[extra_i, I_FACTOR1]
+            if first < 0:
+                for k in range(width):
+                    acc[v, k] += extra_size * pnl[extra_i, k]
+            else:
+                weight = extra_size * instrument_float[extra_i, F_COEF1]
+                for k in range(width):
+                    acc[v, k] += weight * factor_rows[first, k]
+        # ---- count, convert and aggregate the held vectors
+        count = 0
+        other = 0.0
+        for k in range(width):
+            full[k] = 0.0
+            offset_total[k] = 0.0
+        for v in range(vectors):
+            if not held[v]:
+                continue
+            u = vector_underlying[v]
+            count = scenario_count[u]
+            price = vector_float[v, V_PRICE]
+            gain_offset = vector_float[v, V_OFFSET]
+            cap = vector_float[v, V_CAP_COIN]
             for k in range(count):
-                combined = 0.0
-                for u in range(units):
-                    if held[u]:
-                        combined += min(counted[u, k], 0.0) + offset * max(counted[u, k], 0.0)
-                lowest = min(lowest, combined)
-            credit = scan_total - max(0.0, -lowest)
-            if credit > 0.0:
-                for u in range(units):
-                    if held[u]:
-                        scan = scan_u[u]
-                        share = credit * scan / scan_total
-                        keep = (scan - share) / scan if scan > 0.0 else 1.0
-                        scan_u[u] = scan * keep
-                        credit_u[u] = share
-        # ---- totals and the worst scenario
-        initial = 0.0
-        largest = -1.0
-        worst_global = -1
+                weighted = weights[u, k] * acc[v, k]
+                shrunk = max(abs(weighted) - vector_dampeners[v, k], 0.0)
+                x = (math.copysign(shrunk, weighted) + 0.0) * vector_conversion[v, k]
+                coin[v, k] = x
+                full[k] += price * x
+                offset_total[k] += price * (min(x, 0.0) + min(gain_offset * max(x, 0.0), cap))
+            index = underlying_float[u, U_INDEX]
+            exposure = abs(delta[v])
+            excess = exposure - underlying_float[u, U_THRESHOLD] / index
+            if excess < 0.0:
+                excess = 0.0
+            move = min(underlying_float[u, U_MAX_SHOCK], underlying_float[u, U_INCREMENT] * excess)
+            other += roll[v] + exposure * index * move
+        if count == 0:
+            out_initial[t] = other
+            out_maintenance[t] = mm_factor * other
+            out_equity[t] = collateral[a] + value
+            out_worst[t] = -1
+            continue
+        lowest_full = np.inf
+        lowest = np.inf
+        worst = 0
+        for k in range(count):
+            lowest_full = min(lowest_full, full[k])
+            if offset_total[k] < lowest:
+                lowest = offset_total[k]
+                worst = k
+        worst_case = max(0.0, -lowest_full) + 0.0
+        correlation = max(max(0.0, -lowest) - worst_case, 0.0) + 0.0
+        # ---- the pair that loses most in the worst scenario (first on ties)
         for u in range(units):
-            if held[u]:
-                initial += scan_u[u] + other_u[u]
-                if scan_u[u] + credit_u[u] > largest:
-                    largest = scan_u[u] + credit_u[u]
-                    worst_global = scenario_offset[u] + worst_k[u]
+            pair_loss[u] = 0.0
+            pair_seen[u] = False
+        for v in range(vectors):
+            if held[v]:
+                u = vector_underlying[v]
+                x = coin[v, worst]
+                gain = min(vector_float[v, V_OFFSET] * max(x, 0.0), vector_float[v, V_CAP_COIN])
+                pair_loss[u] += vector_float[v, V_PRICE] * (min(x, 0.0) + gain)
+                pair_seen[u] = True
+        chosen = -1
+        for u in range(units):
+            if pair_seen[u] and (chosen < 0 or pair_loss[u] < pair_loss[chosen]):
+                chosen = u
+        initial = worst_case + correlation + other
         out_initial[t] = initial
         out_maintenance[t] = mm_factor * initial
         out_equity[t] = collateral[a] + value
-        out_worst[t] = worst_global
+        out_worst[t] = scenario_offset[chosen] + worst

@@ -8,7 +8,11 @@ table in priority order, months by expiry, as
 delta-based inter-commodity credits
 (:func:`crossmargin.margin.span.arithmetic.inter_spread_credits`) and IM = Σ max(scan + intra −
 credit, short option minimum), MM = IM / ratio. One function on purpose, as in
-:mod:`crossmargin.engine.kernels_pm`."""
+:mod:`crossmargin.engine.kernels_pm`.
+
+The column numbers of :mod:`crossmargin.engine.columns` are compiled into the cached machine
+code, and numba's cache only notices a change of this file: renumbering a column means touching
+this module (as the portfolio margin rework of the tables did) so stale caches are rebuilt."""
 
 from __future__ import annotations
 

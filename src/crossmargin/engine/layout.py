@@ -3,8 +3,9 @@
 Everything here depends on the instruments and the model only, so it is built once per engine:
 
 * underlyings, sorted (results and tie-breaks follow that order, as the single-account models do);
-* the strike groups of the short option charge and the futures buckets of the basis charge
-  (portfolio margin), the contract months of the calendar spread charge (SPAN);
+* the risk vectors (pair, currency) and the roll buckets of portfolio margin, and one
+  collateral-balance column per underlying coin after the instruments (a balance is a position
+  in its coin's own vector), the contract months of the calendar spread charge (SPAN);
 * the kernels' instrument order, from the sort key a model's spec picks
   (:func:`netting_order_key` or :func:`calendar_order_key`);
 * the **linear factors**: a spot, future or perpetual position's scenario P&L is a fixed multiple
@@ -24,7 +25,7 @@ from numpy.typing import NDArray
 
 from crossmargin.core.errors import InputError
 from crossmargin.instruments import Instrument, InstrumentKind, parse_instrument
-from crossmargin.margin.pm.netting import basis_bucket_key, netting_ids, strike_group_key
+from crossmargin.margin.pm.netting import netting_ids, roll_bucket_key, vector_currency, vector_key
 
 __all__ = [
     "DISCOUNT_SHAPE",
@@ -61,12 +62,15 @@ class InstrumentLayout:
         (n_i,) position of each instrument's underlying in ``underlyings``.
     columns:
         Per underlying, the instrument indices of its instruments (ascending).
-    group_id, group_underlying:
-        Short option groups: options sharing (underlying, expiry, strike) share an id; -1 for
-        other instruments. ``group_underlying`` gives each group's underlying id.
+    vector_id, vector_keys:
+        Risk vector of each instrument and the (pair, currency) of each vector; every
+        underlying's own coin has a vector (its balance column's), whether traded or not.
     bucket_id, bucket_underlying:
-        Basis buckets: futures and perpetuals sharing (underlying, expiry) share an id; -1 for
+        Roll buckets: futures and perpetuals sharing (pair, currency, expiry) share an id; -1 for
         options and spot.
+    balance_columns:
+        Whether the kernel tables carry one collateral-balance column per underlying after the
+        instruments (column ``instrument_count + u`` holds the balance of coin u).
     month_id, month_count:
         SPAN contract month of each instrument: 0 for spot and perpetuals, then 1, 2, ... by
         expiry within its underlying; ``month_count`` (n_u,) months per underlying.
@@ -87,8 +91,8 @@ class InstrumentLayout:
     underlyings: tuple[str, ...]
     underlying_id: IntArray
     columns: tuple[NDArray[np.intp], ...]
-    group_id: IntArray
-    group_underlying: IntArray
+    vector_id: IntArray
+    vector_keys: tuple[tuple[str, str], ...]
     bucket_id: IntArray
     bucket_underlying: IntArray
     month_id: IntArray
@@ -100,11 +104,18 @@ class InstrumentLayout:
     price_factor: IntArray
     forward_factor: IntArray
     discount_factor: IntArray
+    balance_columns: bool = False
 
     @property
     def instrument_count(self) -> int:
         """Number of instruments n_i."""
         return len(self.instruments)
+
+    @property
+    def column_count(self) -> int:
+        """Columns of the kernel tables: the instruments, then a balance column per underlying
+        when ``balance_columns``."""
+        return self.instrument_count + (len(self.underlyings) if self.balance_columns else 0)
 
 
 def coerce_instruments(instruments: Sequence[Instrument | str]) -> tuple[Instrument, ...]:
@@ -141,9 +152,12 @@ def _tail(item: Instrument) -> tuple[object, ...]:
 
 
 def netting_order_key(item: Instrument) -> tuple[object, ...]:
-    """Sort key by underlying, then spot, futures and perpetuals by expiry (basis buckets), then
-    options by (expiry, strike) (short option groups): what portfolio margin nets."""
-    return (item.underlying, _kind_rank(item), item.expiry or _EARLIEST, *_tail(item))
+    """Sort key by risk vector (underlying, currency), then spot, futures and perpetuals by expiry
+    (roll buckets), then options by (expiry, strike): what portfolio margin nets."""
+    return (
+        item.underlying, vector_currency(item), _kind_rank(item), item.expiry or _EARLIEST,
+        *_tail(item),
+    )  # fmt: skip
 
 
 def calendar_order_key(item: Instrument) -> tuple[object, ...]:
@@ -168,16 +182,24 @@ def engine_order(
     )
 
 
-def build_layout(instruments: tuple[Instrument, ...], with_rate_factors: bool) -> InstrumentLayout:
+def build_layout(
+    instruments: tuple[Instrument, ...], with_rate_factors: bool, balance_columns: bool = False
+) -> InstrumentLayout:
     """The :class:`InstrumentLayout` of ``instruments``; ``with_rate_factors`` adds the rate-shock
-    factor shapes of futures expiries (the portfolio margin grid has rate scenarios, SPAN has
-    none)."""
+    factor shapes of futures expiries (a model with rate scenarios), ``balance_columns`` a
+    collateral-balance column per underlying (portfolio margin)."""
     underlyings = tuple(sorted({item.underlying for item in instruments}))
     position = {name: u for u, name in enumerate(underlyings)}
     underlying_id = np.array([position[item.underlying] for item in instruments], dtype=np.int64)
     columns = tuple(np.flatnonzero(underlying_id == u) for u in range(len(underlyings)))
-    group_id, groups = netting_ids(instruments, strike_group_key)
-    bucket_id, buckets = netting_ids(instruments, basis_bucket_key)
+    keys = sorted({(str(k[0]), str(k[1])) for k in map(vector_key, instruments)}
+                  | {(name, name) for name in underlyings})  # fmt: skip
+    vector_of = {key: v for v, key in enumerate(keys)}
+    vector_id = np.array(
+        [vector_of[(item.underlying, vector_currency(item))] for item in instruments],
+        dtype=np.int64,
+    ).reshape(len(instruments))
+    bucket_id, buckets = netting_ids(instruments, roll_bucket_key)
     month_id = np.zeros(len(instruments), dtype=np.int64)
     month_count = np.ones(len(underlyings), dtype=np.int64)
     for u, name in enumerate(underlyings):
@@ -220,8 +242,8 @@ def build_layout(instruments: tuple[Instrument, ...], with_rate_factors: bool) -
         underlyings=underlyings,
         underlying_id=underlying_id,
         columns=columns,
-        group_id=group_id,
-        group_underlying=np.array([position[str(key[0])] for key in groups], dtype=np.int64),
+        vector_id=vector_id,
+        vector_keys=tuple(keys),
         bucket_id=bucket_id,
         bucket_underlying=np.array([position[str(key[0])] for key in buckets], dtype=np.int64),
         month_id=month_id,
@@ -233,4 +255,5 @@ def build_layout(instruments: tuple[Instrument, ...], with_rate_factors: bool) -
         price_factor=price_factor,
         forward_factor=forward_factor,
         discount_factor=discount_factor,
+        balance_columns=balance_columns,
     )

@@ -95,12 +95,16 @@ class ModelSpec(Generic[P]):
         ``(layout, u, market, arrays, reference_vols, parameters) →`` the
         :class:`~crossmargin.engine.tables.UnderlyingBlock` of underlying u.
     columns:
-        ``(layout, parameters, index_usd) →`` the :class:`~crossmargin.engine.tables.ModelColumns`
-        the kernel reads.
+        ``(layout, parameters, index_usd, blocks, width) →`` the
+        :class:`~crossmargin.engine.tables.ModelColumns` the kernel reads.
     kernel:
         Calls the model's numba kernel (:class:`KernelRun`).
     twin:
         The kernel's numpy twin (:class:`Twin`).
+    balance_columns:
+        Whether collateral balances are positions in the scenarios (one balance column per
+        underlying coin after the instruments; :meth:`BookEngine.load_positions` takes
+        ``balance_coin``).
     """
 
     name: str
@@ -112,9 +116,12 @@ class ModelSpec(Generic[P]):
     block: Callable[
         [InstrumentLayout, int, MarketSnapshot, InstrumentArrays, FloatArray, P], UnderlyingBlock
     ]
-    columns: Callable[[InstrumentLayout, P, FloatArray], ModelColumns]
+    columns: Callable[
+        [InstrumentLayout, P, FloatArray, Sequence[UnderlyingBlock], int], ModelColumns
+    ]
     kernel: KernelRun
     twin: Twin
+    balance_columns: bool = False
 
     def checked_parameters(self, parameters: object) -> P:
         """``parameters``, or the shipped ones when None; :class:`InputError` when they are not
@@ -144,5 +151,10 @@ class ModelSpec(Generic[P]):
     ) -> KernelTables:
         """The kernel tables of ``blocks`` with this model's parameter columns."""
         return assemble_tables(
-            self.name, layout, blocks, lambda index_usd: self.columns(layout, parameters, index_usd)
+            self.name,
+            layout,
+            blocks,
+            lambda index_usd, built, width: self.columns(
+                layout, parameters, index_usd, built, width
+            ),
         )

@@ -3,9 +3,9 @@
 A twin is the models' own definitions applied to arrays over all accounts, not a second copy of
 them. It materialises what the kernels avoid: per underlying, the accounts × scenarios P&L matrix
 as ``positions (CSR) @ P&L rows`` (every instrument through its full row, no linear factors),
-counted by :func:`crossmargin.scenarios.counted_pnl`. Portfolio margin then calls the charges of
-:mod:`crossmargin.margin.pm.charges` with the accounts axis; SPAN runs its spread logic per
-account through :func:`crossmargin.margin.span.arithmetic.span_requirement`.
+counted by :func:`crossmargin.scenarios.counted_pnl`. Portfolio margin does so per risk vector
+and calls the charges of :mod:`crossmargin.margin.pm.charges` with the accounts axis; SPAN runs
+its spread logic per account through :func:`crossmargin.margin.span.arithmetic.span_requirement`.
 """
 
 from __future__ import annotations
@@ -18,36 +18,38 @@ from scipy import sparse
 
 from crossmargin.engine.columns import (
     F_BUCKET_COIN,
+    F_COEF1,
     F_DELTA,
+    F_NEGATIVE_COEF,
+    F_ROLL_RATE,
     F_VALUE,
     I_BUCKET,
-    I_GROUP,
+    I_IS_BALANCE,
     I_IS_CALL,
     I_IS_OPTION,
     I_MONTH,
     I_UNDERLYING,
+    I_VECTOR,
     M_IM_TO_MM,
     M_MM_FACTOR,
-    M_OFFSET,
-    U_BASIS_RATE,
     U_INCREMENT,
     U_INDEX,
     U_MAX_SHOCK,
     U_SHORT_MINIMUM,
-    U_SHORT_PER_COIN,
     U_THRESHOLD,
+    V_CAP_COIN,
+    V_OFFSET,
+    V_PRICE,
 )
 from crossmargin.engine.margin_arrays import MarginArrays
 from crossmargin.engine.positions import PackedRows
 from crossmargin.engine.tables import KernelTables
 from crossmargin.margin.pm.charges import (
-    UnderlyingCharges,
-    basis_charge_usd,
-    correlation_credit,
+    VectorCounting,
+    aggregate_risk,
     delta_shock_charge_usd,
-    short_option_charge_usd,
-    underlying_requirement,
-    worst_underlying,
+    offset_gains,
+    risk_vector_coin,
 )
 from crossmargin.margin.span.arithmetic import (
     CommodityRisk,
@@ -107,40 +109,20 @@ def _indicator(ids: IntArray, weights: FloatArray, columns: int) -> sparse.csr_m
     )
 
 
-def _pm_underlying(
-    tables: KernelTables, own: sparse.csr_matrix, u: int, counted: FloatArray
-) -> UnderlyingCharges:
-    """The charges of underlying ``u`` over the accounts of ``own``: the inputs of
-    :func:`underlying_requirement` from whole-matrix products."""
-    ii, ff, uf = tables.instrument_int, tables.instrument_float, tables.underlying_float
-    is_option = ii[:, I_IS_OPTION] == 1
-    index = float(uf[u, U_INDEX])
-    shock = delta_shock_charge_usd(
-        own @ ff[:, F_DELTA], index, uf[u, U_THRESHOLD], uf[u, U_MAX_SHOCK], uf[u, U_INCREMENT]
-    )
-    groups = _indicator(ii[:, I_GROUP], np.ones(ii.shape[0]), tables.group_underlying.shape[0])
-    group_charges = sparse.csr_matrix(own @ groups)
-    group_charges.data = short_option_charge_usd(group_charges.data, index, uf[u, U_SHORT_PER_COIN])
-    buckets = _indicator(ii[:, I_BUCKET], ff[:, F_BUCKET_COIN], tables.bucket_underlying.shape[0])
-    bucket_nets = sparse.csr_matrix(own @ buckets)
-    basis = basis_charge_usd(
-        _row_sums(bucket_nets.maximum(0.0)),
-        _row_sums((-bucket_nets).maximum(0.0)),
-        index,
-        uf[u, U_BASIS_RATE],
-    )
-    flags = ~is_option[own.indices] | (own.data < 0.0)
-    nonlong = _row_sums(
-        sparse.csr_matrix((flags.astype(np.float64), own.indices, own.indptr), shape=own.shape)
-    )
-    return underlying_requirement(
-        counted,
-        shock,
-        _row_sums(group_charges),
-        basis,
-        own @ np.where(is_option, ff[:, F_VALUE], 0.0),
-        (np.diff(own.indptr) > 0) & (nonlong == 0),
-    )
+def _vector_rows(tables: KernelTables, rows: PackedRows, v: int) -> sparse.csr_matrix:
+    """The positions and balances of risk vector ``v`` as an accounts × columns CSR matrix, a
+    balance's size already times its factor weight per coin (positive or negative)."""
+    ii, ff = tables.instrument_int, tables.instrument_float
+    keep = ii[rows.cols, I_VECTOR] == v
+    accounts = rows.indptr.shape[0] - 1
+    owner = np.repeat(np.arange(accounts), np.diff(rows.indptr))
+    indptr = np.zeros(accounts + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner[keep], minlength=accounts), out=indptr[1:])
+    cols, sizes = rows.cols[keep], rows.sizes[keep]
+    balance = ii[cols, I_IS_BALANCE] == 1
+    weight = np.where(sizes >= 0.0, ff[cols, F_COEF1], ff[cols, F_NEGATIVE_COEF])
+    sizes = np.where(balance, sizes * weight, sizes)
+    return sparse.csr_matrix((sizes, cols, indptr), shape=(accounts, ii.shape[0]))
 
 
 def pm_reference(
@@ -149,30 +131,70 @@ def pm_reference(
     rows: PackedRows,
     collateral_usd: FloatArray,
 ) -> MarginArrays:
-    """Portfolio margin of every account of ``rows``: the charges of
-    :mod:`crossmargin.margin.pm.charges` over the accounts axis (the twin of
+    """Portfolio margin of every account of ``rows``: per risk vector the accounts × scenarios
+    raw USD P&L as ``positions (CSR) @ P&L rows`` (a balance through its price-move row), then
+    the charges of :mod:`crossmargin.margin.pm.charges` over the accounts axis (the twin of
     :func:`~crossmargin.engine.kernels_pm.pm_kernel`), up to floating-point summation order."""
+    ii, ff, uf, vf = (
+        tables.instrument_int, tables.instrument_float, tables.underlying_float,
+        tables.vector_float,
+    )  # fmt: skip
     accounts = rows.indptr.shape[0] - 1
-    units = range(tables.underlying_count)
-    owns = [underlying_rows(tables, rows, u) for u in units]
-    counted = [counted_scenario_pnl(tables, owns[u], u) for u in units]
-    charges = [_pm_underlying(tables, owns[u], u, counted[u]) for u in units]
-    held = np.array([np.diff(own.indptr) > 0 for own in owns]).reshape(len(owns), accounts)
-    scan = np.array([c.scan_risk_usd for c in charges]).reshape(held.shape)
-    keep, credit = correlation_credit(
-        counted,
-        scan,
-        held,
-        float(tables.model_float[M_OFFSET]),
+    count = int(tables.scenario_count.max()) if tables.underlying_count else 0
+    coins = np.zeros((tables.vector_count, accounts, count))
+    held = np.zeros((tables.vector_count, accounts), dtype=np.bool_)
+    other = np.zeros(accounts)
+    price_rows = np.zeros((ii.shape[0], tables.pnl.shape[1]))
+    balance = ii[:, I_IS_BALANCE] == 1
+    price_rows[~balance] = tables.pnl[~balance]
+    factor = tables.factor_rows[np.maximum(ii[:, 1], 0)]
+    price_rows[balance] = factor[balance]
+    for v in range(tables.vector_count):
+        u = int(tables.vector_underlying[v])
+        own = _vector_rows(tables, rows, v)
+        entering = ~(balance[own.indices] & (ff[own.indices, F_COEF1] == 0.0))
+        flags = sparse.csr_matrix(
+            (entering.astype(np.float64), own.indices, own.indptr), shape=own.shape
+        )
+        held[v] = _row_sums(flags) > 0
+        raw = np.asarray(own @ price_rows[:, :count]).reshape(accounts, count)
+        counting = VectorCounting(tables.weights[u, :count], tables.vector_dampeners[v, :count])
+        coins[v] = risk_vector_coin(raw, counting, 1.0 / tables.vector_conversion[v, :count])
+        coins[v][~held[v]] = 0.0
+        index = float(uf[u, U_INDEX])
+        positions = own  # a balance column has no delta and no roll bucket
+        shock = delta_shock_charge_usd(
+            positions @ ff[:, F_DELTA], index, uf[u, U_THRESHOLD], uf[u, U_MAX_SHOCK],
+            uf[u, U_INCREMENT],
+        )  # fmt: skip
+        bucket_count = int(ii[:, I_BUCKET].max()) + 1
+        buckets = _indicator(ii[:, I_BUCKET], ff[:, F_BUCKET_COIN], bucket_count)
+        nets = sparse.csr_matrix(positions @ buckets)
+        rate = np.zeros(max(bucket_count, 1))
+        has = ii[:, I_BUCKET] >= 0
+        rate[ii[has, I_BUCKET]] = ff[has, F_ROLL_RATE]
+        nets.data = np.abs(nets.data) * rate[nets.indices] * index
+        other += np.where(held[v], shock + _row_sums(nets), 0.0)
+    aggregate = aggregate_risk(
+        coins, vf[:, V_PRICE], vf[:, V_OFFSET], vf[:, V_CAP_COIN] * vf[:, V_PRICE]
     )
-    initial = np.zeros(accounts)
-    for u, c in enumerate(charges):
-        initial += np.where(held[u], scan[u] * keep[u] + c.contingencies_usd, 0.0)
-    chosen = worst_underlying(scan * keep + credit, held)
+    initial = aggregate.worst_case_usd + aggregate.correlation_usd + other
+    any_held = np.any(held, axis=0)
+    k = np.maximum(aggregate.worst_index, 0)
+    at_worst = np.take_along_axis(coins, k[None, :, None], axis=2)[:, :, 0]
+    per_vector = vf[:, V_PRICE, None] * offset_gains(
+        at_worst, vf[:, V_OFFSET, None], vf[:, V_CAP_COIN, None]
+    )
     worst = np.full(accounts, -1, dtype=np.int64)
-    for u, c in enumerate(charges):
-        mine = chosen == u
-        worst[mine] = tables.scenario_offset[u] + c.worst_index[mine]
+    loss = np.full(accounts, np.inf)
+    for u in range(tables.underlying_count):
+        mine = tables.vector_underlying == u
+        seen = np.any(held[mine], axis=0)
+        pair = np.sum(np.where(held[mine], per_vector[mine], 0.0), axis=0)
+        better = seen & (pair < loss)
+        loss = np.where(better, pair, loss)
+        worst = np.where(better, tables.scenario_offset[u] + k, worst)
+    worst = np.where(any_held, worst, -1)
     maintenance = tables.model_float[M_MM_FACTOR] * initial
     return MarginArrays(initial, maintenance, _equity(tables, rows, collateral_usd), worst)
 

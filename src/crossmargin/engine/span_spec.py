@@ -9,6 +9,9 @@ the calendar spread table, the inter-commodity spreads and the IM / MM ratio.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -102,9 +105,14 @@ def span_block(
 
 
 def span_columns(
-    layout: InstrumentLayout, parameters: SpanParameters, index_usd: FloatArray
+    layout: InstrumentLayout,
+    parameters: SpanParameters,
+    index_usd: FloatArray,
+    blocks: Sequence[UnderlyingBlock] = (),
+    width: int = 8,
 ) -> ModelColumns:
-    """Short option minimum per underlying (USD per coin of short options), calendar spreads,
+    """(``blocks`` and ``width`` are not read: SPAN has no risk vectors.) Short option minimum
+    per underlying (USD per coin of short options), calendar spreads,
     inter-commodity spreads and the IM / MM ratio."""
     units = len(layout.underlyings)
     columns = ModelColumns.empty(units)
@@ -120,11 +128,9 @@ def span_columns(
         for r, row in enumerate(commodity.intra_spreads):
             intra[u, r] = (row.tier_a, row.tier_b, row.rate)
     inter_rate, inter_legs, inter_leg_count = _inter_spreads(layout, parameters)
-    return ModelColumns(
-        underlying_float=columns.underlying_float,
-        model_float=columns.model_float,
+    return dataclasses.replace(
+        columns,
         intra_spreads=intra,
-        intra_count=columns.intra_count,
         inter_rate=inter_rate,
         inter_legs=inter_legs,
         inter_leg_count=inter_leg_count,

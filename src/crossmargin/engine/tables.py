@@ -32,20 +32,24 @@ from crossmargin.engine.columns import (
     F_COEF1,
     F_COEF2,
     F_DELTA,
+    F_NEGATIVE_COEF,
+    F_ROLL_RATE,
     F_VALUE,
     I_BUCKET,
     I_FACTOR1,
     I_FACTOR2,
-    I_GROUP,
+    I_IS_BALANCE,
     I_IS_CALL,
     I_IS_OPTION,
     I_MONTH,
     I_UNDERLYING,
+    I_VECTOR,
     INSTRUMENT_FLOAT_COLUMNS,
     INSTRUMENT_INT_COLUMNS,
     MODEL_FLOAT_COLUMNS,
     U_INDEX,
     UNDERLYING_FLOAT_COLUMNS,
+    VECTOR_FLOAT_COLUMNS,
 )
 from crossmargin.engine.layout import DISCOUNT_SHAPE, PRICE_SHAPE, InstrumentLayout
 from crossmargin.instruments import KindCode
@@ -104,6 +108,9 @@ class UnderlyingBlock:
     month_tiers:
         Tier of each contract month of the underlying, for a model that charges calendar
         spreads by tier (SPAN); empty otherwise.
+    coin_price_factors:
+        (n_s,) 1 + the move at whose price a coin-settled risk vector is expressed (pm); ``None``
+        for models without risk vectors.
     """
 
     underlying: str
@@ -118,6 +125,7 @@ class UnderlyingBlock:
     unit_values_usd: FloatArray
     unit_delta_coin: FloatArray
     month_tiers: IntArray
+    coin_price_factors: FloatArray | None = None
 
     @property
     def scenario_count(self) -> int:
@@ -151,6 +159,13 @@ class ModelColumns:
     inter_rate, inter_legs, inter_leg_count:
         Inter-commodity spreads: (n,) credit rate, (n, legs, 3) legs as (underlying id or -1,
         delta ratio, side ±1) and their count. Models without spreads leave them empty.
+    vector_underlying, vector_float, vector_conversion, vector_dampeners:
+        Risk vectors (pm): (n_v,) pair of each, (n_v, VECTOR_FLOAT_COLUMNS) currency price,
+        pnl_offset and offset cap in coin, (n_v, width) 1 / the currency's USD price in each
+        scenario and the USD dampener of each scenario. Empty for models without vectors.
+    roll_rate, balance_coef:
+        (n_cols,) roll shock per coin of each column's bucket net; (n_u, 2) factor weight per coin
+        of a positive and a negative balance of each underlying's coin (pm; zeros otherwise).
     """
 
     underlying_float: FloatArray
@@ -160,10 +175,17 @@ class ModelColumns:
     inter_rate: FloatArray
     inter_legs: FloatArray
     inter_leg_count: IntArray
+    vector_underlying: IntArray
+    vector_float: FloatArray
+    vector_conversion: FloatArray
+    vector_dampeners: FloatArray
+    roll_rate: FloatArray
+    balance_coef: FloatArray
 
     @classmethod
-    def empty(cls, units: int) -> ModelColumns:
-        """Zero columns for ``units`` underlyings, no spreads."""
+    def empty(cls, units: int, columns: int = 0, vectors: int = 0, width: int = 8) -> ModelColumns:
+        """Zero columns for ``units`` underlyings, ``columns`` table columns and ``vectors`` risk
+        vectors of ``width`` scenarios, no spreads."""
         return cls(
             underlying_float=np.zeros((units, UNDERLYING_FLOAT_COLUMNS)),
             model_float=np.zeros(MODEL_FLOAT_COLUMNS),
@@ -172,6 +194,12 @@ class ModelColumns:
             inter_rate=np.zeros(0),
             inter_legs=np.zeros((0, 1, 3)),
             inter_leg_count=np.zeros(0, dtype=np.int64),
+            vector_underlying=np.zeros(vectors, dtype=np.int64),
+            vector_float=np.zeros((vectors, VECTOR_FLOAT_COLUMNS)),
+            vector_conversion=np.zeros((vectors, width)),
+            vector_dampeners=np.zeros((vectors, width)),
+            roll_rate=np.zeros(columns),
+            balance_coef=np.zeros((units, 2)),
         )
 
 
@@ -199,7 +227,6 @@ class KernelTables:
     dampeners: FloatArray
     underlying_float: FloatArray
     model_float: FloatArray
-    group_underlying: IntArray
     bucket_underlying: IntArray
     month_tier: IntArray
     intra_spreads: FloatArray
@@ -207,11 +234,20 @@ class KernelTables:
     inter_rate: FloatArray
     inter_legs: FloatArray
     inter_leg_count: IntArray
+    vector_underlying: IntArray
+    vector_float: FloatArray
+    vector_conversion: FloatArray
+    vector_dampeners: FloatArray
 
     @property
     def underlying_count(self) -> int:
         """Number of underlyings n_u."""
         return int(self.scenario_count.shape[0])
+
+    @property
+    def vector_count(self) -> int:
+        """Number of risk vectors n_v (pm; 0 for other models)."""
+        return int(self.vector_underlying.shape[0])
 
     def counting(self, u: int) -> ScenarioCounting:
         """Weights and dampeners of underlying ``u``'s scenarios (padding dropped)."""
@@ -313,12 +349,15 @@ def assemble_tables(
     model: str,
     layout: InstrumentLayout,
     blocks: Sequence[UnderlyingBlock],
-    columns_of: Callable[[FloatArray], ModelColumns],
+    columns_of: Callable[[FloatArray, Sequence[UnderlyingBlock], int], ModelColumns],
 ) -> KernelTables:
     """Pack ``blocks`` (one per underlying, in layout order) into :class:`KernelTables` for the
-    kernel of ``model``; ``columns_of(index_usd)`` gives the model's parameter columns from the
-    (n_u,) index prices."""
-    count = layout.instrument_count
+    kernel of ``model``; ``columns_of(index_usd, blocks, width)`` gives the model's parameter
+    columns from the (n_u,) index prices, the blocks and the padded scenario width. Balance
+    columns (``layout.balance_columns``) go after the instruments: a factor weight on their
+    underlying's price move, the weight per coin from the model's ``balance_coef``."""
+    count = layout.column_count
+    real = layout.instrument_count
     units = len(layout.underlyings)
     width = -(-max([block.scenario_count for block in blocks] + [1]) // _LANES) * _LANES
     instrument_int = np.full((count, INSTRUMENT_INT_COLUMNS), -1, dtype=np.int64)
@@ -328,10 +367,11 @@ def assemble_tables(
     dampeners = np.zeros((units, width))
     index_usd = np.zeros(units)
     factor_rows = _factor_rows(layout, blocks, width)
-    instrument_int[:, I_UNDERLYING] = layout.underlying_id
-    instrument_int[:, I_GROUP] = layout.group_id
-    instrument_int[:, I_BUCKET] = layout.bucket_id
-    instrument_int[:, I_MONTH] = layout.month_id
+    instrument_int[:real, I_UNDERLYING] = layout.underlying_id
+    instrument_int[:real, I_VECTOR] = layout.vector_id
+    instrument_int[:real, I_BUCKET] = layout.bucket_id
+    instrument_int[:real, I_MONTH] = layout.month_id
+    instrument_int[:, I_IS_BALANCE] = 0
     months = max([int(n) for n in layout.month_count] + [1])
     month_tier = np.ones((units, months), dtype=np.int64)
     for u, block in enumerate(blocks):
@@ -353,9 +393,26 @@ def assemble_tables(
         instrument_float[columns, F_BUCKET_COIN] = delta_one_coin_per_unit(arrays)
         index_usd[u] = float(arrays.index_usd[0])
         month_tier[u, : block.month_tiers.shape[0]] = block.month_tiers
-    own = columns_of(index_usd)
+    own = columns_of(index_usd, blocks, width)
     underlying_float = own.underlying_float.copy()
     underlying_float[:, U_INDEX] = index_usd
+    if layout.balance_columns:
+        vector_of = {key: v for v, key in enumerate(layout.vector_keys)}
+        for u, name in enumerate(layout.underlyings):
+            column = real + u
+            instrument_int[column, I_UNDERLYING] = u
+            instrument_int[column, I_VECTOR] = vector_of[(name, name)]
+            instrument_int[column, I_FACTOR1] = layout.price_factor[u]
+            instrument_int[column, I_IS_OPTION] = 0
+            instrument_int[column, I_IS_CALL] = 0
+            instrument_int[column, I_MONTH] = 0
+            instrument_int[column, I_IS_BALANCE] = 1
+            instrument_float[column, F_COEF1] = own.balance_coef[u, 0]
+            instrument_float[column, F_NEGATIVE_COEF] = own.balance_coef[u, 1]
+            n_s = blocks[u].scenario_count
+            pnl[column, :n_s] = own.balance_coef[u, 0] * blocks[u].price_moves
+    if own.roll_rate.shape[0]:
+        instrument_float[:, F_ROLL_RATE] = own.roll_rate
     return KernelTables(
         model=model,
         instrument_int=instrument_int,
@@ -370,7 +427,6 @@ def assemble_tables(
         dampeners=dampeners,
         underlying_float=underlying_float,
         model_float=own.model_float,
-        group_underlying=layout.group_underlying,
         bucket_underlying=layout.bucket_underlying,
         month_tier=month_tier,
         intra_spreads=own.intra_spreads,
@@ -378,4 +434,8 @@ def assemble_tables(
         inter_rate=own.inter_rate,
         inter_legs=own.inter_legs,
         inter_leg_count=own.inter_leg_count,
+        vector_underlying=own.vector_underlying,
+        vector_float=own.vector_float,
+        vector_conversion=own.vector_conversion,
+        vector_dampeners=own.vector_dampeners,
     )

@@ -1,4 +1,5 @@
-"""Pieces every model shares: the account's valuation and the result assembly."""
+"""Pieces every model shares: the account's valuation, coin balances as positions in the
+scenarios, and the result assembly."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.collateral import HaircutSchedule
+from crossmargin.instruments import parse_instrument
 from crossmargin.margin.result import MarginResult, PositionMargin, ScenarioPnl, round_components
 from crossmargin.market import MarketSnapshot
-from crossmargin.portfolio import Portfolio, PortfolioValuation, value_portfolio
+from crossmargin.portfolio import Portfolio, PortfolioValuation, Position, value_portfolio
 
-__all__ = ["AccountView", "assemble_result", "view_account"]
+__all__ = ["STABLE_CURRENCIES", "AccountView", "assemble_result", "risk_portfolio", "view_account"]
+
+#: Currencies whose USD price is 1 in every scenario: a balance of them is not a position.
+STABLE_CURRENCIES = frozenset({"USD", "USDC", "USDT"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,30 @@ def view_account(
     valuation = value_portfolio(portfolio, market, haircuts)
     sizes = np.array([p.size for p in portfolio.positions], dtype=np.float64)
     return AccountView(portfolio, market, valuation, sizes)
+
+
+def risk_portfolio(portfolio: Portfolio) -> Portfolio:
+    """``portfolio`` with every coin balance (not a stablecoin) added as a spot position
+    ``<COIN>_USDC`` of the same size, entered at the mark, for a scenario model to revalue:
+    a balance of 10 BTC moves with BTC exactly as 10 BTC of spot does. The positions keep their
+    order (a spot position of the same coin grows by the balance) and the new ones follow, so
+    the first ``len(portfolio.positions)`` rows still belong to the account's positions; the
+    collateral is unchanged, and the account's equity must still come from ``portfolio``."""
+    sizes = {p.instrument.name: p.size for p in portfolio.positions}
+    extra: list[Position] = []
+    for currency, amount in sorted(portfolio.collateral.items()):
+        if currency in STABLE_CURRENCIES or amount == 0:
+            continue
+        name = f"{currency}_USDC"
+        if name in sizes:
+            sizes[name] += float(amount)
+        else:
+            extra.append(Position(parse_instrument(name), float(amount)))
+    positions = tuple(
+        Position(p.instrument, sizes[p.instrument.name], p.average_price)
+        for p in portfolio.positions
+    )
+    return Portfolio(positions + tuple(extra), portfolio.collateral)
 
 
 def assemble_result(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from crossmargin.core.checks import read_config_toml
 from crossmargin.core.errors import InputError
-from crossmargin.core.textfiles import read_text_file
 
 __all__ = ["load_parameters"]
 
@@ -25,16 +23,7 @@ def load_parameters(
 
     Raises :class:`InputError` naming the file, the field path and the value on any problem.
     """
-    if path is None:
-        source = f"crossmargin/config/{default_file}"
-        text = resources.files("crossmargin.config").joinpath(default_file).read_text("utf-8")
-    else:
-        source = str(path)
-        text = read_text_file(path)
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise InputError("parameters", source, f"is not valid TOML: {error}") from None
+    raw, source = read_config_toml(default_file, path)
     try:
         return model.model_validate(raw)
     except ValidationError as error:

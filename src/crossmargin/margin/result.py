@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.core.numeric import margin_to_decimal
-from crossmargin.margin.health import is_liquidatable, margin_ratio
+from crossmargin.margin.health import AccountHealth, assess_health, is_liquidatable, margin_ratio
 
 __all__ = ["MarginResult", "PositionMargin", "ScenarioPnl", "round_components"]
 
@@ -140,6 +140,13 @@ class MarginResult:
         """Whether equity is below a positive maintenance margin
         (:func:`~crossmargin.margin.health.is_liquidatable`; equity = MM is still safe)."""
         return is_liquidatable(self.equity, self.maintenance_margin)
+
+    @property
+    def health(self) -> AccountHealth:
+        """The verdict under the default bands (:func:`~crossmargin.margin.health.assess_health`):
+        healthy, warning, reduce-only, liquidatable or bankrupt, the two ratios (``None`` where
+        not finite) and the reason."""
+        return assess_health(self.equity, self.maintenance_margin)
 
     @property
     def available_usd(self) -> Decimal:

@@ -6,38 +6,72 @@ offending value, so callers only pass the path down.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from crossmargin.core.checks import check_finite, check_positive
 from crossmargin.core.errors import InputError
 from crossmargin.instruments import EXPIRY_HOUR_UTC, format_expiry
 
 __all__ = [
+    "MAX_RATE_ANNUAL",
+    "MAX_VOL_ANNUAL",
     "asset_code",
     "expiry_label",
     "finite_number",
+    "plausible_rate",
+    "plausible_vol",
     "positive_number",
     "prefixed_errors",
 ]
 
+#: Largest implied vol accepted, annual as a fraction: 5.0 = 500 % (crypto short-dated options
+#: have traded above 300 %; a value of 70 is a percentage typed where a fraction belongs).
+MAX_VOL_ANNUAL = 5.0
+
+#: Largest absolute interest rate accepted, annual as a fraction: 1.0 = 100 %.
+MAX_RATE_ANNUAL = 1.0
+
 
 def finite_number(raw: object, field: str) -> float:
     """Return ``raw`` as a finite float; booleans, strings and NaN/inf are rejected."""
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise InputError(field, raw, "must be a number")
-    number = float(raw)
-    if not math.isfinite(number):
-        raise InputError(field, raw, "must be a finite number")
-    return number
+    return check_finite(raw, field)
 
 
 def positive_number(raw: object, field: str) -> float:
     """Return ``raw`` as a finite float > 0."""
+    return check_positive(raw, field)
+
+
+def plausible_vol(raw: object, field: str) -> float:
+    """Return ``raw`` as an annual vol in [0, :data:`MAX_VOL_ANNUAL`], with the unit spelled out
+    in the error (0.7 means 70 %; a 70 meant as a percentage is rejected, not priced)."""
     number = finite_number(raw, field)
-    if number <= 0.0:
-        raise InputError(field, raw, "must be > 0")
+    if number < 0.0:
+        raise InputError(field, raw, "must be >= 0")
+    if number > MAX_VOL_ANNUAL:
+        raise InputError(
+            field,
+            raw,
+            f"is {number:.4g} = {number * 100:,.6g} % a year: vols are annual fractions "
+            f"(0.7 = 70 %), at most {MAX_VOL_ANNUAL:g} ({MAX_VOL_ANNUAL * 100:g} %)",
+        )
+    return number
+
+
+def plausible_rate(raw: object, field: str) -> float:
+    """Return ``raw`` as an annual rate in [−:data:`MAX_RATE_ANNUAL`, :data:`MAX_RATE_ANNUAL`],
+    with the unit spelled out in the error (0.05 means 5 %)."""
+    number = finite_number(raw, field)
+    if abs(number) > MAX_RATE_ANNUAL:
+        raise InputError(
+            field,
+            raw,
+            f"is {number:.4g} = {number * 100:,.6g} % a year: rates are annual fractions, "
+            f"continuously compounded (0.05 = 5 %), between -{MAX_RATE_ANNUAL:g} and "
+            f"{MAX_RATE_ANNUAL:g}",
+        )
     return number
 
 

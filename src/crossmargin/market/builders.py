@@ -3,9 +3,9 @@
 ```toml
 [market]
 valuation_time = "2024-03-11T15:17:00Z"      # ISO-8601 with a zone, or a TOML datetime
-rate_annual = 0.0                             # optional, default 0
+rate_annual = 0.0                             # optional, default 0 (0.05 = 5 %, |r| <= 1)
 index_usd = { BTC = 72000.0, ETH = 4000.0 }   # USD per coin
-vol_annual = { ETH = 0.70 }                   # flat vol per underlying (0.7 = 70 %)
+vol_annual = { ETH = 0.70 }                   # flat vol per underlying (0.7 = 70 %, <= 5)
 forwards_usd = { "BTC-27DEC24" = 75000.0 }    # optional; key "BTC-27DEC24", "BTC:27DEC24" or
                                               # "BTC:2024-12-27T08:00:00Z"
 [[market.smile]]                              # one table per (underlying, expiry)
@@ -36,6 +36,8 @@ from crossmargin.instruments import InstrumentKind, parse_expiry, parse_instrume
 from crossmargin.market._checks import (
     asset_code,
     finite_number,
+    plausible_rate,
+    plausible_vol,
     positive_number,
     prefixed_errors,
 )
@@ -70,13 +72,13 @@ def market_from_dict(raw: Mapping[str, Any], field_prefix: str = "market") -> Ma
     if "valuation_time" not in table:
         raise InputError(f"{prefix}.valuation_time", None, "is required")
     valuation_time = parse_utc(table["valuation_time"], f"{prefix}.valuation_time")
-    rate = finite_number(table.get("rate_annual", 0.0), f"{prefix}.rate_annual")
+    rate = plausible_rate(table.get("rate_annual", 0.0), f"{prefix}.rate_annual")
     index = {
         asset: positive_number(value, f"{prefix}.index_usd.{asset}")
         for asset, value in _asset_table(table.get("index_usd", {}), f"{prefix}.index_usd").items()
     }
     flat = {
-        asset: _non_negative(value, f"{prefix}.vol_annual.{asset}")
+        asset: plausible_vol(value, f"{prefix}.vol_annual.{asset}")
         for asset, value in _asset_table(
             table.get("vol_annual", {}), f"{prefix}.vol_annual"
         ).items()
@@ -128,13 +130,6 @@ def _reject_unknown(table: Mapping[str, Any], allowed: tuple[str, ...], field: s
 def _asset_table(raw: object, field: str) -> dict[str, object]:
     table = _table(raw, field)
     return {asset_code(key, f"{field}.{key}"): value for key, value in table.items()}
-
-
-def _non_negative(raw: object, field: str) -> float:
-    number = finite_number(raw, field)
-    if number < 0.0:
-        raise InputError(field, raw, "must be >= 0")
-    return number
 
 
 def _number_list(raw: object, field: str) -> list[float]:
@@ -219,7 +214,10 @@ def _smile(
 ) -> VolSmile:
     if ("strikes" in table) == ("log_moneyness" in table):
         raise InputError(path, sorted(table), "give exactly one of strikes and log_moneyness")
-    vols = _number_list(table["vols_annual"], f"{path}.vols_annual")
+    vols = [
+        plausible_vol(vol, f"{path}.vols_annual[{position}]")
+        for position, vol in enumerate(_number_list(table["vols_annual"], f"{path}.vols_annual"))
+    ]
     if "strikes" in table:
         strikes = _number_list(table["strikes"], f"{path}.strikes")
         with prefixed_errors(prefix):

@@ -18,7 +18,6 @@ do with the holes (the VaR model drops the scenarios that span one).
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.core.errors import FileInputError, InputError
+from crossmargin.core.textfiles import read_csv_rows
 
 __all__ = [
     "BINANCE_DAILY_FILES",
@@ -97,14 +97,6 @@ def _to_positive(raw: str, path: Path, field: str) -> float:
     return number
 
 
-def _read_rows(path: Path) -> list[list[str]]:
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            return [row for row in csv.reader(handle) if row]
-    except OSError as error:
-        raise FileInputError(str(path), "file", str(path), error.strerror or "unreadable") from None
-
-
 def _column(header: list[str], name: str, path: Path) -> int:
     lowered = [cell.strip().lower() for cell in header]
     if name.lower() not in lowered:
@@ -158,7 +150,7 @@ def read_binance_daily(path: str | Path, asset: str) -> DailySeries:
         first. Raises :class:`FileInputError` naming the line for a bad date, price or symbol.
     """
     file_path = Path(path)
-    rows = _read_rows(file_path)
+    rows = read_csv_rows(file_path)
     header_line = 1 if rows and rows[0][0].strip().lower().startswith(_BINANCE_BANNER_PREFIX) else 0
     if len(rows) <= header_line:
         raise FileInputError(str(file_path), "header", None, "missing")
@@ -190,7 +182,7 @@ def read_deribit_dvol(path: str | Path, asset: str) -> DailySeries:
         whose ``symbol`` is not ``asset`` are rejected with :class:`FileInputError`.
     """
     file_path = Path(path)
-    rows = _read_rows(file_path)
+    rows = read_csv_rows(file_path)
     if not rows:
         raise FileInputError(str(file_path), "header", None, "missing")
     header = rows[0]

@@ -65,6 +65,11 @@ def _read_only(values: FloatArray) -> FloatArray:
     return values
 
 
+#: Smallest gap between two smile nodes in log-moneyness (strikes 1e-9 apart, relative). Closer
+#: nodes are a data error, and their slope (vol difference / gap) overflows to infinity.
+MIN_NODE_SPACING = 1e-9
+
+
 @dataclass(frozen=True, eq=False)
 class VolSmile:
     """Annual implied vols of one expiry against log-moneyness.
@@ -92,11 +97,14 @@ class VolSmile:
                 "vols_annual", vols.tolist(), f"must have {moneyness.size} elements like the grid"
             )
         _check_vols(vols, "vols_annual")
-        steps = np.flatnonzero(np.diff(moneyness) <= 0.0)
+        steps = np.flatnonzero(np.diff(moneyness) < MIN_NODE_SPACING)
         if steps.size:
             index = steps[0] + 1
             raise InputError(
-                f"log_moneyness[{index}]", float(moneyness[index]), "must be strictly increasing"
+                f"log_moneyness[{index}]",
+                float(moneyness[index]),
+                f"must be strictly increasing, at least {MIN_NODE_SPACING:g} above the node "
+                "before (closer nodes make the interpolation slope overflow)",
             )
         object.__setattr__(self, "log_moneyness", _read_only(moneyness))
         object.__setattr__(self, "vols_annual", _read_only(vols))

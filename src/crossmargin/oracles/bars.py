@@ -13,9 +13,8 @@ Nothing here looks for the data set: :mod:`crossmargin.shared_data` does that fo
 
 from __future__ import annotations
 
-import csv
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.core.errors import FileInputError, InputError
+from crossmargin.core.textfiles import read_csv_rows
 from crossmargin.market.history import DailySeries
 
 __all__ = [
@@ -103,14 +103,6 @@ class Bars:
         return found
 
 
-def _rows(path: Path) -> list[list[str]]:
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            return [row for row in csv.reader(handle) if row]
-    except OSError as error:
-        raise FileInputError(str(path), "file", str(path), error.strerror or "unreadable") from None
-
-
 def _price(raw: str, path: Path, field: str, allow_null: bool) -> float:
     if allow_null and raw.strip().lower() == "null":
         return math.nan
@@ -155,31 +147,15 @@ def read_binance_4h(path: str | Path, asset: str) -> Bars:
         4-hour bars (``bar_seconds`` 14,400), USD(T) per coin. A bad time or price raises
         :class:`FileInputError` naming the line.
     """
-    file_path = Path(path)
-    rows = _rows(file_path)
-    if not rows:
-        raise FileInputError(str(file_path), "header", None, "missing")
-    names = ("timestamp", "open", "high", "low", "close")
-    cols = _columns(rows[0], names, file_path)
-    stamps: list[np.datetime64] = []
-    ohlc: list[list[float]] = []
-    for offset, row in enumerate(rows[1:]):
-        line = offset + 2
-        if len(row) <= max(cols):
-            raise FileInputError(str(file_path), f"line {line}", ",".join(row), "too few columns")
-        try:
-            stamps.append(np.datetime64(row[cols[0]].strip().replace(" ", "T"), "s"))
-        except ValueError:
-            raise FileInputError(
-                str(file_path), f"line {line}.timestamp", row[cols[0]], "is not a timestamp"
-            ) from None
-        ohlc.append(
-            [
-                _price(row[c], file_path, f"line {line}.{n}", False)
-                for c, n in zip(cols[1:], names[1:], strict=True)
-            ]
-        )
-    return _build(asset, file_path, stamps, ohlc, 4 * 3600)
+    return _read_ohlc(
+        Path(path),
+        asset,
+        time_column="timestamp",
+        to_time=lambda text: np.datetime64(text.strip().replace(" ", "T"), "s"),
+        time_reason="is not a timestamp",
+        allow_null=False,
+        bar_seconds=4 * 3600,
+    )
 
 
 def read_yahoo_daily(path: str | Path, asset: str) -> Bars:
@@ -191,11 +167,32 @@ def read_yahoo_daily(path: str | Path, asset: str) -> Bars:
         Daily bars (``bar_seconds`` 86,400; the close is the price at the next 00:00 UTC), USD
         per coin, oldest first; ``null`` rows are NaN.
     """
-    file_path = Path(path)
-    rows = _rows(file_path)
+    return _read_ohlc(
+        Path(path),
+        asset,
+        time_column="date",
+        to_time=lambda text: np.datetime64(text.strip(), "D").astype("datetime64[s]"),
+        time_reason="is not a date",
+        allow_null=True,
+        bar_seconds=86_400,
+    )
+
+
+def _read_ohlc(
+    file_path: Path,
+    asset: str,
+    *,
+    time_column: str,
+    to_time: Callable[[str], np.datetime64],
+    time_reason: str,
+    allow_null: bool,
+    bar_seconds: int,
+) -> Bars:
+    """Bars from a CSV file with a time column and open/high/low/close columns (any order)."""
+    rows = read_csv_rows(file_path)
     if not rows:
         raise FileInputError(str(file_path), "header", None, "missing")
-    names = ("date", "open", "high", "low", "close")
+    names = (time_column, "open", "high", "low", "close")
     cols = _columns(rows[0], names, file_path)
     stamps: list[np.datetime64] = []
     ohlc: list[list[float]] = []
@@ -204,18 +201,18 @@ def read_yahoo_daily(path: str | Path, asset: str) -> Bars:
         if len(row) <= max(cols):
             raise FileInputError(str(file_path), f"line {line}", ",".join(row), "too few columns")
         try:
-            stamps.append(np.datetime64(row[cols[0]].strip(), "D").astype("datetime64[s]"))
+            stamps.append(to_time(row[cols[0]]))
         except ValueError:
             raise FileInputError(
-                str(file_path), f"line {line}.date", row[cols[0]], "is not a date"
+                str(file_path), f"line {line}.{time_column}", row[cols[0]], time_reason
             ) from None
         ohlc.append(
             [
-                _price(row[c], file_path, f"line {line}.{n}", True)
+                _price(row[c], file_path, f"line {line}.{n}", allow_null)
                 for c, n in zip(cols[1:], names[1:], strict=True)
             ]
         )
-    return _build(asset, file_path, stamps, ohlc, 86_400)
+    return _build(asset, file_path, stamps, ohlc, bar_seconds)
 
 
 def bars_from_daily(series: DailySeries) -> Bars:

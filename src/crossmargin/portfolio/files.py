@@ -29,7 +29,7 @@ from typing import Any
 
 from crossmargin.core.errors import FileInputError, InputError
 from crossmargin.core.textfiles import read_text_file
-from crossmargin.instruments import parse_instrument
+from crossmargin.instruments import InstrumentKind, OptionType, parse_instrument
 from crossmargin.market import MarketSnapshot, market_from_dict
 from crossmargin.portfolio.model import Portfolio, Position
 
@@ -107,15 +107,68 @@ def portfolio_from_dict(raw: Mapping[str, Any]) -> tuple[Portfolio, MarketSnapsh
         raise InputError("positions", positions_raw, "must be an array of tables")
     positions = tuple(_position(item, index) for index, item in enumerate(positions_raw))
     portfolio = Portfolio.of(positions, collateral)
+    for currency in portfolio.collateral:
+        _require_index(market, currency, f"collateral.{currency}")
     for index, position in enumerate(portfolio.positions):
-        expiry = position.instrument.expiry
-        if expiry is not None and expiry <= market.valuation_time:
-            raise InputError(
-                f"positions[{index}].instrument",
-                position.instrument.name,
-                f"expired at {expiry.isoformat()}, before market.valuation_time",
-            )
+        _check_position_market(position, index, positions_raw[index]["instrument"], market)
     return portfolio, market
+
+
+def _require_index(market: MarketSnapshot, asset: str, needed_by: str) -> float:
+    """The index of ``asset``; an error naming ``market.index_usd.<asset>`` and who needs it."""
+    try:
+        return market.index(asset)
+    except InputError:
+        raise InputError(
+            f"market.index_usd.{asset}", None, f"is missing: {needed_by} needs a USD index price"
+        ) from None
+
+
+def _check_position_market(
+    position: Position, index: int, raw_name: str, market: MarketSnapshot
+) -> None:
+    """The market covers the position (index, vols), it has not expired, and an option's entry
+    premium is one an option could have cost."""
+    instrument = position.instrument
+    field = f"positions[{index}]"
+    who = f"{field} ({raw_name})"
+    expiry = instrument.expiry
+    if expiry is not None and expiry <= market.valuation_time:
+        raise InputError(
+            f"{field}.instrument",
+            raw_name,
+            f"expired at {expiry.isoformat()}, before market.valuation_time "
+            f"{market.valuation_time.isoformat()}",
+        )
+    _require_index(market, instrument.underlying, who)
+    settlement_usd = _require_index(market, instrument.settlement_currency, who)
+    if instrument.kind is not InstrumentKind.OPTION:
+        return
+    if instrument.underlying not in market.vol_surfaces:
+        raise InputError(
+            f"market.vol_annual.{instrument.underlying}",
+            None,
+            f"is missing: {who} is an option on {instrument.underlying}; give a flat vol "
+            "(vol_annual) or smiles ([[market.smile]])",
+        )
+    if position.average_price is None or instrument.strike is None:
+        return
+    forward = market.forward(instrument.underlying, expiry)
+    bound_usd = forward if instrument.option_type is OptionType.CALL else instrument.strike
+    bound = bound_usd / settlement_usd
+    if position.average_price > bound:
+        currency = instrument.settlement_currency
+        raise InputError(
+            f"{field}.average_price",
+            position.average_price,
+            f"is above what a {instrument.option_type} can be worth ({bound:,.6g} {currency}): "
+            f"an option's average_price is the premium per unit in {currency}"
+            + (
+                ""
+                if currency in ("USD", "USDC", "USDT")
+                else f" (0.05 = 0.05 {currency} of premium per 1 {currency} of underlying)"
+            ),
+        )
 
 
 def load_portfolio_file(path: str | Path) -> PortfolioFile:

@@ -67,7 +67,10 @@ class PortfolioValuation:
     """Everything a risk desk reads before any margin: positions, per-underlying risk, collateral.
 
     ``equity_usd`` = collateral value after haircuts + the positions' mark value, in USD
-    (``Decimal``; position values rounded to the USD quantum, collateral rounded down).
+    (``Decimal``; position values rounded to the USD quantum, collateral rounded down). Each
+    currency's haircut applies to its net holding, balance plus the value of the positions
+    settled in it (:class:`~crossmargin.collateral.CollateralLine`), so a trade at the mark moves
+    margin, not equity (fees aside).
     """
 
     positions: tuple[PositionValuation, ...]
@@ -118,7 +121,11 @@ def value_portfolio(
         _sum_underlying(asset, market.index(asset), [r for r in rows if r.underlying == asset])
         for asset in portfolio.underlyings
     )
-    collateral = value_collateral(portfolio.collateral, market, haircuts)
+    by_currency: dict[str, float] = {}
+    for row in rows:
+        currency = row.settlement_currency
+        by_currency[currency] = by_currency.get(currency, 0.0) + row.mark_value_settlement
+    collateral = value_collateral(portfolio.collateral, market, haircuts, by_currency)
     positions_value = sum(
         (to_decimal_nearest(row.mark_value_usd, "USD", row.instrument) for row in rows),
         Decimal(0),

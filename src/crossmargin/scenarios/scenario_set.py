@@ -20,7 +20,9 @@ Optional refinements (all off by default, so a set built without them behaves as
 * ``discount_rates`` — a per-instrument discount rate, used at the base market and in every
   scenario (per-expiry discounting; ``rate_shifts`` still shift it in parallel);
 * ``min_vol_annual`` — the floor of a shocked vol (1e-4 by default; 0 lets a vol shocked all
-  the way down price at its discounted intrinsic value).
+  the way down price at its discounted intrinsic value);
+* ``conversion_moves`` — the move at whose price a model expresses a coin-settled P&L (the
+  scenario's own move by default; Deribit's extended table uses the grid's edge).
 """
 
 from __future__ import annotations
@@ -111,6 +113,9 @@ class ScenarioSet:
         ``None`` means the snapshot's rate.
     min_vol_annual:
         Floor of a shifted vol (annual, ``≥ 0``; default 1e-4).
+    conversion_moves:
+        Optional (n_s,) move ``> -1`` of the coin price at which a coin-settled risk vector is
+        expressed (:attr:`coin_price_factors`); ``None`` means ``price_moves``.
     """
 
     underlying: str
@@ -124,6 +129,7 @@ class ScenarioSet:
     price_move_scales: FloatArray | None = None
     discount_rates: FloatArray | None = None
     min_vol_annual: float = 1e-4
+    conversion_moves: FloatArray | None = None
 
     def __post_init__(self) -> None:
         moves = _read_only(self.price_moves, "price_moves", 1)
@@ -170,6 +176,13 @@ class ScenarioSet:
             if rates.shape[0] != instruments:
                 raise InputError("discount_rates", rates.shape, f"must have {instruments} elements")
             object.__setattr__(self, "discount_rates", rates)
+        if self.conversion_moves is not None:
+            conversion = _read_only(self.conversion_moves, "conversion_moves", 1)
+            if conversion.shape[0] != count or np.any(conversion <= -1.0):
+                raise InputError(
+                    "conversion_moves", conversion.tolist(), f"must be {count} moves > -1"
+                )
+            object.__setattr__(self, "conversion_moves", conversion)
         floor = float(self.min_vol_annual)
         if not np.isfinite(floor) or floor < 0.0:
             raise InputError("min_vol_annual", self.min_vol_annual, "must be finite and >= 0")
@@ -179,6 +192,13 @@ class ScenarioSet:
     def count(self) -> int:
         """Number of scenarios n_s."""
         return int(self.price_moves.shape[0])
+
+    @property
+    def coin_price_factors(self) -> FloatArray:
+        """(n_s,) factor 1 + m on the underlying coin's price at which a coin-settled P&L of each
+        scenario is expressed (``conversion_moves``, else ``price_moves``)."""
+        moves = self.price_moves if self.conversion_moves is None else self.conversion_moves
+        return np.asarray(1.0 + moves, dtype=np.float64)
 
     @property
     def instrument_count(self) -> int:
@@ -274,6 +294,11 @@ def combine_scenario_sets(sets: Sequence[ScenarioSet]) -> ScenarioSet:
         price_move_scales=scales,
         discount_rates=first.discount_rates,
         min_vol_annual=first.min_vol_annual,
+        conversion_moves=(
+            None
+            if all(s.conversion_moves is None for s in sets)
+            else np.concatenate([s.coin_price_factors - 1.0 for s in sets])
+        ),
     )
 
 

@@ -1,14 +1,25 @@
-"""Scenario portfolio margin as Deribit runs it (model ``pm``)."""
+"""Deribit's cross-collateral portfolio margin (model ``pm``)."""
 
-from crossmargin.margin.pm.model import PortfolioMargin, deribit_scenario_set
+from crossmargin.margin.pm.model import (
+    AccountRisk,
+    CurrencyRequirement,
+    PortfolioMargin,
+    deribit_scenario_set,
+)
 from crossmargin.margin.pm.parameters import (
-    PmUnderlyingParameters,
+    EquitySideImpact,
+    PmCurrencyParameters,
+    PmPairParameters,
     PortfolioMarginParameters,
     load_pm_parameters,
 )
 
 __all__ = [
-    "PmUnderlyingParameters",
+    "AccountRisk",
+    "CurrencyRequirement",
+    "EquitySideImpact",
+    "PmCurrencyParameters",
+    "PmPairParameters",
     "PortfolioMargin",
     "PortfolioMarginParameters",
     "deribit_scenario_set",

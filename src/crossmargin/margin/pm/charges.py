@@ -1,23 +1,25 @@
 """The portfolio margin charges, written once over an accounts axis.
 
-Every function here is a pure numpy function of arrays whose leading axis runs over accounts
-(shape ``(n_a, ...)``; one account is ``n_a = 1``). The single-account model
+Every function here is a pure numpy function of arrays whose leading axes run over risk vectors
+and accounts (one account is ``n_a = 1``). The single-account model
 (:class:`~crossmargin.margin.pm.model.PortfolioMargin`) calls them with one account, the book
 engine's numpy twin with all of them; the engine's fused numba kernel is the fast path and a
-property test holds the three equal. The rules are those of :mod:`crossmargin.margin.pm.model`:
+property test holds the three equal. The rules (docs/margin-models.md, "Portfolio margin"):
 
-* **scan risk** = max(0, −min counted P&L), at the first worst scenario;
-* **delta shock** = |δ|·S·min(max_delta_shock, m_inc·max(|δ| − threshold/S, 0)) for a net delta
-  δ in coin at index S;
-* **short option** = per_coin·S·max(0, −net) per (expiry, strike) group, net in coin;
-* **basis** = rate·S·min(Σ long bucket nets, Σ short bucket nets), nets in coin;
-* **premium cap**: a book of long options only never needs more than their mark value, so its
-  charges are scaled by premium / total when they add up to more;
-* **correlation credit** across underlyings with offset f: aligned scenarios combine as
-  Σ_U min(P_U, 0) + f·max(P_U, 0); the credit Σ_U scan_U − max(0, −min combined) is taken off the
-  scan risks in proportion to their size.
-
-Amounts are USD ≥ 0 unless said otherwise.
+* a **risk vector** belongs to one (pair, settlement currency): its raw scenario P&L in USD
+  (positions settled in that currency on that pair, plus the currency's own balance when it
+  enters the scenarios) is counted (extended weights and dampeners, USD) and divided by the
+  currency's USD price in the scenario (:func:`risk_vector_coin`): the vector is in the
+  settlement currency at the scenario price;
+* a vector's gains offset other vectors' losses at ``pnl_offset`` up to ``max_offsetable_pnl``
+  (:func:`offset_gains`);
+* **worst case** = max(0, −min over aligned scenarios of Σ vectors, valued at the current index),
+  gains and losses netting in full; **correlation contingency** = the same with gains offset only
+  as :func:`offset_gains` allows, minus the worst case (:func:`aggregate_risk`);
+* **roll shock** = max(annualised_move_risk·T, min_annualised_move)·|net coin| per futures
+  bucket (:func:`roll_shock_rate`);
+* **delta shock** = |δ|·S·min(max_delta_shock, m_inc·max(|δ| − threshold/S, 0))
+  (:func:`delta_shock_charge_usd`).
 """
 
 from __future__ import annotations
@@ -27,44 +29,127 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from crossmargin.scenarios import counted_pnl
+
 __all__ = [
-    "UnderlyingCharges",
-    "basis_charge_usd",
-    "correlation_credit",
+    "AggregateRisk",
+    "VectorCounting",
+    "aggregate_risk",
     "delta_shock_charge_usd",
-    "premium_cap_factor",
-    "scan_risk_usd",
-    "short_option_charge_usd",
-    "underlying_requirement",
-    "worst_underlying",
+    "offset_gains",
+    "risk_vector_coin",
+    "roll_shock_rate",
 ]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
 
 
-def scan_risk_usd(counted_pnl_usd: ArrayLike) -> tuple[FloatArray, IntArray]:
-    """Scan risk and worst scenario of each account.
+@dataclass(frozen=True, eq=False)
+class VectorCounting:
+    """How one risk vector's scenario totals are counted: (n_s,) weights and USD dampeners (a
+    :class:`~crossmargin.scenarios.CountingRule`)."""
+
+    weights: FloatArray
+    dampeners_usd: FloatArray
+
+
+def risk_vector_coin(
+    raw_pnl_usd: ArrayLike, counting: VectorCounting, price_usd: ArrayLike
+) -> FloatArray:
+    """A risk vector in its settlement currency at the scenario price.
 
     Parameters
     ----------
-    counted_pnl_usd:
-        (..., n_s) counted P&L per scenario, USD (positive is a profit).
+    raw_pnl_usd:
+        (..., n_s) raw scenario P&L in USD (positive is a profit).
+    counting:
+        The scenarios' weights and USD dampeners (:func:`crossmargin.scenarios.counted_pnl`).
+    price_usd:
+        (n_s,) USD price of one unit of the settlement currency in each scenario: P·(1 + m) for
+        the pair's own coin (the move at the grid's edge for an extended scenario), P for a
+        stablecoin.
 
     Returns
     -------
-    scan:
-        (...,) max(0, −min over scenarios), USD ≥ 0 (0 without scenarios).
-    worst:
-        (...,) index of the first minimum (0 without scenarios).
+    (..., n_s) counted P&L in units of the settlement currency (positive is a profit).
     """
-    counted = np.asarray(counted_pnl_usd, dtype=np.float64)
-    if counted.shape[-1] == 0:
-        return np.zeros(counted.shape[:-1]), np.zeros(counted.shape[:-1], dtype=np.int64)
-    worst = np.argmin(counted, axis=-1)
-    lowest = np.take_along_axis(counted, worst[..., None], axis=-1)[..., 0]
-    return np.maximum(0.0, -lowest) + 0.0, worst.astype(np.int64)  # + 0.0: no -0.0
+    counted = counted_pnl(raw_pnl_usd, counting)
+    return np.asarray(counted / np.asarray(price_usd, dtype=np.float64), dtype=np.float64)
+
+
+def offset_gains(vector: ArrayLike, pnl_offset: ArrayLike, cap: ArrayLike) -> FloatArray:
+    """What a vector offsets elsewhere: its losses in full, its gains at ``pnl_offset`` up to
+    ``cap`` (same units as ``vector``): min(x, 0) + min(pnl_offset·max(x, 0), cap).
+
+    ``pnl_offset`` and ``cap`` broadcast against ``vector`` (e.g. shape (n_v, 1, 1) for
+    (n_v, n_a, n_s) vectors)."""
+    x = np.asarray(vector, dtype=np.float64)
+    gain = np.minimum(np.asarray(pnl_offset) * np.maximum(x, 0.0), np.asarray(cap))
+    return np.asarray(np.minimum(x, 0.0) + gain, dtype=np.float64)
+
+
+@dataclass(frozen=True, eq=False)
+class AggregateRisk:
+    """The scenario charges of each account, USD ≥ 0, (n_a,) each.
+
+    Attributes
+    ----------
+    worst_case_usd:
+        max(0, −min_k Σ_v P_v·a_vk): vectors net in full in aligned scenarios.
+    correlation_usd:
+        max(0, −min_k Σ_v P_v·offset_gains(a_vk)) − worst case (≥ 0): the part of the netting
+        that gains count for only at ``pnl_offset``.
+    worst_index:
+        First scenario of the offset total's minimum (-1 without vectors or scenarios).
+    """
+
+    worst_case_usd: FloatArray
+    correlation_usd: FloatArray
+    worst_index: IntArray
+
+
+def aggregate_risk(
+    vectors_coin: ArrayLike,
+    price_usd: ArrayLike,
+    pnl_offset: ArrayLike,
+    max_offsetable_usd: ArrayLike,
+) -> AggregateRisk:
+    """Worst case and correlation contingency of each account from its risk vectors.
+
+    Parameters
+    ----------
+    vectors_coin:
+        (n_v, n_a, n_s) risk vectors (:func:`risk_vector_coin`; zeros where an account has none),
+        scenarios aligned across vectors.
+    price_usd:
+        (n_v,) current USD price of each vector's settlement currency.
+    pnl_offset, max_offsetable_usd:
+        (n_v,) the settlement currency's gain offset and its cap in USD.
+    """
+    vectors = np.asarray(vectors_coin, dtype=np.float64)
+    n_v, n_a, n_s = vectors.shape
+    if n_v == 0 or n_s == 0:
+        zeros = np.zeros(n_a)
+        return AggregateRisk(zeros, zeros.copy(), np.full(n_a, -1, dtype=np.int64))
+    price = np.asarray(price_usd, dtype=np.float64).reshape(n_v, 1, 1)
+    offset = np.asarray(pnl_offset, dtype=np.float64).reshape(n_v, 1, 1)
+    cap = np.asarray(max_offsetable_usd, dtype=np.float64).reshape(n_v, 1, 1) / price
+    full = np.sum(price * vectors, axis=0)
+    offset_total = np.sum(price * offset_gains(vectors, offset, cap), axis=0)
+    worst = np.maximum(0.0, -np.min(full, axis=-1)) + 0.0
+    with_offset = np.maximum(0.0, -np.min(offset_total, axis=-1))
+    correlation = np.maximum(with_offset - worst, 0.0) + 0.0
+    return AggregateRisk(worst, correlation, np.argmin(offset_total, axis=-1).astype(np.int64))
+
+
+def roll_shock_rate(
+    t_years: ArrayLike, annualised_move_risk: float, min_annualised_move: float
+) -> FloatArray:
+    """Roll shock per coin of net futures exposure: max(annualised_move_risk·T,
+    min_annualised_move) for a bucket expiring in T years (0 for a perpetual)."""
+    t = np.asarray(t_years, dtype=np.float64)
+    return np.asarray(np.maximum(annualised_move_risk * t, min_annualised_move), dtype=np.float64)
 
 
 def delta_shock_charge_usd(
@@ -77,7 +162,7 @@ def delta_shock_charge_usd(
     """Liquidity delta shock of each account, USD ≥ 0.
 
     ``|δ|·S·min(max_shock, increment_per_coin·max(|δ| − threshold_usd/S, 0))`` for the net
-    delta δ (coin, either sign) of the account's positions on one underlying at index S (USD):
+    delta δ (coin, either sign) of the account's positions of one risk vector at index S (USD):
     0 while |δ|·S is under the threshold.
     """
     size = np.abs(np.asarray(net_delta_coin, dtype=np.float64))
@@ -85,169 +170,3 @@ def delta_shock_charge_usd(
         excess_coin = np.maximum(size - threshold_usd / np.float64(index_usd), 0.0)
     move = np.minimum(max_shock, increment_per_coin * excess_coin)
     return np.asarray(size * index_usd * move, dtype=np.float64)
-
-
-def short_option_charge_usd(
-    group_net_coin: ArrayLike, index_usd: float, charge_per_coin: float
-) -> FloatArray:
-    """Short option charge of each (account, strike group), USD ≥ 0, elementwise.
-
-    ``charge_per_coin·S·max(0, −net)`` for the net size (coin of underlying; calls and puts,
-    inverse and linear together) of each (expiry, strike) group at index S. An account's charge
-    is the sum over its groups; a group it does not hold (net 0) costs 0, so the rule applies to
-    the stored entries of a sparse matrix as well.
-    """
-    net = np.asarray(group_net_coin, dtype=np.float64)
-    return np.asarray(charge_per_coin * index_usd * np.maximum(-net, 0.0), dtype=np.float64)
-
-
-def basis_charge_usd(
-    long_coin: ArrayLike, short_coin: ArrayLike, index_usd: float, rate: float
-) -> FloatArray:
-    """Basis charge of each account, USD ≥ 0.
-
-    ``rate·S·min(long, short)`` where ``long`` is the sum of the positive futures bucket nets and
-    ``short`` the sum of the magnitudes of the negative ones (coin, per (underlying, expiry), the
-    perpetual its own bucket); 0 when nothing offsets.
-    """
-    offsetting = np.minimum(
-        np.asarray(long_coin, dtype=np.float64), np.asarray(short_coin, dtype=np.float64)
-    )
-    return np.where(offsetting > 0.0, rate * index_usd * offsetting, 0.0)
-
-
-def premium_cap_factor(
-    total_usd: ArrayLike, premium_usd: ArrayLike, long_options_only: ArrayLike
-) -> tuple[FloatArray, BoolArray]:
-    """Factor on each account's charges of one underlying, and where it binds.
-
-    A book of long options only (``long_options_only``) never needs more than its mark value
-    ``premium_usd``: where the charges ``total_usd`` exceed it, every charge is multiplied by
-    premium / total (``capped``); elsewhere the factor is exactly 1.
-    """
-    total = np.asarray(total_usd, dtype=np.float64)
-    premium = np.asarray(premium_usd, dtype=np.float64)
-    capped = np.asarray(long_options_only, dtype=np.bool_) & (total > premium)
-    factor = np.where(capped, premium / np.where(capped, total, 1.0), 1.0)
-    return factor, capped
-
-
-@dataclass(frozen=True, eq=False)
-class UnderlyingCharges:
-    """Requirement of each account on one underlying, after the premium cap (USD, (n_a,) each).
-
-    Attributes
-    ----------
-    scan_risk_usd, delta_shock_usd, short_option_usd, basis_usd:
-        The components; they add up to the requirement.
-    worst_index:
-        First worst scenario of the counted P&L.
-    cap_factor, capped:
-        The premium cap's factor (1 where it does not bind) and where it binds.
-    """
-
-    scan_risk_usd: FloatArray
-    delta_shock_usd: FloatArray
-    short_option_usd: FloatArray
-    basis_usd: FloatArray
-    worst_index: IntArray
-    cap_factor: FloatArray
-    capped: BoolArray
-
-    @property
-    def contingencies_usd(self) -> FloatArray:
-        """(n_a,) delta shock + short option + basis, USD."""
-        return self.delta_shock_usd + self.short_option_usd + self.basis_usd
-
-
-def underlying_requirement(
-    counted_pnl_usd: ArrayLike,
-    delta_shock_usd: ArrayLike,
-    short_option_usd: ArrayLike,
-    basis_usd: ArrayLike,
-    premium_usd: ArrayLike,
-    long_options_only: ArrayLike,
-) -> UnderlyingCharges:
-    """Scan risk plus contingencies of each account on one underlying, premium cap applied.
-
-    Parameters
-    ----------
-    counted_pnl_usd:
-        (n_a, n_s) counted scenario P&L (:func:`crossmargin.scenarios.counted_pnl`).
-    delta_shock_usd, short_option_usd, basis_usd:
-        (n_a,) contingencies (:func:`delta_shock_charge_usd`, the row sums of
-        :func:`short_option_charge_usd`, :func:`basis_charge_usd`).
-    premium_usd, long_options_only:
-        (n_a,) mark value of the account's options on the underlying, and whether every position
-        it holds there is a long option (see :func:`premium_cap_factor`).
-    """
-    scan, worst = scan_risk_usd(counted_pnl_usd)
-    shock = np.asarray(delta_shock_usd, dtype=np.float64)
-    short = np.asarray(short_option_usd, dtype=np.float64)
-    basis = np.asarray(basis_usd, dtype=np.float64)
-    factor, capped = premium_cap_factor(
-        scan + shock + short + basis, premium_usd, long_options_only
-    )
-    return UnderlyingCharges(
-        scan * factor, shock * factor, short * factor, basis * factor, worst, factor, capped
-    )
-
-
-def correlation_credit(
-    counted_pnl_usd: ArrayLike, scan_risk: ArrayLike, held: ArrayLike, offset: float
-) -> tuple[FloatArray, FloatArray]:
-    """The correlation credit across underlyings of each account.
-
-    Parameters
-    ----------
-    counted_pnl_usd:
-        (n_u, n_a, n_s) counted P&L of each underlying in aligned scenarios (0 where not held).
-    scan_risk:
-        (n_u, n_a) scan risk of each underlying after the premium cap, USD ≥ 0.
-    held:
-        (n_u, n_a) whether the account holds the underlying; the credit needs two or more.
-    offset:
-        The fraction f ∈ [0, 1] of a profit that offsets another underlying's loss (0: off).
-
-    Returns
-    -------
-    keep:
-        (n_u, n_a) factor on each scan risk (and its per-position contributions), ≤ 1.
-    credit:
-        (n_u, n_a) USD ≥ 0 taken off each scan risk: the account's credit
-        Σ_U scan_U − max(0, −min_k Σ_U (min(P_Uk, 0) + f·max(P_Uk, 0))), shared in proportion to
-        the scan risks.
-    """
-    scan = np.asarray(scan_risk, dtype=np.float64)
-    keep, share = np.ones(scan.shape), np.zeros(scan.shape)
-    if offset <= 0.0 or scan.shape[0] < 2:
-        return keep, share
-    counted = np.asarray(counted_pnl_usd, dtype=np.float64)  # stacked only when it is used
-    if counted.shape[-1] == 0:
-        return keep, share
-    combined = np.sum(np.minimum(counted, 0.0) + offset * np.maximum(counted, 0.0), axis=0)
-    total_scan = np.sum(scan, axis=0)
-    credit = total_scan - np.maximum(0.0, -np.min(combined, axis=-1))
-    apply = (np.sum(np.asarray(held, dtype=np.int64), axis=0) >= 2) & (credit > 0.0)
-    share = np.where(apply, credit * scan / np.where(apply, total_scan, 1.0), 0.0)
-    positive = scan > 0.0
-    keep = np.where(apply & positive, (scan - share) / np.where(positive, scan, 1.0), 1.0)
-    return keep, share
-
-
-def worst_underlying(scan_before_credit: ArrayLike, held: ArrayLike) -> IntArray:
-    """(n_a,) the underlying whose worst scenario an account reports: the held one with the
-    largest scan risk before the correlation credit (the first on ties), -1 when none is held.
-
-    ``scan_before_credit`` and ``held`` are (n_u, n_a): scan risk after the premium cap plus the
-    credit taken off it, USD, and whether the account holds the underlying.
-    """
-    scan = np.asarray(scan_before_credit, dtype=np.float64)
-    owned = np.asarray(held, dtype=np.bool_)
-    largest = np.full(scan.shape[1:], -1.0)
-    worst = np.full(scan.shape[1:], -1, dtype=np.int64)
-    for u in range(scan.shape[0]):
-        better = owned[u] & (scan[u] > largest)
-        largest = np.where(better, scan[u], largest)
-        worst = np.where(better, u, worst)
-    return worst

@@ -1,9 +1,9 @@
-"""One account's portfolio margin contingencies and their allocation to its positions.
+"""One account's roll and delta shocks per risk vector, and their allocation to positions.
 
 The amounts come from the accounts-axis rules of :mod:`crossmargin.margin.pm.charges` (one account
-here); this module adds what only a single account's result needs: netting its positions into
-strike groups and futures buckets (:mod:`crossmargin.margin.pm.netting`) and sharing each charge
-out among the positions that cause it.
+here); this module adds what only a single account's result needs: netting a vector's futures into
+roll buckets (:mod:`crossmargin.margin.pm.netting`) and sharing each charge out among the
+positions that cause it.
 """
 
 from __future__ import annotations
@@ -11,52 +11,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from crossmargin.margin.pm.charges import (
-    basis_charge_usd,
-    delta_shock_charge_usd,
-    short_option_charge_usd,
-)
-from crossmargin.margin.pm.netting import basis_bucket_key, netting_ids, strike_group_key
-from crossmargin.margin.pm.parameters import PmUnderlyingParameters
-from crossmargin.pricing import InstrumentArrays, delta_one_coin_per_unit
+from crossmargin.margin.pm.charges import delta_shock_charge_usd, roll_shock_rate
+from crossmargin.margin.pm.netting import netting_ids, roll_bucket_key
+from crossmargin.margin.pm.parameters import PortfolioMarginParameters
+from crossmargin.margin.pm.vectors import RiskVector
+from crossmargin.pricing import InstrumentArrays, delta_one_coin_per_unit, unit_greeks_usd
 
-__all__ = [
-    "basis_charge",
-    "delta_one_buckets",
-    "delta_shock_usd",
-    "index_of",
-    "option_strike_groups",
-    "short_option_charge",
-]
+__all__ = ["delta_shock", "index_of", "roll_buckets", "roll_shock"]
 
 FloatArray = NDArray[np.float64]
-
-
-def delta_shock_usd(net_delta_coin: float, index_usd: float, p: PmUnderlyingParameters) -> float:
-    """Liquidity delta shock in USD: |δ|·S·min(max_delta_shock, m_inc·max(|δ| − threshold/S, 0))
-    for a net delta δ in coin at index S (0 while |δ|·S is under the threshold); one account of
-    :func:`~crossmargin.margin.pm.charges.delta_shock_charge_usd`."""
-    return float(
-        delta_shock_charge_usd(
-            net_delta_coin,
-            index_usd,
-            p.delta_shock_threshold_usd,
-            p.max_delta_shock,
-            p.delta_shock_increment_per_coin,
-        )
-    )
-
-
-def option_strike_groups(arrays: InstrumentArrays) -> NDArray[np.int64]:
-    """Group id per instrument for the short option charge: options sharing (underlying, expiry,
-    strike) share an id (calls and puts, inverse and linear alike); -1 for non-options."""
-    return netting_ids(arrays.instruments, strike_group_key)[0]
-
-
-def delta_one_buckets(arrays: InstrumentArrays) -> NDArray[np.int64]:
-    """Bucket id per instrument for the basis charge: futures and perpetuals sharing (underlying,
-    expiry) share an id (the perpetual is the bucket of no expiry); -1 for options and spot."""
-    return netting_ids(arrays.instruments, basis_bucket_key)[0]
 
 
 def index_of(arrays: InstrumentArrays, underlying: str) -> float:
@@ -66,52 +29,64 @@ def index_of(arrays: InstrumentArrays, underlying: str) -> float:
     return float(arrays.index_usd[own[0]]) if own.size else 0.0
 
 
-def short_option_charge(
-    arrays: InstrumentArrays, sizes: FloatArray, underlying: str, p: PmUnderlyingParameters
-) -> tuple[float, FloatArray]:
-    """Charge in USD on net short options per (expiry, strike) of ``underlying``, and its
-    allocation per position (by size within the strike's net; longs there get a negative share).
+def roll_buckets(arrays: InstrumentArrays) -> NDArray[np.int64]:
+    """Bucket id per instrument for the roll shock: futures and perpetuals sharing (pair,
+    currency, expiry) share an id (the perpetual is the bucket of no expiry); -1 otherwise."""
+    return netting_ids(arrays.instruments, roll_bucket_key)[0]
 
-    charge = short_option_charge_per_coin × S × Σ_strikes max(0, −Σ sizes), sizes in coin of
-    underlying (calls and puts, inverse and linear, net within a strike; groups from
-    :func:`option_strike_groups`)."""
-    groups = np.where(arrays.underlying == underlying, option_strike_groups(arrays), -1)
-    members = groups >= 0
-    if not np.any(members):
-        return 0.0, np.zeros(sizes.shape[0])
-    net = np.bincount(groups[members], weights=sizes[members], minlength=int(groups.max()) + 1)
-    index = index_of(arrays, underlying)
-    charges = short_option_charge_usd(net, index, p.short_option_charge_per_coin)
+
+def roll_shock(
+    arrays: InstrumentArrays,
+    sizes: FloatArray,
+    vector: RiskVector,
+    parameters: PortfolioMarginParameters,
+) -> tuple[float, FloatArray]:
+    """Roll shock of ``vector`` in USD, and its allocation per position.
+
+    Per bucket b (:func:`roll_buckets`) with net coin n_b (inverse face / F, linear size) and
+    time to expiry T_b: max(annualised_move_risk·T_b, min_annualised_move)·|n_b|·S, the
+    parameters of the vector's currency. A bucket's charge goes to its positions by coin (a
+    position against the bucket's net gets a negative share)."""
+    buckets = np.where(vector.members, roll_buckets(arrays), -1)
+    allocation = np.zeros(sizes.shape[0])
+    held = buckets >= 0
+    if not np.any(held):
+        return 0.0, allocation
+    currency = parameters.for_currency(vector.currency)
+    coin = sizes * delta_one_coin_per_unit(arrays)
+    count = int(buckets.max()) + 1
+    net = np.bincount(buckets[held], weights=coin[held], minlength=count)
+    t_years = np.zeros(count)
+    t_years[buckets[held]] = arrays.t_years[held]
+    rate = roll_shock_rate(t_years, currency.annualised_move_risk, currency.min_annualised_move)
+    index = index_of(arrays, vector.pair)
+    charges = rate * np.abs(net) * index
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(charges > 0.0, charges / net, 0.0)
-    allocation = np.where(members, share[np.maximum(groups, 0)] * sizes, 0.0)
+        per_coin = np.where(net != 0.0, charges / net, 0.0)
+    allocation = np.where(held, per_coin[np.maximum(buckets, 0)] * coin, 0.0)
     return float(charges.sum()), allocation
 
 
-def basis_charge(
-    arrays: InstrumentArrays, sizes: FloatArray, underlying: str, p: PmUnderlyingParameters
+def delta_shock(
+    arrays: InstrumentArrays,
+    sizes: FloatArray,
+    vector: RiskVector,
+    parameters: PortfolioMarginParameters,
 ) -> tuple[float, FloatArray]:
-    """Charge in USD on offsetting futures across expiries of ``underlying`` and its allocation.
-
-    Futures and perpetuals are netted per expiry (:func:`delta_one_buckets`; the perpetual is its
-    own bucket) in coin (:func:`delta_one_coin_per_unit`: inverse face / F, linear size).
-    charge = basis_charge_rate × S × min(Σ long nets, Σ short nets). Half of it goes to the long
-    buckets, half to the short ones, each by notional."""
-    buckets = np.where(arrays.underlying == underlying, delta_one_buckets(arrays), -1)
-    members = buckets >= 0
-    allocation = np.zeros(sizes.shape[0])
-    if not np.any(members):
-        return 0.0, allocation
-    coin = sizes * delta_one_coin_per_unit(arrays)
-    net = np.bincount(buckets[members], weights=coin[members], minlength=int(buckets.max()) + 1)
-    longs = float(np.maximum(net, 0.0).sum())
-    shorts = float(np.maximum(-net, 0.0).sum())
-    charge = float(
-        basis_charge_usd(longs, shorts, index_of(arrays, underlying), p.basis_charge_rate)
+    """Delta shock of ``vector``'s positions in USD (:func:`delta_shock_charge_usd` on their net
+    coin delta δ, the pair's parameters) and its allocation by delta."""
+    delta = np.where(vector.members, unit_greeks_usd(arrays)["delta"] * sizes, 0.0)
+    net = float(delta.sum())
+    p = parameters.for_pair(vector.pair)
+    shock = float(
+        delta_shock_charge_usd(
+            net,
+            index_of(arrays, vector.pair),
+            p.delta_shock_threshold_usd,
+            p.max_delta_shock,
+            p.delta_shock_increment_per_coin,
+        )
     )
-    if charge <= 0.0:
-        return 0.0, allocation
-    side = net[np.maximum(buckets, 0)]
-    allocation = np.where(members & (side > 0.0), 0.5 * charge * coin / longs, allocation)
-    allocation = np.where(members & (side < 0.0), -0.5 * charge * coin / shorts, allocation)
-    return charge, allocation
+    if shock <= 0.0:
+        return 0.0, np.zeros(sizes.shape[0])
+    return shock, shock * delta / net

@@ -1,333 +1,125 @@
-"""Deribit-style portfolio margin (model ``pm``): worst scenario loss plus contingencies.
+"""Deribit's cross-collateral portfolio margin (model ``pm``), as its risk engine runs today.
 
-Per underlying U, with the parameters of ``config/pm_deribit.toml``:
+With the parameters of ``config/pm_deribit.toml`` (docs/margin-models.md gives every formula
+and says which Deribit publishes and which are our reading):
 
-* **Scenarios** (:func:`deribit_scenario_set`, full revaluation of every position):
-  the standard grid, ``2·buckets + 1`` price moves from −range to +range (±16 % in 9 points) ×
-  vol up / unchanged / down (27); the extended table (−66 %, −33 %, +50 % … +500 %, vol up only);
-  and the rate shock, each grid price move with the rate shifted by ±Δr (18). Vol shocks are
-  scaled by the term structure from each expiry's at-the-money vol σ (DTE floored at one day,
-  x = (30/DTE)^p, p = 0.30 below 30 days and 0.13 from 30 days):
-  σ_up = max(σ·(1 + 0.5·x), 0.5), σ_down = σ·(1 − 0.25·x); the difference to σ is added to every
-  option of that expiry, so the whole smile of an expiry moves in parallel.
-* **Extended table**: a move m counts ``factor·(range/|m|)`` of its P&L (a linear position then
-  counts exactly its loss at the edge of the grid, as in Deribit's risk vectors), then the
-  *extended dampener* shrinks it towards zero by ``(|m|/range − 1)·D`` USD (D = 100,000 for BTC):
-  Deribit's ``extended_dampener`` is an amount of money per range-multiple beyond the grid, so
-  the tail table only binds for books whose tail loss is of that order (large short wings), which
-  is what Deribit says it is for. The parameter is published per settlement currency (btc 100000,
-  usd 25000); we margin per underlying and use the coin value, read as USD.
-* **Rate shock** (Deribit's ``annualised_move_risk`` 0.075, which sizes its roll shock
-  e^{a·T} − 1 per expiry): Δr = ±7.5 points of annual rate, so each dated forward moves by
-  e^{±0.075·T} (1.87 % at 90 days) and premiums are discounted at r ± Δr. Perpetuals and spot
-  have no rate exposure. Being scenarios, it nets across expiries (a parallel shift); the
-  non-parallel part is the basis charge below.
-* **Scan risk** = max(0, −min counted P&L).
-* **Contingencies**: *delta shock*, a liquidity add-on for a net delta |δ| (coin) beyond
-  ``delta_total_liq_shock_threshold`` ($20M): |δ|·S·min(max_delta_shock, m_inc·(|δ| − 20M/S))
-  (``max_delta_shock`` 0.1 caps the extra move at 10 %; ``m_inc`` is read as extra move per coin
-  of excess delta); *short option*, 0.01 coin × S per coin of net short options per expiry and
-  strike (calls and puts net, older published rule); *basis*, 1 % of the offsetting futures
-  notional: perpetual and futures are netted per expiry in coin (inverse face / F, linear size)
-  and min(Σ long buckets, Σ short buckets) is charged.
-* **A long option never needs more than its premium**: its scenario loss is at most its value
-  (every scenario, including the rate shock, revalues it at ≥ 0 and the tail table only scales
-  and dampens losses down); the contingencies are zero for a book of long options except the
-  delta shock, so when every position of U is a long option, U's requirement is capped at their
-  mark value (components scaled down pro rata, a note says so).
-* IM = Σ_U (scan + delta shock + short option + basis); MM = mm_factor × IM component by
-  component. Optional correlation credit (``cross_underlying_offset`` f, off by default, after
-  Deribit's ``pnl_offset``): aligned scenarios k of all underlyings are combined as
-  Σ_U min(P_Uk, 0) + f·max(P_Uk, 0); the credit Σ_U scan_U − max(0, −min_k combined) ≥ 0 is taken
-  off the scan risks in proportion to their size (a note gives it).
+* **Scenarios** per pair (underlying): the standard grid and the extended table
+  (:func:`~crossmargin.margin.pm.vectors.deribit_scenario_set`), full revaluation, per-strike
+  vol shocks.
+* **Risk vectors** per (pair, settlement currency): the positions on the pair settling in that
+  currency, a spot holding and the currency's own collateral balance (``equity_side_impact``)
+  in the coin's own vector; the raw USD P&L is counted (extended weights and dampeners) and
+  expressed in the settlement currency at the scenario price.
+* **Worst case**: the aligned scenarios of all vectors summed at the current index, gains and
+  losses in full; **correlation contingency**: the extra loss when each vector's gains count only
+  at ``pnl_offset`` up to ``max_offsetable_pnl``.
+* **Roll shock** per futures bucket and **delta shock** per vector
+  (:mod:`crossmargin.margin.pm.contingencies`).
+* IM = worst case + correlation contingency + Σ roll shocks + Σ delta shocks (USD);
+  MM = mm_factor × IM, component by component. Each currency's own requirement in its coin is
+  given in the notes.
 
-The worst scenario reported is the worst of the underlying with the largest scan risk. A
-position's contribution is its counted P&L in its underlying's worst scenario, negated, plus its
-share of each contingency (delta shock by its delta, short option by its size in the strike's net,
-basis by its notional on its side); contributions add up to the initial margin.
+A position's contribution is its share of the worst case in the aggregate's worst scenario, of
+the correlation contingency in the offset aggregate's (a collateral balance's offset there is
+spread over the positions in proportion), and of its bucket's roll and its vector's delta shock;
+contributions add up to the IM.
 
-Each charge is written once, over an accounts axis, in :mod:`crossmargin.margin.pm.charges`: this
-model applies it to one account (:mod:`crossmargin.margin.pm.contingencies` adds the allocation to
-positions), the book engine's numpy twin to every account at once.
+Each charge is written once, over an accounts axis, in :mod:`crossmargin.margin.pm.charges`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.collateral import HaircutSchedule, default_haircuts
-from crossmargin.core.errors import InputError
-from crossmargin.instruments import KindCode
 from crossmargin.margin.common import AccountView, assemble_result, view_account
-from crossmargin.margin.pm.charges import (
-    correlation_credit,
-    underlying_requirement,
-    worst_underlying,
-)
-from crossmargin.margin.pm.contingencies import (
-    basis_charge,
-    delta_one_buckets,
-    delta_shock_usd,
-    index_of,
-    option_strike_groups,
-    short_option_charge,
-)
-from crossmargin.margin.pm.parameters import (
-    PmUnderlyingParameters,
-    PortfolioMarginParameters,
-    load_pm_parameters,
-)
+from crossmargin.margin.pm.charges import AggregateRisk, aggregate_risk, offset_gains
+from crossmargin.margin.pm.contingencies import delta_shock, roll_shock
+from crossmargin.margin.pm.parameters import PortfolioMarginParameters, load_pm_parameters
+from crossmargin.margin.pm.vectors import RiskVector, account_risk_vectors, deribit_scenario_set
 from crossmargin.margin.result import MarginResult, ScenarioPnl
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio
-from crossmargin.pricing import InstrumentArrays, unit_greeks_usd, unit_values_usd
-from crossmargin.scenarios import (
-    ScenarioKind,
-    ScenarioSet,
-    ScenarioSpec,
-    VolRegime,
-    build_scenario_set,
-    counted_pnl,
-    expiry_reference_vols,
-    format_move,
-    grid_price_moves,
-    scenario_pnl_matrix,
-    scenario_vol_shock,
-    term_structure_vol_shocks,
-)
+from crossmargin.pricing import InstrumentArrays
+from crossmargin.scenarios import ScenarioSet, scenario_pnl_matrix, scenario_vol_shock
 
-__all__ = [
-    "CONTINGENCIES",
-    "PortfolioMargin",
-    "UnderlyingMargin",
-    "apply_correlation_credit",
-    "basis_charge",
-    "delta_one_buckets",
-    "delta_shock_usd",
-    "deribit_scenario_set",
-    "evaluate_underlying",
-    "option_strike_groups",
-    "short_option_charge",
-]
+__all__ = ["AccountRisk", "CurrencyRequirement", "PortfolioMargin", "deribit_scenario_set"]
 
 FloatArray = NDArray[np.float64]
 
-#: Component names per underlying, in the order results list them (``scan_risk:BTC``, ...).
-CONTINGENCIES: tuple[str, ...] = ("delta_shock", "short_option", "basis")
 
+@dataclass(frozen=True, slots=True)
+class CurrencyRequirement:
+    """One currency's requirement on its own, in that currency (Deribit's per-currency view).
 
-def deribit_scenario_set(
-    underlying: str,
-    arrays: InstrumentArrays,
-    market: MarketSnapshot,
-    parameters: PortfolioMarginParameters,
-) -> ScenarioSet:
-    """The scenarios of ``underlying``: standard grid (vol up, unchanged, down at each price move,
-    moves ascending), extended table (vol up, weighted and dampened), rate shocks (each grid move
-    at +Δr then −Δr, vol unchanged); aligned to ``arrays``."""
-    p = parameters.for_underlying(underlying)
-    up, down = term_structure_vol_shocks(
-        expiry_reference_vols(arrays, market, underlying),
-        arrays.t_years,
-        vol_range_up=p.vol_range_up,
-        vol_range_down=p.vol_range_down,
-        short_term_power=p.short_term_vega_power,
-        long_term_power=p.long_term_vega_power,
-        min_vol_for_shock_up=p.min_vol_for_shock_up,
-        pivot_days=p.vega_power_pivot_days,
-        min_days=p.min_days_for_vol_shock,
-    )
-    grid = grid_price_moves(p.price_range, parameters.buckets_per_side)
-    specs = [
-        ScenarioSpec(float(move), regime, f"{underlying} {format_move(move)} vol {regime.value}")
-        for move in grid
-        for regime in (VolRegime.UP, VolRegime.UNCHANGED, VolRegime.DOWN)
-    ]
-    specs += [
-        ScenarioSpec(
-            move,
-            VolRegime.UP,
-            f"{underlying} {format_move(move)} vol up (extended)",
-            kind=ScenarioKind.EXTENDED,
-            weight=p.extended_table_factor * p.price_range / abs(move),
-            dampener_usd=(abs(move) / p.price_range - 1.0) * p.extended_dampener_usd,
-        )
-        for move in parameters.extended_moves
-    ]
-    specs += [
-        ScenarioSpec(
-            float(move),
-            VolRegime.UNCHANGED,
-            f"{underlying} {format_move(move)} rate {sign * p.rate_shock_annual * 100:+g} pts",
-            kind=ScenarioKind.RATE,
-            rate_shift=sign * p.rate_shock_annual,
-        )
-        for move in grid
-        for sign in (1.0, -1.0)
-    ]
-    return build_scenario_set(underlying, arrays, specs, up, down)
+    ``worst_case`` and ``correlation_contingency`` aggregate only this currency's vectors;
+    ``initial_margin`` = their sum + ``roll_shock`` + ``delta_shock``; ``maintenance_margin`` =
+    mm_factor × ``initial_margin``; ``price_usd`` converts to USD."""
+
+    currency: str
+    worst_case: float
+    roll_shock: float
+    delta_shock: float
+    correlation_contingency: float
+    initial_margin: float
+    maintenance_margin: float
+    price_usd: float
 
 
 @dataclass(frozen=True, eq=False)
-class UnderlyingMargin:
-    """Portfolio margin of one underlying's positions.
+class AccountRisk:
+    """Everything :meth:`PortfolioMargin.margin` computes for one account.
 
     Attributes
     ----------
-    underlying:
-        The asset (``"BTC"``).
-    scenario_set:
-        Its scenarios.
-    counted_pnl_usd:
-        (n_s,) P&L of the positions as counted per scenario, USD (after weights and dampeners).
-    worst_index:
-        Index of the minimum counted P&L (the first on ties).
-    components_usd:
-        ``scan_risk`` and each of :data:`CONTINGENCIES`, USD ≥ 0; they add up to the requirement.
-    scan_contributions_usd, contingency_contributions_usd:
-        (n_i,) per position (0 for other underlyings); each adds up to its part of the components.
-    premium_cap_usd:
-        Mark value the requirement was capped at (a book of long options only), else ``None``.
-    correlation_credit_usd:
-        Credit taken off the scan risk by :func:`apply_correlation_credit`.
+    sets:
+        Scenarios per pair.
+    matrices:
+        Per pair, the (n_s, n_i) USD P&L of +1 unit of each instrument
+        (:func:`~crossmargin.scenarios.scenario_pnl_matrix`).
+    vectors:
+        The risk vectors, sorted by (pair, currency).
+    aggregate:
+        Worst case, correlation contingency and worst scenario (one account).
+    roll_usd, delta_usd:
+        Per vector, USD.
+    roll_shares, delta_shares:
+        Per vector, (n_i,) allocation to positions, USD.
     """
 
-    underlying: str
-    scenario_set: ScenarioSet
-    counted_pnl_usd: FloatArray
-    worst_index: int
-    components_usd: Mapping[str, float]
-    scan_contributions_usd: FloatArray
-    contingency_contributions_usd: FloatArray
-    premium_cap_usd: float | None = None
-    correlation_credit_usd: float = 0.0
+    sets: dict[str, ScenarioSet]
+    matrices: dict[str, FloatArray]
+    vectors: list[RiskVector]
+    aggregate: AggregateRisk
+    roll_usd: list[float]
+    delta_usd: list[float]
+    roll_shares: list[FloatArray]
+    delta_shares: list[FloatArray]
 
-    @property
-    def requirement_usd(self) -> float:
-        """Initial margin of the underlying, USD."""
-        return float(sum(self.components_usd.values()))
-
-    @property
-    def contributions_usd(self) -> FloatArray:
-        """(n_i,) each position's share of :attr:`requirement_usd`."""
-        return self.scan_contributions_usd + self.contingency_contributions_usd
+    def currencies(self) -> list[str]:
+        """The vectors' currencies, sorted."""
+        return sorted({v.currency for v in self.vectors})
 
 
-def evaluate_underlying(
-    arrays: InstrumentArrays,
-    sizes: FloatArray,
-    scenario_set: ScenarioSet,
-    p: PmUnderlyingParameters,
-    pnl_matrix: FloatArray | None = None,
-) -> UnderlyingMargin:
-    """Scan risk, contingencies and per-position contributions of the positions ``sizes`` (native
-    units, one per instrument of ``arrays``) on ``scenario_set.underlying``.
-
-    ``pnl_matrix`` (n_s, n_i) may be passed in when already computed by
-    :func:`scenario_pnl_matrix`."""
-    u = scenario_set.underlying
-    matrix = scenario_pnl_matrix(arrays, scenario_set) if pnl_matrix is None else pnl_matrix
-    per_position = matrix * sizes
-    raw = per_position.sum(axis=1)
-    counted = counted_pnl(raw, scenario_set)
-    own = arrays.underlying == u
-    delta = np.where(own, unit_greeks_usd(arrays)["delta"] * sizes, 0.0)
-    net_delta = float(delta.sum())
-    shock = delta_shock_usd(net_delta, index_of(arrays, u), p) if np.any(own) else 0.0
-    short_total, short_share = short_option_charge(arrays, sizes, u, p)
-    basis_total, basis_share = basis_charge(arrays, sizes, u, p)
-    premium = _long_option_premium(arrays, sizes, own)
-    charges = underlying_requirement(
-        counted[None, :],
-        [shock],
-        [short_total],
-        [basis_total],
-        [0.0 if premium is None else premium],
-        [premium is not None],
+def _aggregate(
+    vectors: Sequence[RiskVector], parameters: PortfolioMarginParameters
+) -> AggregateRisk:
+    n_s = vectors[0].coin.shape[0] if vectors else 0
+    currencies = [parameters.for_currency(v.currency) for v in vectors]
+    return aggregate_risk(
+        np.array([v.coin for v in vectors]).reshape(len(vectors), 1, n_s),
+        [v.price_usd for v in vectors],
+        [c.pnl_offset for c in currencies],
+        [c.max_offsetable_pnl_usd for c in currencies],
     )
-    worst = int(charges.worst_index[0])
-    factor = float(charges.cap_factor[0])
-    scan_share = np.zeros(sizes.shape[0])
-    if counted[worst] < 0.0:
-        weighted = scenario_set.weights[worst] * raw[worst]
-        scan_share = (
-            -per_position[worst] * scenario_set.weights[worst] * (counted[worst] / weighted)
-        )
-    shock_share = shock * delta / net_delta if shock > 0.0 else np.zeros(sizes.shape[0])
-    contingency_share = shock_share + short_share + basis_share
-    components = {
-        "scan_risk": float(charges.scan_risk_usd[0]),
-        "delta_shock": float(charges.delta_shock_usd[0]),
-        "short_option": float(charges.short_option_usd[0]),
-        "basis": float(charges.basis_usd[0]),
-    }
-    capped = bool(charges.capped[0])
-    if capped:
-        scan_share = scan_share * factor
-        contingency_share = contingency_share * factor
-    return UnderlyingMargin(
-        u,
-        scenario_set,
-        counted,
-        worst,
-        components,
-        scan_share,
-        contingency_share,
-        premium if capped else None,
-    )
-
-
-def _long_option_premium(
-    arrays: InstrumentArrays, sizes: FloatArray, own: NDArray[np.bool_]
-) -> float | None:
-    """Mark value of the positions when all of them are long options, else ``None``."""
-    held = own & (sizes != 0.0)
-    if not np.any(held) or np.any(arrays.kind[held] != KindCode.OPTION) or np.any(sizes[held] < 0):
-        return None
-    return float((unit_values_usd(arrays)[held] * sizes[held]).sum())
-
-
-def apply_correlation_credit(
-    books: Sequence[UnderlyingMargin], offset: float
-) -> list[UnderlyingMargin]:
-    """Take the correlation credit across underlyings off their scan risks (see the module
-    docstring); ``offset`` 0 or a single underlying returns ``books`` unchanged."""
-    if offset <= 0.0 or len(books) < 2:
-        return list(books)
-    lengths = {book.counted_pnl_usd.shape[0] for book in books}
-    if len(lengths) != 1:
-        raise InputError("scenario sets", sorted(lengths), "need one length to align scenarios")
-    scans = np.array([[book.components_usd["scan_risk"]] for book in books])
-    keep, credit = correlation_credit(
-        np.array([[book.counted_pnl_usd] for book in books]),
-        scans,
-        np.ones(scans.shape, dtype=np.bool_),
-        offset,
-    )
-    if not np.any(credit > 0.0):
-        return list(books)
-    credited = []
-    for u, book in enumerate(books):
-        components = dict(book.components_usd)
-        components["scan_risk"] = float(scans[u, 0] * keep[u, 0])
-        credited.append(
-            dataclasses.replace(
-                book,
-                components_usd=components,
-                correlation_credit_usd=float(credit[u, 0]),
-                scan_contributions_usd=book.scan_contributions_usd * float(keep[u, 0]),
-            )
-        )
-    return credited
 
 
 class PortfolioMargin:
-    """Deribit-style portfolio margin (``pm``); see the module docstring for the method.
+    """Deribit's cross-collateral portfolio margin (``pm``); see the module docstring.
 
     Parameters
     ----------
@@ -353,91 +145,165 @@ class PortfolioMargin:
         """The scenarios of ``underlying`` aligned to ``arrays`` (:func:`deribit_scenario_set`)."""
         return deribit_scenario_set(underlying, arrays, market, self.parameters)
 
-    def books(self, view: AccountView) -> list[UnderlyingMargin]:
-        """Each underlying's margin for an account valued by :func:`view_account`, after the
-        correlation credit."""
-        arrays = view.valuation.arrays
-        books = [
-            evaluate_underlying(
-                arrays,
-                view.sizes,
-                self.scenario_set(u, arrays, view.market),
-                self.parameters.for_underlying(u),
+    def balances_in_scenarios(self, portfolio: Portfolio) -> dict[str, float]:
+        """Coin balances that enter their own pair's scenarios, after the pm haircut."""
+        out: dict[str, float] = {}
+        for currency, amount in portfolio.collateral.items():
+            balance = float(amount)
+            weight = self.parameters.balance_weight(currency, balance)
+            if weight and balance:
+                out[currency] = balance * weight
+        return out
+
+    def risk(self, view: AccountView) -> AccountRisk:
+        """Risk vectors and charges of an account valued by :func:`view_account`."""
+        arrays, sizes = view.valuation.arrays, view.sizes
+        balances = self.balances_in_scenarios(view.portfolio)
+        pairs = sorted(set(view.portfolio.underlyings) | set(balances))
+        sets = {p: deribit_scenario_set(p, arrays, view.market, self.parameters) for p in pairs}
+        matrices = {p: scenario_pnl_matrix(arrays, s) for p, s in sets.items()}
+        vectors = account_risk_vectors(
+            arrays, sizes, matrices, sets, balances, view.market, self.parameters
+        )
+        rolls = [roll_shock(arrays, sizes, v, self.parameters) for v in vectors]
+        deltas = [delta_shock(arrays, sizes, v, self.parameters) for v in vectors]
+        return AccountRisk(
+            sets,
+            matrices,
+            vectors,
+            _aggregate(vectors, self.parameters),
+            [r[0] for r in rolls],
+            [d[0] for d in deltas],
+            [r[1] for r in rolls],
+            [d[1] for d in deltas],
+        )
+
+    def currency_requirements(self, risk: AccountRisk) -> list[CurrencyRequirement]:
+        """Each currency's requirement on its own vectors, in that currency."""
+        out = []
+        for currency in risk.currencies():
+            chosen = [j for j, v in enumerate(risk.vectors) if v.currency == currency]
+            own = _aggregate([risk.vectors[j] for j in chosen], self.parameters)
+            price = risk.vectors[chosen[0]].price_usd
+            worst = float(own.worst_case_usd[0]) / price
+            correlation = float(own.correlation_usd[0]) / price
+            roll = sum(risk.roll_usd[j] for j in chosen) / price
+            delta = sum(risk.delta_usd[j] for j in chosen) / price
+            initial = worst + correlation + roll + delta
+            out.append(
+                CurrencyRequirement(
+                    currency=currency,
+                    worst_case=worst,
+                    roll_shock=roll,
+                    delta_shock=delta,
+                    correlation_contingency=correlation,
+                    initial_margin=initial,
+                    maintenance_margin=self.parameters.mm_factor * initial,
+                    price_usd=price,
+                )
             )
-            for u in view.portfolio.underlyings
-        ]
-        return apply_correlation_credit(books, self.parameters.cross_underlying_offset)
+        return out
 
     def margin(self, portfolio: Portfolio, market: MarketSnapshot) -> MarginResult:
         """Initial and maintenance margin of ``portfolio`` at ``market`` (USD, rounded up)."""
         view = view_account(portfolio, market, self.haircuts)
-        books = self.books(view)
-        components: dict[str, float] = {}
-        for book in books:
-            for name, value in book.components_usd.items():
-                components[f"{name}:{book.underlying}"] = value
+        risk = self.risk(view)
+        components: dict[str, float] = {
+            "worst_case": float(risk.aggregate.worst_case_usd[0]),
+            "correlation_contingency": float(risk.aggregate.correlation_usd[0]),
+        }
+        for name, amounts in (("roll_shock", risk.roll_usd), ("delta_shock", risk.delta_usd)):
+            for currency in risk.currencies():
+                components[f"{name}:{currency}"] = sum(
+                    a for a, v in zip(amounts, risk.vectors, strict=True) if v.currency == currency
+                )
         factor = self.parameters.mm_factor
         maintenance = {name: factor * value for name, value in components.items()}
-        contributions = sum((book.contributions_usd for book in books), np.zeros(len(view.sizes)))
-        scenarios, worst = self._scenarios(view, books)
+        scenarios, worst = self._scenarios(view, risk)
         return assemble_result(
             self.name,
             view,
             components,
             maintenance,
-            contributions,
+            self._contributions(view, risk),
             self.parameters.version,
             scenarios=scenarios,
             worst_scenario=worst,
-            notes=self._notes(books),
+            notes=self._notes(risk),
         )
 
+    def _contributions(self, view: AccountView, risk: AccountRisk) -> FloatArray:
+        """Each position's share of the IM, USD; they add up to the IM (a balance's offset is
+        spread over the positions in proportion to their own shares)."""
+        sizes = view.sizes
+        total = sum(risk.roll_shares, np.zeros(sizes.shape[0]))
+        total = total + sum(risk.delta_shares, np.zeros(sizes.shape[0]))
+        if not risk.vectors:
+            return total
+        full = sum(v.price_usd * v.coin for v in risk.vectors)
+        aggregate = risk.aggregate
+        for amount, k in (
+            (float(aggregate.worst_case_usd[0]), int(np.argmin(full))),
+            (float(aggregate.correlation_usd[0]), int(aggregate.worst_index[0])),
+        ):
+            if amount <= 0.0:
+                continue
+            shares = np.zeros(sizes.shape[0])
+            for v in risk.vectors:
+                row = risk.matrices[v.pair][k]
+                shares += np.where(v.members, -v.usd_per_raw[k] * row * sizes, 0.0)
+            scale = float(shares.sum())
+            if scale > 0.0:
+                total = total + amount * shares / scale
+        return total
+
     def _scenarios(
-        self, view: AccountView, books: Sequence[UnderlyingMargin]
+        self, view: AccountView, risk: AccountRisk
     ) -> tuple[list[ScenarioPnl], ScenarioPnl | None]:
         arrays = view.valuation.arrays
         held = view.sizes != 0.0
-        scenarios: list[ScenarioPnl] = []
-        worsts: list[ScenarioPnl] = []
-        for book in books:
-            scenario_set = book.scenario_set
-            rows = [
+        rows: list[ScenarioPnl] = []
+        by_pair: dict[str, list[ScenarioPnl]] = {}
+        for pair, scenario_set in risk.sets.items():
+            counted = np.zeros(scenario_set.count)
+            for v in risk.vectors:
+                if v.pair == pair:
+                    c = self.parameters.for_currency(v.currency)
+                    cap = c.max_offsetable_pnl_usd / v.price_usd
+                    counted += v.price_usd * offset_gains(v.coin, c.pnl_offset, cap)
+            by_pair[pair] = [
                 ScenarioPnl(
-                    underlying=book.underlying,
+                    underlying=pair,
                     price_move=float(scenario_set.price_moves[k]),
                     vol_shock=scenario_vol_shock(scenario_set, arrays, k, held),
-                    pnl_usd=float(book.counted_pnl_usd[k]),
+                    pnl_usd=float(counted[k]),
                     label=scenario_set.labels[k],
                 )
                 for k in range(scenario_set.count)
             ]
-            scenarios += rows
-            worsts.append(rows[book.worst_index])
-        before_credit = [
-            [book.components_usd["scan_risk"] + book.correlation_credit_usd] for book in books
-        ]
-        u = int(
-            worst_underlying(np.array(before_credit).reshape(-1, 1), np.ones((len(books), 1)))[0]
-        )
-        return scenarios, worsts[u] if u >= 0 else None
+            rows += by_pair[pair]
+        k = int(risk.aggregate.worst_index[0])
+        if k < 0 or not by_pair:
+            return rows, None
+        return rows, min((r[k] for r in by_pair.values()), key=lambda row: row.pnl_usd)
 
-    def _notes(self, books: Sequence[UnderlyingMargin]) -> list[str]:
-        parameters = self.parameters
+    def _notes(self, risk: AccountRisk) -> list[str]:
+        p = self.parameters
         notes = [
-            f"grid: {2 * parameters.buckets_per_side + 1} price moves × vol up/unchanged/down, "
-            f"{len(parameters.extended_moves)} extended moves (vol up, weighted range/|move| and "
-            "dampened), rate shock at each grid move; MM = "
-            f"{parameters.mm_factor:g} × IM",
+            f"grid: {2 * p.buckets_per_side + 1} price moves × vol up/unchanged/down and "
+            f"{len(p.extended_moves)} extended moves per pair; risk vectors per (pair, currency) "
+            f"in the currency at the scenario price; MM = {p.mm_factor:g} × IM"
         ]
-        for book in books:
-            if book.premium_cap_usd is not None:
+        for v in risk.vectors:
+            if v.balance_coin:
                 notes.append(
-                    f"{book.underlying}: long options only, requirement capped at their mark "
-                    f"value {book.premium_cap_usd:.2f} USD"
+                    f"{v.currency} balance {v.balance_coin:.8g} inside the {v.pair} scenarios"
                 )
-            if book.correlation_credit_usd > 0.0:
-                notes.append(
-                    f"{book.underlying}: correlation credit {book.correlation_credit_usd:.2f} USD "
-                    f"taken off the scan risk (offset {parameters.cross_underlying_offset:g})"
-                )
+        for r in self.currency_requirements(risk):
+            notes.append(
+                f"{r.currency} on its own: IM {r.initial_margin:.9f} {r.currency} (worst_case "
+                f"{r.worst_case:.9f} + roll_shock {r.roll_shock:.9f} + delta_shock "
+                f"{r.delta_shock:.9f} + correlation_contingency {r.correlation_contingency:.9f}), "
+                f"MM {r.maintenance_margin:.9f} {r.currency}, at {r.price_usd:g} USD"
+            )
         return notes

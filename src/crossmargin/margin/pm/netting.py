@@ -1,9 +1,11 @@
-"""What portfolio margin nets before it charges: strike groups and futures buckets.
+"""What portfolio margin nets before it charges: risk vectors and roll buckets.
 
-The short option charge nets options per (underlying, expiry, strike) — calls and puts, inverse
-and linear alike; the basis charge nets futures and perpetuals per (underlying, expiry), the
+A **risk vector** gathers what one (pair, settlement currency) holds: positions on the pair that
+settle in that currency (an inverse contract in the pair's coin, a linear one in its stablecoin),
+and a spot holding or a balance of the coin in the coin's own vector (Deribit's spot is a
+balance). A **roll bucket** nets the futures and perpetuals of one vector per expiry, the
 perpetual being the bucket of no expiry. The single-account model and the book engine's layout
-both number the groups with :func:`netting_ids`.
+both number them with :func:`netting_ids`.
 """
 
 from __future__ import annotations
@@ -15,25 +17,30 @@ from numpy.typing import NDArray
 
 from crossmargin.instruments import Instrument, InstrumentKind
 
-__all__ = ["basis_bucket_key", "netting_ids", "strike_group_key"]
+__all__ = ["netting_ids", "roll_bucket_key", "vector_currency", "vector_key"]
 
 NettingKey = Callable[[Instrument], tuple[object, ...] | None]
 
 
-def strike_group_key(instrument: Instrument) -> tuple[object, ...] | None:
-    """(underlying, expiry, strike) of an option, the group its short option charge nets in;
-    ``None`` for other instruments."""
-    if instrument.kind is not InstrumentKind.OPTION:
-        return None
-    return (instrument.underlying, instrument.expiry, instrument.strike)
+def vector_currency(instrument: Instrument) -> str:
+    """The currency of the risk vector ``instrument`` belongs to: its settlement currency, the
+    underlying coin for spot (a spot holding is a balance of the coin)."""
+    if instrument.kind is InstrumentKind.SPOT:
+        return instrument.underlying
+    return instrument.settlement_currency
 
 
-def basis_bucket_key(instrument: Instrument) -> tuple[object, ...] | None:
-    """(underlying, expiry) of a future or perpetual (expiry ``None``), the bucket its basis
-    charge nets in; ``None`` for options and spot."""
+def vector_key(instrument: Instrument) -> tuple[object, ...]:
+    """(pair, currency) of the risk vector ``instrument`` belongs to."""
+    return (instrument.underlying, vector_currency(instrument))
+
+
+def roll_bucket_key(instrument: Instrument) -> tuple[object, ...] | None:
+    """(pair, currency, expiry) of a future or perpetual (expiry ``None``), the bucket its roll
+    shock nets in; ``None`` for options and spot."""
     if instrument.kind not in (InstrumentKind.FUTURE, InstrumentKind.PERPETUAL):
         return None
-    return (instrument.underlying, instrument.expiry)
+    return (*vector_key(instrument), instrument.expiry)
 
 
 def netting_ids(

@@ -1,43 +1,59 @@
-"""Parameters of the Deribit-style portfolio margin model (``pm``).
+"""Parameters of Deribit's cross-collateral portfolio margin (model ``pm``).
 
-They load from ``config/pm_deribit.toml`` (each default cites its public source there) into frozen
-pydantic models. A parameter set that exists is valid: every fraction lies in its range, every
-extended move lies beyond every underlying's price range (so a tail scenario's weight
-``factor·range/|move|`` is at most the factor and its dampener is positive), and a shocked-down
-vol can never turn negative.
+They load from ``config/pm_deribit.toml`` (each value cites its public source there) into frozen
+pydantic models: the grid shape and ``mm_factor``; per **pair** (underlying) the scenario and
+delta-shock parameters Deribit lists under ``currency_pair``; per **currency** the roll shock,
+extended dampener, gain offset and collateral parameters it lists under ``currency``. A parameter
+set that exists is valid: every extended move lies beyond every pair's price range (so a tail
+scenario's weight ``factor·range/|move|`` is at most the factor) and a shocked-down vol can never
+turn negative.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from crossmargin.margin.common import STABLE_CURRENCIES
 from crossmargin.margin.parameters import load_parameters
 
 __all__ = [
     "DEFAULT_FILE",
-    "PmUnderlyingParameters",
+    "STABLE_CURRENCIES",
+    "EquitySideImpact",
+    "PmCurrencyParameters",
+    "PmPairParameters",
     "PortfolioMarginParameters",
     "load_pm_parameters",
 ]
 
 DEFAULT_FILE = "pm_deribit.toml"
 
+
 AssetCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]+$")]
 
 
-class PmUnderlyingParameters(BaseModel):
-    """Scenario and contingency parameters of one underlying.
+class EquitySideImpact(StrEnum):
+    """Whether a currency's collateral balance enters the scenarios of its own pair
+    (Deribit's ``equity_side_impact``; the published values are ``both`` and ``none``)."""
+
+    BOTH = "both"
+    NONE = "none"
+
+
+class PmPairParameters(BaseModel):
+    """Scenario and delta-shock parameters of one pair (one underlying against USD/USDC).
 
     Attributes
     ----------
     price_range:
         Largest relative price move of the standard grid (0.16 = ±16 %).
     vol_range_up, vol_range_down:
-        Vol shock sizes at 30 days: σ_up = max(σ·(1 + up·x), min_vol_for_shock_up),
-        σ_down = σ·(1 − down·x), x = (30/DTE)^power.
+        Vol shock sizes at 30 days: σ_up = max(σ_K·(1 + up·x), min_vol_for_shock_up),
+        σ_down = σ_K·(1 − down·x), x = (30/DTE)^power, σ_K each option's own vol.
     short_term_vega_power, long_term_vega_power:
         ``power`` below / from ``vega_power_pivot_days`` days to expiry.
     vega_power_pivot_days:
@@ -47,18 +63,10 @@ class PmUnderlyingParameters(BaseModel):
     min_days_for_vol_shock:
         Days to expiry are floored here before scaling, so a shock stays finite at expiry.
     extended_table_factor:
-        Fraction of an extended scenario's loss that counts, before the range/|move| scaling.
-    extended_dampener_usd:
-        USD per unit of (|move|/range − 1) by which an extended scenario's P&L shrinks to zero.
-    rate_shock_annual:
-        Size Δr of the rate shock applied to dated instruments (0.075 = 7.5 points a year).
+        Fraction of an extended scenario's P&L that counts, before the range/|move| scaling.
     max_delta_shock, delta_shock_threshold_usd, delta_shock_increment_per_coin:
         Liquidity delta shock: a net delta δ (coin) beyond the threshold costs
         |δ|·S·min(max_delta_shock, increment·(|δ| − threshold/S)).
-    short_option_charge_per_coin:
-        Charge per coin of net short options per expiry and strike, in coin (0.01 = 1 % of S).
-    basis_charge_rate:
-        Charge on offsetting futures across expiries as a fraction of their notional.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -72,13 +80,9 @@ class PmUnderlyingParameters(BaseModel):
     min_vol_for_shock_up: float = Field(ge=0.0, le=10.0)
     min_days_for_vol_shock: float = Field(gt=0.0, le=365.0)
     extended_table_factor: float = Field(ge=0.0, le=1.0)
-    extended_dampener_usd: float = Field(ge=0.0, le=1e12)
-    rate_shock_annual: float = Field(ge=0.0, le=1.0)
     max_delta_shock: float = Field(ge=0.0, le=1.0)
     delta_shock_threshold_usd: float = Field(ge=0.0, le=1e15)
     delta_shock_increment_per_coin: float = Field(ge=0.0, le=1.0)
-    short_option_charge_per_coin: float = Field(ge=0.0, le=1.0)
-    basis_charge_rate: float = Field(ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _down_shock_keeps_vol_positive(self) -> Self:
@@ -93,8 +97,39 @@ class PmUnderlyingParameters(BaseModel):
         return self
 
 
+class PmCurrencyParameters(BaseModel):
+    """Parameters of one settlement or collateral currency.
+
+    Attributes
+    ----------
+    annualised_move_risk, min_annualised_move:
+        Roll shock per futures bucket: max(annualised_move_risk·T, min_annualised_move) × |net
+        coin| (T in years; a perpetual has T = 0 and pays the minimum).
+    extended_dampener_usd:
+        USD per unit of (|move|/range − 1) by which an extended scenario's P&L shrinks to zero.
+    pnl_offset:
+        Fraction of a risk vector's gain that offsets other vectors' losses in the same scenario.
+    max_offsetable_pnl_usd:
+        Cap of that offset, USD.
+    haircut:
+        Fraction of a positive balance (1 + haircut for a negative one) that enters the scenarios.
+    equity_side_impact:
+        Whether the balance enters the scenarios of its own pair (:class:`EquitySideImpact`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    annualised_move_risk: float = Field(ge=0.0, le=10.0)
+    min_annualised_move: float = Field(ge=0.0, le=1.0)
+    extended_dampener_usd: float = Field(ge=0.0, le=1e12)
+    pnl_offset: float = Field(ge=0.0, le=1.0)
+    max_offsetable_pnl_usd: float = Field(ge=0.0, le=1e15)
+    haircut: float = Field(ge=0.0, lt=1.0)
+    equity_side_impact: EquitySideImpact
+
+
 class PortfolioMarginParameters(BaseModel):
-    """Versioned portfolio-margin parameters: the grid shape, IM → MM, per-underlying values.
+    """Versioned portfolio-margin parameters: grid shape, IM → MM, per pair, per currency.
 
     Attributes
     ----------
@@ -106,11 +141,10 @@ class PortfolioMarginParameters(BaseModel):
         Relative moves of the extended (tail) table, run with vol up only.
     mm_factor:
         Maintenance margin = mm_factor × initial margin, component by component.
-    cross_underlying_offset:
-        Fraction of one underlying's scenario profit that may offset another's loss in the same
-        aligned scenario (the correlation credit); 0 (off) by default.
-    underlyings:
-        Parameters per underlying; any other underlying uses ``fallback``.
+    pairs, pair_fallback:
+        Parameters per underlying; any other underlying uses ``pair_fallback``.
+    currencies, currency_fallback:
+        Parameters per currency; any other currency uses ``currency_fallback``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -119,14 +153,15 @@ class PortfolioMarginParameters(BaseModel):
     buckets_per_side: int = Field(ge=1, le=50)
     extended_moves: tuple[float, ...] = Field(max_length=64)
     mm_factor: float = Field(gt=0.0, le=1.0)
-    cross_underlying_offset: float = Field(default=0.0, ge=0.0, le=1.0)
-    underlyings: dict[AssetCode, PmUnderlyingParameters] = Field(default_factory=dict)
-    fallback: PmUnderlyingParameters
+    pairs: dict[AssetCode, PmPairParameters] = Field(default_factory=dict)
+    pair_fallback: PmPairParameters
+    currencies: dict[AssetCode, PmCurrencyParameters] = Field(default_factory=dict)
+    currency_fallback: PmCurrencyParameters
 
     @model_validator(mode="after")
     def _extended_moves_beyond_every_range(self) -> Self:
         widest = max(
-            [self.fallback.price_range] + [p.price_range for p in self.underlyings.values()]
+            [self.pair_fallback.price_range] + [p.price_range for p in self.pairs.values()]
         )
         for index, move in enumerate(self.extended_moves):
             if move <= -1.0:
@@ -140,9 +175,29 @@ class PortfolioMarginParameters(BaseModel):
             raise ValueError("extended_moves must be distinct")
         return self
 
-    def for_underlying(self, underlying: str) -> PmUnderlyingParameters:
-        """Parameters of ``underlying`` (``"BTC"``), or the fallback when it has none."""
-        return self.underlyings.get(underlying, self.fallback)
+    def for_pair(self, underlying: str) -> PmPairParameters:
+        """Parameters of the pair of ``underlying`` (``"BTC"``), or the fallback."""
+        return self.pairs.get(underlying, self.pair_fallback)
+
+    def for_currency(self, currency: str) -> PmCurrencyParameters:
+        """Parameters of ``currency`` (``"ETH"``, ``"USDC"``), or the fallback."""
+        return self.currencies.get(currency, self.currency_fallback)
+
+    def balance_enters(self, currency: str) -> bool:
+        """Whether a balance of ``currency`` is a position in its own pair's scenarios: a coin
+        (not a stablecoin) whose ``equity_side_impact`` is ``both``."""
+        return (
+            currency not in STABLE_CURRENCIES
+            and self.for_currency(currency).equity_side_impact is EquitySideImpact.BOTH
+        )
+
+    def balance_weight(self, currency: str, balance: float) -> float:
+        """Share of ``balance`` (coin) that enters the scenarios: (1 − haircut) of a positive
+        balance, (1 + haircut) of a negative one, 0 when the balance does not enter."""
+        if not self.balance_enters(currency):
+            return 0.0
+        haircut = self.for_currency(currency).haircut
+        return 1.0 - haircut if balance >= 0.0 else 1.0 + haircut
 
 
 def load_pm_parameters(path: str | Path | None = None) -> PortfolioMarginParameters:

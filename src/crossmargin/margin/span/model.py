@@ -19,7 +19,13 @@ from crossmargin.collateral import HaircutSchedule, default_haircuts
 from crossmargin.core.errors import InputError
 from crossmargin.core.numeric import margin_to_decimal
 from crossmargin.instruments import InstrumentKind, format_expiry
-from crossmargin.margin.common import AccountView, assemble_result, view_account
+from crossmargin.margin.common import (
+    STABLE_CURRENCIES,
+    AccountView,
+    assemble_result,
+    risk_portfolio,
+    view_account,
+)
 from crossmargin.margin.result import MarginResult, ScenarioPnl
 from crossmargin.margin.span.arithmetic import (
     COMPONENT_NAMES,
@@ -84,7 +90,8 @@ class SpanMargin:
         (scenarios 15–16 at the cover fraction).
         """
         view = view_account(portfolio, market, self.haircuts)
-        breakdown, position_losses = self.breakdown(view)
+        risk_view = self.risk_view(view)
+        breakdown, position_losses = self.breakdown(risk_view)
         parameters = self.parameters
         ratio = parameters.initial_to_maintenance_ratio
         initial = {
@@ -99,8 +106,8 @@ class SpanMargin:
             )
             number = breakdown.commodities[position].worst_scenario
             worst_scenario = scenarios[SCENARIO_COUNT * position + number - 1]
-        contributions = self._contributions(view, breakdown, position_losses)
-        notes = self._notes(breakdown)
+        contributions = self._contributions(risk_view, breakdown, position_losses)
+        notes = self._notes(breakdown) + _balance_notes(view, risk_view)
         if sum(map(_rounded, maintenance.values())) > sum(map(_rounded, initial.values())):
             maintenance = initial  # only when rounding tiny amounts up would give MM > IM
         result = assemble_result(
@@ -115,6 +122,14 @@ class SpanMargin:
             notes=notes,
         )
         return result
+
+    def risk_view(self, view: AccountView) -> AccountView:
+        """The account as its scenarios see it: coin balances as spot positions after its own
+        (:func:`~crossmargin.margin.common.risk_portfolio`); ``view`` itself without any."""
+        portfolio = view.portfolio
+        if all(c in STABLE_CURRENCIES or a == 0 for c, a in portfolio.collateral.items()):
+            return view
+        return view_account(risk_portfolio(portfolio), view.market, self.haircuts)
 
     def breakdown(self, view: AccountView) -> tuple[SpanBreakdown, FloatArray]:
         """The SPAN breakdown per underlying and each position's (n, 16) losses in USD."""
@@ -224,7 +239,7 @@ class SpanMargin:
         scan risk is positive), plus the commodity's other charges split by |USD delta|."""
         arrays = view.valuation.arrays
         delta_usd = np.abs(unit_greeks_usd(arrays)["delta"] * view.sizes * arrays.index_usd)
-        contributions = np.zeros(len(view.portfolio.positions))
+        contributions = np.zeros(len(view.portfolio.positions))  # balances' rows at the end
         for commodity in breakdown.commodities:
             rows = np.flatnonzero(arrays.underlying == commodity.name)
             if commodity.scan_risk > 0.0:
@@ -250,3 +265,12 @@ class SpanMargin:
                 f"{commodity.name}: worst scenario {commodity.worst_scenario}; " + ", ".join(parts)
             )
         return tuple(notes)
+
+
+def _balance_notes(view: AccountView, risk_view: AccountView) -> tuple[str, ...]:
+    """A note naming the coin balances the scenarios hold as spot positions, if any."""
+    extra = risk_view.portfolio.positions[len(view.portfolio.positions) :]
+    if risk_view is view:
+        return ()
+    held = ", ".join(f"{p.instrument.underlying} {p.size:g}" for p in extra)
+    return (f"coin balances inside the scenarios as spot positions: {held or 'merged'}",)

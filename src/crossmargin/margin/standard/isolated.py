@@ -3,16 +3,17 @@
 Rates are Deribit's standard ones (:mod:`crossmargin.margin.standard.rates`); what differs from
 standard cross margin is that no position may lean on another:
 
-* **Requirement.** Position i needs its standard requirement less its *own* unrealised profit:
-  IM_i' = max(IM_i − g_i, 0) and MM_i' = max(MM_i − g_i, 0), where g_i = max(v_i, 0) and v_i is
-  the position's mark value (unrealised P&L for futures; for options the (negative) value of a
-  short, the premium value of a long). IM = Σ IM_i', MM = Σ MM_i'. A long option needs 0 and its
-  value supports only itself.
-* **Equity.** equity = collateral after haircuts + Σ min(v_i, 0): every loss counts, no gain
-  does (a gain only offsets its own position's requirement, above). Hence
-  equity − IM = C + Σ min(v_i − IM_i, 0) ≤ C + Σ (v_i − IM_i), the cross model's figure: isolated
-  never leaves more room than cross, and an account is liquidatable under isolated
-  (equity ≤ MM, i.e. C ≤ Σ max(MM_i − v_i, 0)) no later than under cross.
+* **Equity** is the account's one equity, the same under every model (collateral after haircuts
+  + every position's mark value v_i; :func:`~crossmargin.portfolio.value_portfolio`).
+* **Requirement.** Position i needs its standard requirement IM_i (MM_i) and, when its own value
+  exceeds it, holds that value: a position's profit (a future's unrealised gain, a long option's
+  premium value) supports only itself, so the part above its own requirement is not free for
+  any other position. IM = Σ max(IM_i, v_i), MM = Σ max(MM_i, v_i); the components are the
+  standard ones (``futures_im``, ...) plus ``own_value_held_im`` = Σ max(v_i − IM_i, 0) (and
+  ``own_value_held_mm``). Hence excess = equity − IM = C + Σ min(v_i − IM_i, 0) ≤ C + Σ (v_i −
+  IM_i), the cross model's: isolated never leaves more room than cross, models compare by
+  requirement and by excess on one equity, and an account is liquidatable under isolated
+  (equity < MM, i.e. C < Σ max(MM_i − v_i, 0)) no later than under cross.
 * **Allocation.** Each position first receives its need n_i = max(IM_i − v_i, 0), the collateral
   it needs to meet its IM by itself; the rest of the pool C is shared in proportion to IM_i (see
   :func:`allocated_collateral`). So when the account meets its isolated IM, every position's
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from decimal import Decimal
 from functools import partial
 
 import numpy as np
@@ -39,7 +39,6 @@ from numpy.typing import NDArray
 from scipy.optimize import brentq
 
 from crossmargin.collateral import HaircutSchedule, default_haircuts
-from crossmargin.core.numeric import to_decimal_nearest
 from crossmargin.margin.common import AccountView, assemble_result, view_account
 from crossmargin.margin.result import MarginResult
 from crossmargin.margin.standard.parameters import (
@@ -69,9 +68,9 @@ class IsolatedMargin:
     """Isolated margin (model name ``"isolated"``); see the module docstring for the rules.
 
     Components ``futures_im``, ``short_option_im``, ``short_spot_im`` (and ``*_mm``) are each
-    category's requirements net of every position's own unrealised profit; each position's
-    contribution is its own max(IM_i − g_i, 0). ``notes`` give each position's allocated collateral
-    and liquidation price.
+    category's standard requirements, ``own_value_held_im`` (``_mm``) the positions' own value
+    above their own requirement; each position's contribution is max(IM_i, v_i). ``notes`` give
+    each position's allocated collateral and liquidation price.
 
     Parameters
     ----------
@@ -96,28 +95,47 @@ class IsolatedMargin:
         view = view_account(portfolio, market, self.haircuts)
         rates = rate_arrays(self.parameters, list(view.valuation.arrays.underlying))
         requirements = standard_requirements_usd(view.valuation.arrays, view.sizes, rates)
-        own_gain = np.maximum(requirements.value_usd, 0.0)
-        initial = np.maximum(requirements.initial_usd - own_gain, 0.0)
-        maintenance = np.maximum(requirements.maintenance_usd - own_gain, 0.0)
+        values = requirements.value_usd
+        held_im = np.maximum(values - requirements.initial_usd, 0.0)
+        held_mm = np.maximum(values - requirements.maintenance_usd, 0.0)
         allocated = _allocation(view, requirements)
-        credit = float(np.sum(np.minimum(own_gain, requirements.initial_usd)))
         result = assemble_result(
             self.name,
             view,
-            category_totals(initial, requirements.category, "im"),
-            category_totals(maintenance, requirements.category, "mm"),
-            initial,
+            {
+                **category_totals(requirements.initial_usd, requirements.category, "im"),
+                "own_value_held_im": float(np.sum(held_im)),
+            },
+            {
+                **category_totals(requirements.maintenance_usd, requirements.category, "mm"),
+                "own_value_held_mm": float(np.sum(held_mm)),
+            },
+            requirements.initial_usd + held_im,
             self.parameters.version,
-            notes=_notes(view, allocated, _liquidation_prices(view, rates, allocated), credit),
-        )
-        losses = sum(
-            (
-                to_decimal_nearest(min(row.mark_value_usd, 0.0), "USD", row.instrument)
-                for row in view.valuation.positions
+            notes=_notes(
+                view,
+                allocated,
+                _liquidation_prices(view, rates, allocated, self.haircuts),
+                float(held_im.sum()),
             ),
-            Decimal(0),
         )
-        return dataclasses.replace(result, equity=view.valuation.collateral.value_usd + losses)
+        return _maintenance_capped(result)
+
+
+def _maintenance_capped(result: MarginResult) -> MarginResult:
+    """``result`` with MM ≤ IM kept through rounding: where a position holds its own value, its
+    IM_i + (v_i − IM_i) and MM_i + (v_i − MM_i) are both v_i, but each component rounds up on
+    its own; the few quanta of excess come off ``own_value_held_mm``."""
+    excess = result.maintenance_margin - result.initial_margin
+    if excess <= 0:
+        return result
+    components = dict(result.maintenance_components)
+    components["own_value_held_mm"] -= excess
+    return dataclasses.replace(
+        result,
+        maintenance_margin=result.initial_margin,
+        maintenance_components=components,
+    )
 
 
 def allocated_collateral(
@@ -164,44 +182,79 @@ def liquidation_prices(
     whose collateral covers it at every price from 10⁻⁶ to 10⁶ times the index).
     """
     params = parameters if parameters is not None else load_standard_parameters()
-    view = view_account(portfolio, market, haircuts if haircuts is not None else default_haircuts())
+    schedule = haircuts if haircuts is not None else default_haircuts()
+    view = view_account(portfolio, market, schedule)
     rates = rate_arrays(params, list(view.valuation.arrays.underlying))
     requirements = standard_requirements_usd(view.valuation.arrays, view.sizes, rates)
-    return _liquidation_prices(view, rates, _allocation(view, requirements))
+    return _liquidation_prices(view, rates, _allocation(view, requirements), schedule)
 
 
 def _allocation(view: AccountView, requirements: StandardRequirements) -> FloatArray:
-    """:func:`allocated_collateral` of the account's (unrounded) collateral value, USD."""
-    total, _ = _collateral_by_currency(view)
+    """:func:`allocated_collateral` of the account's collateral value, USD."""
+    total = float(view.valuation.collateral.value_usd)
     return allocated_collateral(total, requirements.initial_usd, requirements.value_usd)
 
 
-def _collateral_by_currency(view: AccountView) -> tuple[float, dict[str, float]]:
-    """Collateral after haircuts, USD and unrounded: the total and the part in each currency
-    (linear in that currency's price, so it scales by (1 + m) when the currency moves by m)."""
-    weighted = {
-        line.currency: float(line.balance)
-        * line.price_usd
-        * (1.0 - line.haircut if line.balance >= 0 else 1.0 + line.haircut)
-        for line in view.valuation.collateral.lines
-    }
-    return sum(weighted.values()), weighted
+class _MovedCollateral:
+    """The collateral pool a position sees, USD, after its underlying's index moves.
+
+    Every other currency counts at its value today (haircut on its net holding, as the equity
+    counts it). The coin u of column j's underlying, moved by m (S' = S·(1 + m)), counts
+    b·S' − h·max(b + v_j(S')/S', 0)·S': the balance b, with the haircut taken on it plus the
+    position's *own* coin value (an inverse contract settles in u). Other positions' values do
+    not enter a position's pool, so one position's profit never raises another's haircut; with
+    a single position the pool plus its value is exactly the account's equity.
+    """
+
+    def __init__(self, view: AccountView, haircuts: HaircutSchedule) -> None:
+        lines = {line.currency: line for line in view.valuation.collateral.lines}
+        arrays = view.valuation.arrays
+        underlyings = [str(asset) for asset in arrays.underlying]
+        self.total = float(view.valuation.collateral.value_usd)
+        self.index = np.asarray(arrays.index_usd, dtype=np.float64)
+        self.balance = np.array(
+            [float(lines[u].balance) if u in lines else 0.0 for u in underlyings]
+        )
+        self.haircut = np.array([haircuts.haircut_for(u) for u in underlyings])
+        #: 1 where the position settles in its own underlying (inverse), else 0 (linear).
+        self.own_coin = np.array(
+            [
+                1.0 if p.instrument.settlement_currency == p.instrument.underlying else 0.0
+                for p in view.portfolio.positions
+            ]
+        )
+        #: The pool outside the moving coin: every other currency's value today.
+        self.others = self.total - np.array(
+            [float(lines[u].value_usd) if u in lines else 0.0 for u in underlyings]
+        )
+
+    def _line(self, price_move: FloatArray | float, values_usd: FloatArray) -> FloatArray:
+        moved_price = self.index * (1.0 + np.asarray(price_move))
+        net = self.balance + self.own_coin * values_usd / moved_price
+        return np.asarray(
+            self.balance * moved_price - self.haircut * np.maximum(net, 0.0) * moved_price,
+            dtype=np.float64,
+        )
+
+    def value(self, price_move: FloatArray | float, values_usd: FloatArray) -> FloatArray:
+        """(…, n) pool USD per column, for ``values_usd`` (…, n) revalued at the move."""
+        return np.asarray(self.others + self._line(price_move, values_usd), dtype=np.float64)
 
 
 def _liquidation_prices(
-    view: AccountView, rates: RateArrays, allocated_usd: FloatArray
+    view: AccountView, rates: RateArrays, allocated_usd: FloatArray, haircuts: HaircutSchedule
 ) -> dict[str, float | None]:
     arrays = view.valuation.arrays
-    total, by_currency = _collateral_by_currency(view)
-    moving = np.array([by_currency.get(str(asset), 0.0) for asset in arrays.underlying])
+    collateral = _MovedCollateral(view, haircuts)
+    total = collateral.total
     shares = allocated_usd / total if total != 0.0 else np.zeros_like(allocated_usd)
 
     def excess(price_move: FloatArray | float) -> FloatArray:
         """Allocated collateral + own value − MM of every position, USD, after the move."""
         requirements = standard_requirements_usd(arrays, view.sizes, rates, price_move)
-        collateral = total + moving * np.asarray(price_move)
+        pool = collateral.value(price_move, requirements.value_usd)
         return np.asarray(
-            shares * collateral + requirements.value_usd - requirements.maintenance_usd,
+            shares * pool + requirements.value_usd - requirements.maintenance_usd,
             dtype=np.float64,
         )
 
@@ -260,12 +313,12 @@ def _notes(
     view: AccountView,
     allocated_usd: FloatArray,
     prices: dict[str, float | None],
-    credit_usd: float,
+    held_usd: float,
 ) -> tuple[str, ...]:
     notes = [
-        "Isolated: each position is margined alone by Deribit's standard rates, net of its own "
-        "unrealised profit only; equity counts every loss and no gain.",
-        f"Own-profit credit against own requirements: {credit_usd:,.2f} USD.",
+        "Isolated: each position is margined alone by Deribit's standard rates; a position's own "
+        "value above its own requirement is held by it, not free for the others.",
+        f"Own value held above own requirements: {held_usd:,.2f} USD.",
     ]
     for j, row in enumerate(view.valuation.positions):
         price = prices[row.instrument]

@@ -31,7 +31,13 @@ from numpy.typing import NDArray
 
 from crossmargin.collateral import HaircutSchedule, default_haircuts
 from crossmargin.core.errors import InputError
-from crossmargin.margin.common import AccountView, assemble_result, view_account
+from crossmargin.margin.common import (
+    STABLE_CURRENCIES,
+    AccountView,
+    assemble_result,
+    risk_portfolio,
+    view_account,
+)
 from crossmargin.margin.result import MarginResult, ScenarioPnl
 from crossmargin.margin.var.approximation import approximation_error, delta_gamma_vega_pnl
 from crossmargin.margin.var.history_scenarios import (
@@ -267,14 +273,29 @@ class VarMargin:
     def analyse(
         self, portfolio: Portfolio, market: MarketSnapshot
     ) -> tuple[AccountView, VarAnalysis | None]:
-        """The account view and the analysis (None for an account without positions)."""
+        """The account view and the analysis (None for an account without positions or coin
+        balances). Coin balances are spot positions in the scenarios
+        (:func:`~crossmargin.margin.common.risk_portfolio`); the view's equity is the account's."""
         view = view_account(portfolio, market, self.haircuts)
-        if not portfolio.positions:
+        risk_view = self.risk_view(view)
+        if not any(p.size for p in risk_view.portfolio.positions):
             return view, None
         analysis = analyse_var(
-            view.valuation.arrays, view.sizes, self.history, market.valuation_time, self.parameters
+            risk_view.valuation.arrays,
+            risk_view.sizes,
+            self.history,
+            market.valuation_time,
+            self.parameters,
         )
         return view, analysis
+
+    def risk_view(self, view: AccountView) -> AccountView:
+        """The account as its scenarios see it: coin balances as spot positions after its own
+        (:func:`~crossmargin.margin.common.risk_portfolio`); ``view`` itself without any."""
+        portfolio = view.portfolio
+        if all(c in STABLE_CURRENCIES or a == 0 for c, a in portfolio.collateral.items()):
+            return view
+        return view_account(risk_portfolio(portfolio), view.market, self.haircuts)
 
     def margin(self, portfolio: Portfolio, market: MarketSnapshot) -> MarginResult:
         """Margin ``portfolio`` at ``market`` (USD, IM ≥ MM ≥ 0)."""
@@ -300,7 +321,8 @@ class VarMargin:
             measure_name: analysis.measure_usd,
             "stress_floor_addon": analysis.stress_addon_usd,
         }
-        primary = _primary_underlying(view)
+        risk_view = self.risk_view(view)
+        primary = _primary_underlying(risk_view)
         scenarios = [
             *_scenario_rows(analysis.filtered, analysis.filtered_pnl_usd, primary, ""),
             *_scenario_rows(analysis.stress, analysis.stress_pnl_usd, primary, " stress"),
@@ -315,7 +337,7 @@ class VarMargin:
             self.parameters.version,
             scenarios=scenarios,
             worst_scenario=worst,
-            notes=_notes(analysis, view, market, primary),
+            notes=_notes(analysis, risk_view, market, primary),
         )
 
 
@@ -344,7 +366,8 @@ def _notes(
         + ", ".join(f"{a} uses {b}'s" for a, b in sorted(p.dvol_proxy.items()))
         + "); windows before DVOL exists (2021-03-24) keep vols unchanged. Scenario price_move "
         f"and vol_shock are {primary}'s (largest gross delta); every asset moves in each scenario.",
-        "Instantaneous full revaluation (no time decay); collateral is not shocked.",
+        "Instantaneous full revaluation (no time decay); coin balances are spot positions in "
+        "the scenarios, stablecoins are not shocked.",
     ]
     if filtered.count:
         shocks = scenario_shocks(view.valuation.arrays, filtered)
