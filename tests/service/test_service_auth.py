@@ -46,6 +46,7 @@ ENDPOINTS = [
     Endpoint("POST", "/accounts", lambda: {}, 201, admin_only=True),
     Endpoint("POST", "/custody-keys", None, 201, admin_only=True),
     Endpoint("POST", "/market", lambda: {"snapshot": TEST_MARKET}, 200, admin_only=True),
+    Endpoint("GET", "/oracle", None, 200, admin_only=True),
     Endpoint("GET", "/health", None, 200, public=True),
     Endpoint(
         "POST",

@@ -64,6 +64,16 @@ class LastGoodPrice:
         """The asset this holder keeps a price for."""
         return self._asset
 
+    @property
+    def price_usd(self) -> float | None:
+        """The last good price, USD per unit (None before the first ``ok``/``degraded`` one)."""
+        return self._price_usd
+
+    @property
+    def priced_at(self) -> datetime | None:
+        """When :attr:`price_usd` was aggregated (UTC), or None."""
+        return self._priced_at
+
     def update(self, aggregated: AggregatedPrice) -> GuardedPrice:
         """Record ``aggregated`` when it has a price; return the price to margin on.
 

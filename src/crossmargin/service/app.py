@@ -4,8 +4,9 @@
 from ``CROSSMARGIN_DATABASE_URL`` (else ``./crossmargin.db``), the admin key from
 ``CROSSMARGIN_ADMIN_KEY`` (else generated on first start into the 0600 file
 ``$CROSSMARGIN_SECRETS_DIR/admin-key``, whose path is printed), the enforced margin model from
-``CROSSMARGIN_RISK_MODEL`` (default ``pm``). The key-hashing secret lives in the same directory
-(:mod:`crossmargin.service.secrets_dir`).
+``CROSSMARGIN_RISK_MODEL`` (default ``pm``), the oracle policy from the ``oracles.toml`` named by
+``CROSSMARGIN_ORACLES_CONFIG`` (default: the shipped ``config/oracles.toml``). The key-hashing
+secret lives in the same directory (:mod:`crossmargin.service.secrets_dir`).
 
 Everything is opened and loaded when the factory runs (schema migrations, the key table, the
 admin key, the start-up market and the daily market history of the shared data set, located once
@@ -32,6 +33,7 @@ from crossmargin.margin.base import MarginModel
 from crossmargin.margin.registry import HISTORY_MODEL_NAMES, MODEL_NAMES, build_model
 from crossmargin.market import MarketSnapshot
 from crossmargin.market.history import MarketHistory, load_market_history
+from crossmargin.oracles import OracleParameters, load_oracle_parameters
 from crossmargin.service import routes_accounts, routes_admin, routes_stream
 from crossmargin.service.boundary import TrustBoundary
 from crossmargin.service.context import ServiceContext
@@ -40,6 +42,7 @@ from crossmargin.service.keys import KeyStore, validate_admin_key
 from crossmargin.service.limits import FailureLimiter, FailureLimits
 from crossmargin.service.log_redaction import install_log_redaction
 from crossmargin.service.market_state import MarketState, default_market
+from crossmargin.service.oracle_state import OracleBook
 from crossmargin.service.secrets_dir import (
     ADMIN_KEY_FILE,
     load_or_create_key_secret,
@@ -53,6 +56,7 @@ from crossmargin.shared_data import SHARED_DATA_ENV, find_shared_data_dir
 
 __all__ = [
     "ADMIN_KEY_ENV",
+    "ORACLES_CONFIG_ENV",
     "RISK_MODEL_ENV",
     "create_app",
     "create_app_from_environment",
@@ -63,6 +67,9 @@ ADMIN_KEY_ENV = "CROSSMARGIN_ADMIN_KEY"
 
 #: Environment variable naming the margin model the ledger enforces (default ``pm``).
 RISK_MODEL_ENV = "CROSSMARGIN_RISK_MODEL"
+
+#: Environment variable naming an ``oracles.toml`` (default: the shipped ``config/oracles.toml``).
+ORACLES_CONFIG_ENV = "CROSSMARGIN_ORACLES_CONFIG"
 
 
 def _announce_admin_key(path: Path) -> None:
@@ -132,6 +139,7 @@ def _context(
     inputs: tuple[MarketSnapshot, MarketHistory | None],
     risk_model: str,
     announce: Callable[[Path], None],
+    oracles: OracleParameters,
 ) -> ServiceContext:
     market, history = inputs
     models = _models(history)
@@ -155,6 +163,7 @@ def _context(
         backend,
         LedgerWriter(ledger),
         trading,
+        OracleBook(oracles.policy, oracles.version),
     )
 
 
@@ -166,6 +175,7 @@ def create_app(
     risk_model: str | None = None,
     history: MarketHistory | None = None,
     announce: Callable[[Path], None] = _announce_admin_key,
+    oracles: OracleParameters | None = None,
 ) -> FastAPI:
     """Build the service.
 
@@ -190,6 +200,9 @@ def create_app(
         here from the shared data set, if one is found; without it ``var`` is not offered).
     announce:
         Receives the path of the file holding a newly generated admin key.
+    oracles:
+        The oracle parameters whose ``policy`` judges ``POST /oracle/quotes`` (``None``: the
+        file named by ``$CROSSMARGIN_ORACLES_CONFIG``, else the shipped ``config/oracles.toml``).
 
     Returns
     -------
@@ -201,8 +214,10 @@ def create_app(
     if admin:
         validate_admin_key(admin)  # before anything is opened or created
     enforced = risk_model or os.environ.get(RISK_MODEL_ENV) or "pm"
+    if oracles is None:
+        oracles = load_oracle_parameters(os.environ.get(ORACLES_CONFIG_ENV) or None)
     inputs = _startup_inputs(market, history)
-    context = _context(database_url, admin, inputs, enforced, announce)
+    context = _context(database_url, admin, inputs, enforced, announce, oracles)
     install_log_redaction()
 
     @asynccontextmanager

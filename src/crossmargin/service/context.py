@@ -15,6 +15,7 @@ from crossmargin.margin.base import MarginModel
 from crossmargin.margin.registry import MODEL_NAMES
 from crossmargin.service.keys import KeyStore
 from crossmargin.service.market_state import MarketState
+from crossmargin.service.oracle_state import OracleBook
 from crossmargin.service.stream import MarginStream
 from crossmargin.service.trading import TradingRules
 from crossmargin.service.writer import LedgerWriter
@@ -32,7 +33,9 @@ class ServiceContext:
     ``risk_model`` names the one the ledger enforces on withdrawals and trades.
 
     Ledger postings go through ``writer`` (group commit: one thread, one transaction per batch;
-    :mod:`crossmargin.service.writer`); ``trading`` holds the venue's order rules.
+    :mod:`crossmargin.service.writer`); ``trading`` holds the venue's order rules; ``oracle`` the
+    quotes and last good prices of the oracle-driven assets
+    (:mod:`crossmargin.service.oracle_state`).
     """
 
     ledger: Ledger
@@ -44,6 +47,7 @@ class ServiceContext:
     backend: str
     writer: LedgerWriter
     trading: TradingRules
+    oracle: OracleBook
     market_update_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def model(self, name: str, field: str = "model") -> MarginModel:

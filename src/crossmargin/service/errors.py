@@ -14,6 +14,7 @@ not enough margin                       409     equity and initial margin before
 not enough balance                      409     ``currency``, ``balance``, ``required``
 idempotency key reused, other request   409     ``idempotency_key``
 account name taken                      409
+new risk, an oracle unavailable         503     ``operation``, ``assets``, ``oracle``
 too many WebSocket subscriptions        429
 anything unexpected                     500     (no internals)
 ======================================  ======  =============================================

@@ -8,6 +8,7 @@ returns a JSON-ready dict; library errors propagate to the handlers of
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from crossmargin.ledger.risk import MarginCheck, enforce_initial_margin, holding
 from crossmargin.margin.result import MarginResult
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, apply_trade
+from crossmargin.service import oracle_guard
 from crossmargin.service.context import ServiceContext
 from crossmargin.service.errors import json_bytes
 from crossmargin.service.render import render_entry, render_holdings, render_margin
@@ -40,10 +42,18 @@ def account_document(context: ServiceContext, account_id: int) -> dict[str, Any]
 
 
 def margin_document(context: ServiceContext, account_id: int, model_name: str) -> dict[str, Any]:
-    """``GET /accounts/{id}/margin``: the account's MarginResult under ``model_name``."""
+    """``GET /accounts/{id}/margin``: the account's MarginResult under ``model_name``, plus
+    ``oracle``: the view of every oracle-driven asset the account holds (a position on it or a
+    balance of it; ``{}`` when none), so a margin taken at a last good price is flagged."""
     model = context.model(model_name)
     portfolio = context.ledger.portfolio(account_id)
-    return render_margin(model.margin(portfolio, context.market.current()))
+    document = render_margin(model.margin(portfolio, context.market.current()))
+    held = set(portfolio.collateral)
+    for position in portfolio.positions:
+        held |= oracle_guard.instrument_assets(position.instrument)
+    views = context.oracle.views(held, datetime.now(UTC))
+    document["oracle"] = {asset: view.to_json() for asset, view in views.items()}
+    return document
 
 
 def ledger_page(
@@ -90,6 +100,7 @@ def order_check_document(
     size = parse_size(order.size)
     price = None if order.price is None else parse_price(order.price)
     instrument = check_order(context.trading, market, order.instrument, size, price)
+    oracle_guard.check_trade(context, account_id, instrument, size, "order_check")
     if order.price is None:
         before_portfolio = context.ledger.portfolio(account_id)
         after_portfolio = apply_trade(before_portfolio, instrument, decimal_to_float(size), market)

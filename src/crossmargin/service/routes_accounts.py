@@ -12,7 +12,7 @@ from crossmargin.ledger import EntryRecord, cash_operations, position_operations
 from crossmargin.ledger.ledger import MAX_PAGE_SIZE
 from crossmargin.ledger.money import parse_amount, parse_price, parse_size
 from crossmargin.margin.registry import MODEL_NAMES
-from crossmargin.service import operations
+from crossmargin.service import operations, oracle_guard
 from crossmargin.service.auth import account_access, deposit_access
 from crossmargin.service.context import ServiceContext, get_context
 from crossmargin.service.errors import json_bytes
@@ -48,6 +48,15 @@ _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
         "idempotency key reused for a different request",
     },
 }
+
+_ORACLE_ERROR: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorOut,
+        "description": "Refused: new risk on an asset whose oracle is unavailable (the reason, "
+        "per asset, in ``oracle``)",
+    },
+}
+_RISK_ERRORS: dict[int | str, dict[str, Any]] = {**_WRITE_ERRORS, **_ORACLE_ERROR}
 
 _DEPOSIT_ERRORS: dict[int | str, dict[str, Any]] = {
     **_WRITE_ERRORS,
@@ -92,33 +101,38 @@ async def post_deposit(account_id: DepositId, body: CashRequest, context: Contex
     return _posted(context, await context.writer.post(operation, body.idempotency_key))
 
 
-@router.post("/withdrawals", status_code=201, response_model=EntryOut, responses=_WRITE_ERRORS)
+@router.post("/withdrawals", status_code=201, response_model=EntryOut, responses=_RISK_ERRORS)
 async def post_withdrawal(account_id: AccountId, body: CashRequest, context: Context) -> Response:
     """Pay cash out; refused (409) when the balance does not cover it or equity after it would
-    be below the initial margin of the enforced model."""
+    be below the initial margin of the enforced model, and (503) while the account holds an asset
+    whose oracle is unavailable."""
     currency, amount = _cash(context, body)
+    await run_in_threadpool(oracle_guard.check_withdrawal, context, account_id)
     operation = cash_operations.withdrawal(account_id, currency, amount)
     return _posted(context, await context.writer.post(operation, body.idempotency_key))
 
 
-@router.post("/trades", status_code=201, response_model=EntryOut, responses=_WRITE_ERRORS)
+@router.post("/trades", status_code=201, response_model=EntryOut, responses=_RISK_ERRORS)
 async def post_trade(account_id: AccountId, body: TradeRequest, context: Context) -> Response:
     """Book a fill of a listed instrument: size a multiple of the lot, price a multiple of the
     tick within the band around the mark, notional within the cap (422 otherwise); a trade that
-    adds risk is held to the initial-margin rule (409)."""
+    adds risk is held to the initial-margin rule (409), and refused (503) while an oracle it
+    depends on is unavailable (a trade that only reduces the position passes)."""
     size, price = parse_size(body.size), parse_price(body.price)
     instrument = check_order(
         context.trading, context.market.current(), body.instrument, size, price
     )
+    await run_in_threadpool(oracle_guard.check_trade, context, account_id, instrument, size)
     operation = position_operations.trade(account_id, instrument.name, size, price, body.fee)
     return _posted(context, await context.writer.post(operation, body.idempotency_key))
 
 
-@router.post("/orders/check", response_model=OrderCheckOut)
+@router.post("/orders/check", response_model=OrderCheckOut, responses=_ORACLE_ERROR)
 async def post_order_check(
     account_id: AccountId, body: OrderCheck, context: Context
 ) -> dict[str, Any]:
-    """Pre-trade what-if under any model: margin before and after; nothing is posted."""
+    """Pre-trade what-if under any model: margin before and after; nothing is posted. An order
+    that would increase the position while an oracle it depends on is unavailable: 503."""
     return await run_in_threadpool(operations.order_check_document, context, account_id, body)
 
 
@@ -135,7 +149,8 @@ async def get_margin(
     model: Annotated[str, Query(description=_MODEL_HELP)] = "pm",
 ) -> dict[str, Any]:
     """The account's MarginResult under ``model`` at the current market (USD; amounts as
-    decimal strings)."""
+    decimal strings), and ``oracle``: the state of each oracle-driven asset the account holds
+    (``status``; ``last_good_price_usd`` and ``as_of``: the price it is margined at)."""
     return await run_in_threadpool(operations.margin_document, context, account_id, model)
 
 

@@ -1,22 +1,27 @@
-"""Admin endpoints (open accounts, move the market) and the public health check."""
+"""Admin endpoints (open accounts, move the market, feed the oracles) and the health check."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from crossmargin.core.errors import InputError
+from crossmargin.core.numeric import STABLECOINS, decimal_to_float
 from crossmargin.ledger.money import parse_price
 from crossmargin.market import MarketSnapshot, market_from_dict
+from crossmargin.oracles import Quote
 from crossmargin.service import operations
 from crossmargin.service.auth import require_admin
 from crossmargin.service.context import ServiceContext, get_context
 from crossmargin.service.market_checks import check_market_update
 from crossmargin.service.market_state import apply_tick
+from crossmargin.service.oracle_state import OracleBook
 from crossmargin.service.render import render_market
 from crossmargin.service.schemas import (
     AccountCreate,
@@ -26,6 +31,8 @@ from crossmargin.service.schemas import (
     HealthOut,
     MarketOut,
     MarketUpdate,
+    OracleQuotes,
+    QuoteIn,
 )
 
 __all__ = ["router"]
@@ -121,6 +128,99 @@ async def post_market(body: MarketUpdate, context: Context) -> dict[str, Any]:
         version = context.market.replace(market)
     context.stream.publish_all({"kind": "market", "market_version": version})
     return render_market(version, market)
+
+
+def _quote(asset: str, index: int, given: QuoteIn) -> Quote:
+    """``given`` as a :class:`Quote`; a refusal names ``quotes.<asset>[<index>].<field>``."""
+    field = f"quotes.{asset}[{index}]"
+    price = decimal_to_float(parse_price(given.price_usd, f"{field}.price_usd"))
+    confidence = None
+    if given.confidence_usd is not None:
+        confidence = decimal_to_float(Decimal(given.confidence_usd))
+    try:
+        return Quote(given.source, price, given.published_at, confidence)
+    except InputError as error:
+        name = error.field.removeprefix("quote.")
+        raise InputError(f"{field}.{name}", error.value, error.reason) from None
+
+
+def _policy(book: OracleBook) -> dict[str, Any]:
+    policy = book.policy
+    return {
+        "version": book.version,
+        "max_age_s": policy.max_age_s,
+        "max_deviation": policy.max_deviation,
+        "min_sources": policy.min_sources,
+    }
+
+
+def _apply_quotes(context: ServiceContext, body: OracleQuotes) -> dict[str, Any]:
+    """Aggregate ``body``'s quotes with the held ones; move the index of every asset whose
+    aggregate is ok/degraded through the market checks of ``POST /market``; then record."""
+    quotes: dict[str, list[Quote]] = {}
+    for asset, given in body.quotes.items():
+        if asset in STABLECOINS:
+            raise InputError(f"quotes.{asset}", asset, "a stablecoin is priced at 1 USD")
+        quotes[asset] = [_quote(asset, i, q) for i, q in enumerate(given)]
+    now = datetime.now(UTC)
+    update = context.oracle.prepare(quotes, now)
+    prices = update.prices()
+    version, market = context.market.versioned()
+    if prices:
+        moved = apply_tick(market, {a: Decimal(repr(p)) for a, p in prices.items()})
+        check_market_update(
+            market,
+            moved,
+            "quotes",
+            now,
+            lambda candidate: operations.probe_market(context, candidate),
+        )
+        version = context.market.replace(moved)
+    views = context.oracle.commit(update)
+    return {
+        "market_version": version,
+        "moved": {asset: repr(price) for asset, price in sorted(prices.items())},
+        "policy": _policy(context.oracle),
+        "oracle": {asset: view.to_json() for asset, view in sorted(views.items())},
+    }
+
+
+@router.post(
+    "/oracle/quotes",
+    response_model=dict[str, Any],
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=_ADMIN_ERRORS,
+)
+async def post_oracle_quotes(body: OracleQuotes, context: Context) -> dict[str, Any]:
+    """Feed the oracles: quotes per asset (``source``, ``price_usd`` as a decimal string,
+    ``published_at``, optional ``confidence_usd``). Each asset's newest quote per source is kept
+    and aggregated at now with the configured policy (median of fresh sources, stale ones and
+    outliers excluded). The index of an asset whose aggregate is ok/degraded moves to it through
+    the checks of ``POST /market`` (422 when refused: nothing changes); an unavailable aggregate
+    leaves the last good price in the market and refuses new risk on the asset (503
+    ``oracle_unavailable`` on trades, order checks and withdrawals)."""
+    async with context.market_update_lock:
+        answer = await run_in_threadpool(_apply_quotes, context, body)
+    if answer["moved"]:
+        context.stream.publish_all({"kind": "market", "market_version": answer["market_version"]})
+    return answer
+
+
+@router.get(
+    "/oracle",
+    response_model=dict[str, Any],
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=_ADMIN_ERRORS,
+)
+async def get_oracle(context: Context) -> dict[str, Any]:
+    """The policy and every oracle-driven asset's state, judged now."""
+    views = context.oracle.views(context.oracle.assets(), datetime.now(UTC))
+    return {
+        "policy": _policy(context.oracle),
+        "oracle": {asset: view.to_json() for asset, view in views.items()},
+    }
 
 
 @router.get("/health", response_model=HealthOut, tags=["health"])

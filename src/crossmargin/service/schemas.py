@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -32,11 +33,13 @@ __all__ = [
     "LedgerPage",
     "MarketOut",
     "MarketUpdate",
+    "OracleQuotes",
     "OrderCheck",
     "OrderCheckOut",
     "PositionChangeOut",
     "PositionOut",
     "PostingOut",
+    "QuoteIn",
     "Tick",
     "TradeRequest",
 ]
@@ -148,6 +151,25 @@ class MarketUpdate(_Strict):
         if (self.snapshot is None) == (self.tick is None):
             raise PydanticCustomError("one_of", "give exactly one of snapshot and tick")
         return self
+
+
+class QuoteIn(_Strict):
+    """One source's price of one asset (:class:`crossmargin.oracles.Quote`)."""
+
+    source: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+    price_usd: DecimalText
+    published_at: AwareDatetime
+    confidence_usd: DecimalText | None = None
+
+
+class OracleQuotes(_Strict):
+    """``POST /oracle/quotes``: quotes per asset, e.g. ``{"quotes": {"BTC": [{"source":
+    "deribit", "price_usd": "72000.5", "published_at": "2026-12-06T10:00:00Z"}]}}``."""
+
+    quotes: Annotated[
+        dict[_AssetCode, Annotated[list[QuoteIn], Field(min_length=1, max_length=32)]],
+        Field(min_length=1, max_length=50),
+    ]
 
 
 class PostingOut(_Strict):

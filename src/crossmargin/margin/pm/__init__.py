@@ -12,6 +12,7 @@ from crossmargin.margin.pm.parameters import (
     PmPairParameters,
     PortfolioMarginParameters,
     load_pm_parameters,
+    parameters_with,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "PortfolioMarginParameters",
     "deribit_scenario_set",
     "load_pm_parameters",
+    "parameters_with",
 ]

@@ -29,7 +29,7 @@ Each charge is written once, over an accounts axis, in :mod:`crossmargin.margin.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,12 +39,17 @@ from crossmargin.collateral import HaircutSchedule, default_haircuts
 from crossmargin.margin.common import AccountView, assemble_result, view_account
 from crossmargin.margin.pm.charges import AggregateRisk, aggregate_risk, offset_gains
 from crossmargin.margin.pm.contingencies import delta_shock, roll_shock
-from crossmargin.margin.pm.parameters import PortfolioMarginParameters, load_pm_parameters
+from crossmargin.margin.pm.parameters import (
+    PortfolioMarginParameters,
+    load_pm_parameters,
+    parameters_with,
+)
 from crossmargin.margin.pm.vectors import RiskVector, account_risk_vectors, deribit_scenario_set
 from crossmargin.margin.result import MarginResult, ScenarioPnl
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio
 from crossmargin.pricing import InstrumentArrays
+from crossmargin.riskparams import RiskParameterSet
 from crossmargin.scenarios import ScenarioSet, scenario_pnl_matrix, scenario_vol_shock
 
 __all__ = ["AccountRisk", "CurrencyRequirement", "PortfolioMargin", "deribit_scenario_set"]
@@ -127,6 +132,11 @@ class PortfolioMargin:
         Defaults to the shipped ``config/pm_deribit.toml``.
     haircuts:
         Collateral haircuts for equity; defaults to :func:`default_haircuts`.
+    risk_parameters:
+        A dynamic risk parameter set (or sets by asset) valid now: each replaces its pair's
+        ``price_range``, ``vol_range_up`` and ``vol_range_down``
+        (:func:`~crossmargin.margin.pm.parameters.parameters_with`); results then record the
+        set's version in ``parameters_version``. None: the parameters as given.
     """
 
     name = "pm"
@@ -135,8 +145,12 @@ class PortfolioMargin:
         self,
         parameters: PortfolioMarginParameters | None = None,
         haircuts: HaircutSchedule | None = None,
+        risk_parameters: RiskParameterSet | Mapping[str, RiskParameterSet] | None = None,
     ) -> None:
-        self.parameters = parameters if parameters is not None else load_pm_parameters()
+        base = parameters if parameters is not None else load_pm_parameters()
+        if risk_parameters is not None:
+            base = parameters_with(base, risk_parameters)
+        self.parameters = base
         self.haircuts = haircuts if haircuts is not None else default_haircuts()
 
     def scenario_set(

@@ -11,14 +11,24 @@ turn negative.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
+from crossmargin.core.errors import InputError
 from crossmargin.margin.common import STABLE_CURRENCIES
 from crossmargin.margin.parameters import load_parameters
+from crossmargin.riskparams import RiskParameterSet
 
 __all__ = [
     "DEFAULT_FILE",
@@ -28,6 +38,7 @@ __all__ = [
     "PmPairParameters",
     "PortfolioMarginParameters",
     "load_pm_parameters",
+    "parameters_with",
 ]
 
 DEFAULT_FILE = "pm_deribit.toml"
@@ -204,3 +215,68 @@ def load_pm_parameters(path: str | Path | None = None) -> PortfolioMarginParamet
     """Load portfolio-margin parameters from ``path``, or the shipped ``config/pm_deribit.toml``
     when ``path`` is None (:class:`InputError` naming the field on any problem)."""
     return load_parameters(PortfolioMarginParameters, DEFAULT_FILE, path)
+
+
+def _sets(
+    risk_parameters: RiskParameterSet | Mapping[str, RiskParameterSet],
+) -> list[RiskParameterSet]:
+    if isinstance(risk_parameters, RiskParameterSet):
+        return [risk_parameters]
+    for asset, chosen in risk_parameters.items():
+        if chosen.asset != asset:
+            raise InputError(f"risk_parameters.{asset}", chosen.asset, f"must be for {asset}")
+    return [risk_parameters[asset] for asset in sorted(risk_parameters)]
+
+
+def parameters_with(
+    parameters: PortfolioMarginParameters,
+    risk_parameters: RiskParameterSet | Mapping[str, RiskParameterSet],
+) -> PortfolioMarginParameters:
+    """``parameters`` with each set's pair overridden by
+    :meth:`~crossmargin.riskparams.RiskParameterSet.pm_overrides` (``price_range``,
+    ``vol_range_up``, ``vol_range_down``; fractions) for the set's asset.
+
+    Parameters
+    ----------
+    parameters:
+        The base portfolio-margin parameters (``config/pm_deribit.toml``).
+    risk_parameters:
+        One set, or sets by asset (each keyed by its own ``asset``). An asset without a pair
+        table of its own gets a copy of ``pair_fallback`` with the overrides.
+
+    Returns
+    -------
+    PortfolioMarginParameters
+        Validated again (the extended moves must still lie beyond every price range); its
+        ``version`` records the base version and each set's version and start, e.g.
+        ``"deribit-xpm-2026-02-15.1; BTC riskparams 2026-12-01.1/buffer 25 % from
+        2022-06-14T00:00:00Z"``, so every margin result names the parameters it used.
+
+    Raises
+    ------
+    InputError
+        A set that does not fit (a range the pair table refuses, or one reaching an extended
+        move), naming ``risk_parameters.<asset>.<field>``.
+    """
+    chosen = _sets(risk_parameters)
+    pairs = dict(parameters.pairs)
+    version = parameters.version
+    for item in chosen:
+        base = parameters.for_pair(item.asset).model_dump()
+        try:
+            pairs[item.asset] = PmPairParameters.model_validate(base | item.pm_overrides())
+        except ValidationError as error:
+            first = error.errors()[0]
+            location = ".".join(str(part) for part in first["loc"]) or "pair"
+            raise InputError(
+                f"risk_parameters.{item.asset}.{location}", first.get("input"), first["msg"]
+            ) from None
+        version += (
+            f"; {item.asset} riskparams {item.version} from {item.valid_from:%Y-%m-%dT%H:%M:%SZ}"
+        )
+    document = parameters.model_dump() | {"pairs": pairs, "version": version}
+    try:
+        return PortfolioMarginParameters.model_validate(document)
+    except ValidationError as error:
+        assets = ", ".join(item.asset for item in chosen)
+        raise InputError(f"risk_parameters.{assets}", None, error.errors()[0]["msg"]) from None
