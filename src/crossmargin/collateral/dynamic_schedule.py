@@ -8,15 +8,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 from crossmargin.collateral.depeg import DepegParams
 from crossmargin.collateral.dynamic import DynamicHaircutParams, HaircutBreakdown, dynamic_haircut
+from crossmargin.collateral.haircuts import HaircutSchedule
 from crossmargin.collateral.transfer import TransferRoute
 from crossmargin.core.checks import build_from_table, check_positive, read_config_toml
 from crossmargin.core.errors import InputError
 
-__all__ = ["DynamicCollateralSchedule", "load_dynamic_collateral"]
+__all__ = ["DynamicCollateralSchedule", "haircuts_at", "load_dynamic_collateral"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,53 @@ class DynamicCollateralSchedule:
         return dynamic_haircut(
             self.params_for(asset), vol_annual, holding_usd, self.depth_usd[asset], depeg_charge
         )
+
+
+def haircuts_at(
+    schedule: DynamicCollateralSchedule,
+    base: HaircutSchedule,
+    vols_annual: Mapping[str, float],
+    *,
+    holdings_usd: Mapping[str, float] | None = None,
+    depeg_charges: Mapping[str, float] | None = None,
+    label: str = "",
+) -> HaircutSchedule:
+    """The static :class:`HaircutSchedule` every margin model takes, valid at one time: each asset
+    of ``schedule`` with a vol in ``vols_annual`` gets its dynamic haircut (volatility, size from
+    ``holdings_usd`` — USD held, default 0 — and de-peg from ``depeg_charges``, fractions);
+    every other currency keeps ``base``'s haircut.
+
+    Parameters
+    ----------
+    vols_annual:
+        Driver vol per asset (annual, 0.6 = 60 %), e.g. DVOL / 100 or an EWMA of returns.
+    label:
+        What the snapshot is valid at (``"2022-06-14"``), written into the version.
+
+    Returns
+    -------
+    A schedule whose version names both the dynamic and the base schedule, so every
+    :class:`~crossmargin.margin.result.MarginResult` records what it used. A haircut of 1 (an
+    asset fully de-pegged) is held just below 1, the largest a :class:`HaircutSchedule` accepts.
+    """
+    holdings = holdings_usd or {}
+    depegs = depeg_charges or {}
+    haircuts = dict(base.haircuts)
+    for asset, vol in vols_annual.items():
+        breakdown = schedule.haircut_for(
+            asset, vol, holdings.get(asset, 0.0), depegs.get(asset, 0.0)
+        )
+        haircuts[asset] = min(float(np.asarray(breakdown.total)), _LARGEST_HAIRCUT)
+    at = f" at {label}" if label else ""
+    return HaircutSchedule(
+        version=f"dynamic {schedule.version}{at} over {base.version}",
+        source=f"crossmargin/config/dynamic_collateral.toml; {base.source}",
+        haircuts=haircuts,
+    )
+
+
+#: A :class:`HaircutSchedule` holds haircuts in [0, 1): a full de-peg is kept just below 1.
+_LARGEST_HAIRCUT = 1.0 - 1e-12
 
 
 def _table(document: Mapping[str, Any], key: str, source: str) -> Mapping[str, Any]:
