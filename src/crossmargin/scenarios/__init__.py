@@ -1,7 +1,7 @@
 """Scenarios: sets of market shocks per underlying, the shock builders, and the revaluation of
 instruments into an instrument × scenario P&L matrix (the layer between pricing and the models)."""
 
-from crossmargin.scenarios.report import format_move, scenario_vol_shock
+from crossmargin.scenarios.report import format_move, scenario_vol_shock, scenario_vol_shocks
 from crossmargin.scenarios.revaluation import (
     CountingRule,
     base_unit_values,
@@ -42,6 +42,7 @@ __all__ = [
     "grid_price_moves",
     "scenario_pnl_matrix",
     "scenario_vol_shock",
+    "scenario_vol_shocks",
     "skew_vol_shocks",
     "term_structure_vol_shocks",
 ]

@@ -51,7 +51,7 @@ from crossmargin.margin.result import MarginResult, ScenarioPnl
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio
 from crossmargin.pricing import delta_one_coin_per_unit
-from crossmargin.scenarios import scenario_vol_shock
+from crossmargin.scenarios import scenario_vol_shocks
 
 __all__ = ["ACCOUNT_BOOK", "CASH_CURRENCIES", "DerivePmrmMargin", "MappedBook", "map_portfolio"]
 
@@ -252,11 +252,12 @@ def _scenario_rows(evaluation: DeriveEvaluation) -> list[ScenarioPnl]:
     """Every margin scenario of a book as counted, then its forward contingency."""
     book, margin_set = evaluation.book, evaluation.scenarios.margin_set
     held = book.sizes != 0.0
+    vol_shocks = scenario_vol_shocks(margin_set, book.arrays, held)
     rows = [
         ScenarioPnl(
             underlying=book.underlying,
             price_move=float(margin_set.price_moves[k]),
-            vol_shock=scenario_vol_shock(margin_set, book.arrays, k, held),
+            vol_shock=vol_shocks[k],
             pnl_usd=float(evaluation.scenario_pnl[k]),
             label=margin_set.labels[k],
         )

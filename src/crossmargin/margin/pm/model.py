@@ -50,7 +50,7 @@ from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio
 from crossmargin.pricing import InstrumentArrays
 from crossmargin.riskparams import RiskParameterSet
-from crossmargin.scenarios import ScenarioSet, scenario_pnl_matrix, scenario_vol_shock
+from crossmargin.scenarios import ScenarioSet, scenario_pnl_matrix, scenario_vol_shocks
 
 __all__ = ["AccountRisk", "CurrencyRequirement", "PortfolioMargin", "deribit_scenario_set"]
 
@@ -285,11 +285,12 @@ class PortfolioMargin:
                     c = self.parameters.for_currency(v.currency)
                     cap = c.max_offsetable_pnl_usd / v.price_usd
                     counted += v.price_usd * offset_gains(v.coin, c.pnl_offset, cap)
+            vol_shocks = scenario_vol_shocks(scenario_set, arrays, held)
             by_pair[pair] = [
                 ScenarioPnl(
                     underlying=pair,
                     price_move=float(scenario_set.price_moves[k]),
-                    vol_shock=scenario_vol_shock(scenario_set, arrays, k, held),
+                    vol_shock=vol_shocks[k],
                     pnl_usd=float(counted[k]),
                     label=scenario_set.labels[k],
                 )
