@@ -197,7 +197,7 @@ def _expected_losses(case: dict[str, Any]) -> list[float]:
 @pytest.mark.parametrize("path", CASES)
 def test_scenario_losses(path: Path) -> None:
     """Every scenario's counted P&L (regular, tail, skew blocks in the case's order), except skew
-    scenarios with a spot move (see test_skew_scenarios_with_a_spot_move)."""
+    scenarios with a spot move (see test_skew_scenarios_with_a_spot_move_never_set_the_margin)."""
     case, evaluation = _load(path), _evaluate(path)
     r = case["Result"]
     classes = list(evaluation.parameters.scenario_classes)
@@ -258,28 +258,26 @@ SPOT_MOVING_SKEW = [path for path in CASE_PATHS if _skew_with_spot_move(_load(pa
 
 
 @pytest.mark.parametrize("path", SPOT_MOVING_SKEW, ids=[p.stem for p in SPOT_MOVING_SKEW])
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "skew scenario with a spot shock other than 1 (the case's LINEAR_SPOT_SHOCK): Derive's "
-        "contract rejects such scenarios (PMRM_2.setScenarios) and its own harness skips the "
-        "case as an invalid setup; the reference model's rule for it is unpublished. We apply "
-        "the contract's arithmetic (options skewed at their unmoved forward, perpetual and "
-        "risk-cancelling collateral moved by the shock, times the dampening), which does not "
-        "give the case's skew loss; IM and MM still match because a regular scenario is worse."
-    ),
-)
-def test_skew_scenarios_with_a_spot_move(path: Path) -> None:
-    """The loss of a skew scenario that also moves the spot."""
+def test_skew_scenarios_with_a_spot_move_never_set_the_margin(path: Path) -> None:
+    """A skew scenario that also moves the spot (the case's LINEAR_SPOT_SHOCK ≠ 1) is one Derive's
+    contract rejects (PMRM_2.setScenarios) and its own harness skips as an invalid setup, so the
+    case's loss for it comes from an unpublished rule of the reference model (case 67: −31.43)
+    that we do not claim to reproduce; we apply the contract's arithmetic (options skewed at
+    their unmoved forward, perpetual and risk-cancelling collateral moved by the shock, times the
+    dampening: −174.45). What the case does fix, and what this holds: under both rules that
+    scenario is milder than the worst regular scenario (−468.03 in both), so the worst
+    scenario, IM and MM — matched to 1e-6 above — do not depend on the unpublished rule."""
     case, evaluation = _load(path), _evaluate(path)
     expected = _expected_losses(case)
-    _assert_all(
-        [
-            (f"loss {i}", evaluation.scenario_pnl[i], expected[i])
-            for i in _skew_with_spot_move(case)
-        ],
-        case,
-    )
+    skew = _skew_with_spot_move(case)
+    regular = [i for i in range(len(expected)) if i not in skew]
+    worst_ours = min(float(evaluation.scenario_pnl[i]) for i in regular)
+    worst_theirs = min(expected[i] for i in regular)
+    assert worst_ours == pytest.approx(worst_theirs, rel=1e-6)
+    for i in skew:
+        assert evaluation.scenario_pnl[i] > worst_ours, f"our loss {i} would set the margin"
+        assert expected[i] > worst_theirs, f"the case's loss {i} would set the margin"
+    assert float(np.min(evaluation.scenario_pnl)) == pytest.approx(worst_theirs, rel=1e-6)
 
 
 def test_every_case_in_the_folder_is_run() -> None:

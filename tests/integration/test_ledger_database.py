@@ -40,10 +40,9 @@ from crossmargin.ledger import (
 from crossmargin.ledger.models import Base
 from crossmargin.ledger.operations import Operation
 from support.databases import (
-    POSTGRESQL_SKIP_REASON,
     Backend,
     ScratchDatabases,
-    postgresql_test_url,
+    require_postgresql,
 )
 
 D = Decimal
@@ -54,9 +53,7 @@ PERP = "BTC_USDC-PERPETUAL"
 def databases(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ScratchDatabases]:
-    server = postgresql_test_url()
-    if request.param is Backend.POSTGRESQL and server is None:
-        pytest.skip(POSTGRESQL_SKIP_REASON)
+    server = require_postgresql() if request.param is Backend.POSTGRESQL else None
     scratch = ScratchDatabases(request.param, tmp_path_factory.mktemp("ledger"), server)
     yield scratch
     scratch.close()

@@ -40,10 +40,10 @@ from crossmargin.ledger import (
     state_to_bytes,
 )
 from support.databases import (
-    POSTGRESQL_SKIP_REASON,
     Backend,
     ScratchDatabases,
     postgresql_test_url,
+    require_postgresql,
 )
 
 D = Decimal
@@ -347,7 +347,13 @@ class PostgreSQLLedgerMachine(LedgerMachine):
             _SCHEMAS.close()
 
 
-TestLedgerOnPostgreSQL = pytest.mark.skipif(_SCHEMAS is None, reason=POSTGRESQL_SKIP_REASON)(
+@pytest.fixture
+def postgresql_server() -> str:
+    """The PostgreSQL server the machine runs against (skip locally, fail under CI without)."""
+    return require_postgresql()
+
+
+TestLedgerOnPostgreSQL = pytest.mark.usefixtures("postgresql_server")(
     PostgreSQLLedgerMachine.TestCase
 )
 TestLedgerOnPostgreSQL.settings = settings(

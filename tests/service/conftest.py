@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from support.databases import (
-    POSTGRESQL_SKIP_REASON,
     Backend,
     ScratchDatabases,
     postgresql_test_url,
+    require_postgresql,
 )
 from support.service_client import TEST_MARKET, Account, Service
 from support.service_process import ServiceProcess
@@ -28,8 +28,8 @@ from support.service_process import ServiceProcess
 
 @pytest.fixture(scope="session", params=[Backend.SQLITE, Backend.POSTGRESQL], ids=str)
 def backend(request: pytest.FixtureRequest) -> Backend:
-    if request.param is Backend.POSTGRESQL and postgresql_test_url() is None:
-        pytest.skip(POSTGRESQL_SKIP_REASON)
+    if request.param is Backend.POSTGRESQL:
+        require_postgresql()
     backend: Backend = request.param
     return backend
 

@@ -162,11 +162,15 @@ def test_tokens_in_queries_are_redacted_and_break_nothing(own_service: Service) 
 # -- finding 9: the smaller ones ------------------------------------------------------------------
 
 
-def test_a_new_sqlite_ledger_is_private(service: Service) -> None:
-    if not service.database_url.startswith("sqlite"):
-        pytest.skip("an SQLite file only")
-    path = Path(service.database_url.removeprefix("sqlite:///"))
-    assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0
+def test_a_new_sqlite_ledger_is_private(tmp_path: Path) -> None:
+    """Finding 9: the SQLite file the service creates was world-readable. A service started on a
+    new SQLite file leaves it (and SQLite's WAL beside it) readable by its owner only (0600).
+    PostgreSQL keeps no file of ours, so this runs on SQLite alone."""
+    path = tmp_path / "ledger.db"
+    url = f"sqlite:///{path}"
+    with ServiceProcess(url, f"admin-{secrets.token_urlsafe(32)}"):
+        for created in (path, *tmp_path.glob("ledger.db-*")):
+            assert stat.S_IMODE(created.stat().st_mode) == 0o600, created
 
 
 def test_answers_number_entries_per_account(service: Service) -> None:

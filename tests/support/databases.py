@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from crossmargin.ledger.database import database_url
+from support.shared_data import in_ci
 
 __all__ = [
     "POSTGRESQL_SKIP_REASON",
@@ -24,13 +26,30 @@ __all__ = [
     "Backend",
     "ScratchDatabases",
     "postgresql_test_url",
+    "require_postgresql",
 ]
 
 #: Environment variable naming a PostgreSQL server the tests may use.
 TEST_DATABASE_URL_ENV = "CROSSMARGIN_TEST_DATABASE_URL"
 
-#: Why PostgreSQL tests are skipped when the variable is not set.
-POSTGRESQL_SKIP_REASON = f"{TEST_DATABASE_URL_ENV} not set: no PostgreSQL server"
+#: Why a PostgreSQL variant cannot run: no server was named.
+POSTGRESQL_SKIP_REASON = (
+    f"{TEST_DATABASE_URL_ENV} not set: no PostgreSQL server to run the PostgreSQL variant "
+    "against (the SQLite variant of the same test still runs; README 'Ledger and database' "
+    "shows how to start one; .ci/run does it)"
+)
+
+
+def require_postgresql() -> str:
+    """The test server's URL. Without one the PostgreSQL variant is skipped on a developer's
+    machine (its SQLite twin still runs) and fails under CI, where ``.ci/run`` starts a server:
+    a CI run can never pass with the PostgreSQL half silently missing."""
+    url = postgresql_test_url()
+    if url is None:
+        if in_ci():
+            pytest.fail(f"CI run without PostgreSQL: {POSTGRESQL_SKIP_REASON}")
+        pytest.skip(POSTGRESQL_SKIP_REASON)
+    return url
 
 
 class Backend(StrEnum):

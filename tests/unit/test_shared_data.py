@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import crossmargin.shared_data as shared_data_module
 from crossmargin.core.errors import FileInputError
 from crossmargin.shared_data import (
     SHARED_DATA_ENV,
@@ -35,13 +36,21 @@ def test_walks_up_from_start_to_a_shared_data_sibling(tmp_path: Path) -> None:
     assert shared_data_dir({}, start=start) == (tmp_path / "shared" / "data").resolve()
 
 
-def test_falls_back_to_the_package_location(tmp_path: Path) -> None:
+def test_falls_back_to_the_package_location(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """From a directory with no shared/data above it, the walk from the package's own file still
-    finds the repository's sibling (when the checkout has one)."""
-    expected = find_shared_data_dir({}, start=Path(__file__).parent)
-    if expected is None:
-        pytest.skip("this checkout has no shared/data sibling")
-    assert shared_data_dir({}, start=tmp_path) == expected
+    finds the repository's sibling: a package installed at layout/main/src/crossmargin beside
+    layout/shared/data is found from an unrelated working directory."""
+    layout = tmp_path / "layout"
+    (layout / "shared" / "data").mkdir(parents=True)
+    package = layout / "main" / "src" / "crossmargin"
+    package.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert find_shared_data_dir({}, start=elsewhere) != (layout / "shared" / "data").resolve()
+    monkeypatch.setattr(shared_data_module, "__file__", str(package / "shared_data.py"))
+    assert shared_data_dir({}, start=elsewhere) == (layout / "shared" / "data").resolve()
 
 
 def test_the_history_error_names_the_model_and_the_variable(tmp_path: Path) -> None:
