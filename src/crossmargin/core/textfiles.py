@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 from crossmargin.core.errors import FileInputError
 
-__all__ = ["read_csv_rows", "read_text_file"]
+__all__ = ["positive_number_cell", "read_csv_rows", "read_text_file"]
 
 
 def read_text_file(path: str | Path) -> str:
@@ -46,3 +47,21 @@ def read_csv_rows(path: str | Path) -> list[list[str]]:
         raise FileInputError(
             str(file_path), "file", str(file_path), error.strerror or "unreadable"
         ) from None
+
+
+def positive_number_cell(
+    raw: str, path: str | Path, field: str, *, allow_null: bool = False
+) -> float:
+    """A CSV cell as a finite number > 0 (a price); ``null`` is NaN where ``allow_null``.
+
+    Raises :class:`FileInputError` naming the file, the field (``"line 12.close"``) and the
+    cell."""
+    if allow_null and raw.strip().lower() == "null":
+        return math.nan
+    try:
+        number = float(raw)
+    except ValueError:
+        raise FileInputError(str(path), field, raw, "is not a number") from None
+    if not math.isfinite(number) or number <= 0.0:
+        raise FileInputError(str(path), field, raw, "must be a finite number > 0")
+    return number

@@ -16,7 +16,14 @@ from crossmargin.margin.result import MarginResult, PositionMargin, ScenarioPnl,
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, PortfolioValuation, Position, value_portfolio
 
-__all__ = ["STABLE_CURRENCIES", "AccountView", "assemble_result", "risk_portfolio", "view_account"]
+__all__ = [
+    "STABLE_CURRENCIES",
+    "AccountView",
+    "assemble_result",
+    "risk_portfolio",
+    "risk_view",
+    "view_account",
+]
 
 #: Currencies whose USD price is 1 in every scenario: a balance of them is not a position.
 STABLE_CURRENCIES = frozenset({"USD", "USDC", "USDT"})
@@ -63,6 +70,16 @@ def risk_portfolio(portfolio: Portfolio) -> Portfolio:
         for p in portfolio.positions
     )
     return Portfolio(positions + tuple(extra), portfolio.collateral)
+
+
+def risk_view(view: AccountView, haircuts: HaircutSchedule) -> AccountView:
+    """The account as a scenario model sees it: its coin balances as spot positions after its
+    own (:func:`risk_portfolio`), valued with ``haircuts``; ``view`` itself when it holds no
+    coin balance."""
+    portfolio = view.portfolio
+    if all(c in STABLE_CURRENCIES or a == 0 for c, a in portfolio.collateral.items()):
+        return view
+    return view_account(risk_portfolio(portfolio), view.market, haircuts)
 
 
 def assemble_result(

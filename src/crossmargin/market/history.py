@@ -18,7 +18,6 @@ do with the holes (the VaR model drops the scenarios that span one).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -29,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.core.errors import FileInputError, InputError
-from crossmargin.core.textfiles import read_csv_rows
+from crossmargin.core.textfiles import positive_number_cell, read_csv_rows
 
 __all__ = [
     "BINANCE_DAILY_FILES",
@@ -87,16 +86,6 @@ def _to_day(raw: str, path: Path, field: str) -> np.datetime64:
         raise FileInputError(str(path), field, raw, "is not an ISO date YYYY-MM-DD") from None
 
 
-def _to_positive(raw: str, path: Path, field: str) -> float:
-    try:
-        number = float(raw)
-    except ValueError:
-        raise FileInputError(str(path), field, raw, "is not a number") from None
-    if not math.isfinite(number) or number <= 0.0:
-        raise FileInputError(str(path), field, raw, "must be a finite number > 0")
-    return number
-
-
 def _column(header: list[str], name: str, path: Path) -> int:
     lowered = [cell.strip().lower() for cell in header]
     if name.lower() not in lowered:
@@ -121,7 +110,7 @@ def _series(
         if len(row) < width:
             raise FileInputError(str(path), f"line {line}", ",".join(row), "has too few columns")
         days.append(_to_day(row[date_col], path, f"line {line}.date"))
-        values.append(_to_positive(row[value_col], path, f"line {line}.{value_name}"))
+        values.append(positive_number_cell(row[value_col], path, f"line {line}.{value_name}"))
     if not days:
         raise FileInputError(str(path), "rows", 0, "the file holds no data rows")
     day_array = np.array(days, dtype="datetime64[D]")

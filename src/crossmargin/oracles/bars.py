@@ -13,7 +13,6 @@ Nothing here looks for the data set: :mod:`crossmargin.shared_data` does that fo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.core.errors import FileInputError, InputError
-from crossmargin.core.textfiles import read_csv_rows
+from crossmargin.core.textfiles import positive_number_cell, read_csv_rows
 from crossmargin.market.history import DailySeries
 
 __all__ = [
@@ -101,18 +100,6 @@ class Bars:
         if found >= self.open_times.shape[0] or self.open_times[found] != stamp:
             raise InputError("moment", moment.isoformat(), f"no {self.asset} bar opens then")
         return found
-
-
-def _price(raw: str, path: Path, field: str, allow_null: bool) -> float:
-    if allow_null and raw.strip().lower() == "null":
-        return math.nan
-    try:
-        number = float(raw)
-    except ValueError:
-        raise FileInputError(str(path), field, raw, "is not a number") from None
-    if not math.isfinite(number) or number <= 0.0:
-        raise FileInputError(str(path), field, raw, "must be a finite number > 0")
-    return number
 
 
 def _columns(header: list[str], names: tuple[str, ...], path: Path) -> list[int]:
@@ -208,7 +195,7 @@ def _read_ohlc(
             ) from None
         ohlc.append(
             [
-                _price(row[c], file_path, f"line {line}.{n}", allow_null)
+                positive_number_cell(row[c], file_path, f"line {line}.{n}", allow_null=allow_null)
                 for c, n in zip(cols[1:], names[1:], strict=True)
             ]
         )

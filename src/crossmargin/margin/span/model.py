@@ -20,12 +20,11 @@ from crossmargin.core.errors import InputError
 from crossmargin.core.numeric import margin_to_decimal
 from crossmargin.instruments import InstrumentKind, format_expiry
 from crossmargin.margin.common import (
-    STABLE_CURRENCIES,
     AccountView,
     assemble_result,
-    risk_portfolio,
     view_account,
 )
+from crossmargin.margin.common import risk_view as account_risk_view
 from crossmargin.margin.result import MarginResult, ScenarioPnl
 from crossmargin.margin.span.arithmetic import (
     COMPONENT_NAMES,
@@ -124,12 +123,9 @@ class SpanMargin:
         return result
 
     def risk_view(self, view: AccountView) -> AccountView:
-        """The account as its scenarios see it: coin balances as spot positions after its own
-        (:func:`~crossmargin.margin.common.risk_portfolio`); ``view`` itself without any."""
-        portfolio = view.portfolio
-        if all(c in STABLE_CURRENCIES or a == 0 for c, a in portfolio.collateral.items()):
-            return view
-        return view_account(risk_portfolio(portfolio), view.market, self.haircuts)
+        """The account as its scenarios see it
+        (:func:`crossmargin.margin.common.risk_view`)."""
+        return account_risk_view(view, self.haircuts)
 
     def breakdown(self, view: AccountView) -> tuple[SpanBreakdown, FloatArray]:
         """The SPAN breakdown per underlying and each position's (n, 16) losses in USD."""

@@ -32,12 +32,11 @@ from numpy.typing import NDArray
 from crossmargin.collateral import HaircutSchedule, default_haircuts
 from crossmargin.core.errors import InputError
 from crossmargin.margin.common import (
-    STABLE_CURRENCIES,
     AccountView,
     assemble_result,
-    risk_portfolio,
     view_account,
 )
+from crossmargin.margin.common import risk_view as account_risk_view
 from crossmargin.margin.result import MarginResult, ScenarioPnl
 from crossmargin.margin.var.approximation import approximation_error, delta_gamma_vega_pnl
 from crossmargin.margin.var.history_scenarios import (
@@ -290,12 +289,9 @@ class VarMargin:
         return view, analysis
 
     def risk_view(self, view: AccountView) -> AccountView:
-        """The account as its scenarios see it: coin balances as spot positions after its own
-        (:func:`~crossmargin.margin.common.risk_portfolio`); ``view`` itself without any."""
-        portfolio = view.portfolio
-        if all(c in STABLE_CURRENCIES or a == 0 for c, a in portfolio.collateral.items()):
-            return view
-        return view_account(risk_portfolio(portfolio), view.market, self.haircuts)
+        """The account as its scenarios see it
+        (:func:`crossmargin.margin.common.risk_view`)."""
+        return account_risk_view(view, self.haircuts)
 
     def margin(self, portfolio: Portfolio, market: MarketSnapshot) -> MarginResult:
         """Margin ``portfolio`` at ``market`` (USD, IM ≥ MM ≥ 0)."""
