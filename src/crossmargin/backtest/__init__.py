@@ -1,0 +1,1 @@
+"""Margin-model backtests on real history and their statistical tests (issue 16)."""
