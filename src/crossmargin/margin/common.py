@@ -19,6 +19,7 @@ from crossmargin.portfolio import Portfolio, PortfolioValuation, Position, value
 __all__ = [
     "STABLE_CURRENCIES",
     "AccountView",
+    "assemble_requirement",
     "assemble_result",
     "risk_portfolio",
     "risk_view",
@@ -127,4 +128,28 @@ def assemble_result(
         scenario_pnl=np.array([s.pnl_usd for s in scenarios], dtype=np.float64),
         parameters_version=parameters_version,
         notes=tuple(notes),
+    )
+
+
+def assemble_requirement(
+    model: str,
+    view: AccountView,
+    components_usd: Mapping[str, float],
+    maintenance_components_usd: Mapping[str, float],
+    parameters_version: str,
+) -> MarginResult:
+    """The :class:`MarginResult` of :func:`assemble_result` without the explanation: the same
+    rounded components, initial and maintenance margin, equity and collateral value (USD), no
+    positions, scenarios or notes — what a margin check reads."""
+    components = round_components(components_usd)
+    maintenance = round_components(maintenance_components_usd)
+    return MarginResult(
+        model=model,
+        initial_margin=sum(components.values(), Decimal("0.000000")),
+        maintenance_margin=sum(maintenance.values(), Decimal("0.000000")),
+        equity=view.valuation.equity_usd,
+        collateral_value=view.valuation.collateral.value_usd,
+        components=components,
+        maintenance_components=maintenance,
+        parameters_version=parameters_version,
     )

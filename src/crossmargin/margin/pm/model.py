@@ -31,12 +31,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.collateral import HaircutSchedule, default_haircuts
-from crossmargin.margin.common import AccountView, assemble_result, view_account
+from crossmargin.margin.common import (
+    AccountView,
+    assemble_requirement,
+    assemble_result,
+    view_account,
+)
 from crossmargin.margin.pm.charges import AggregateRisk, aggregate_risk, offset_gains
 from crossmargin.margin.pm.contingencies import delta_shock, roll_shock
 from crossmargin.margin.pm.parameters import (
@@ -44,6 +50,7 @@ from crossmargin.margin.pm.parameters import (
     load_pm_parameters,
     parameters_with,
 )
+from crossmargin.margin.pm.scenario_cache import PairScenarios, ScenarioCache
 from crossmargin.margin.pm.vectors import RiskVector, account_risk_vectors, deribit_scenario_set
 from crossmargin.margin.result import MarginResult, ScenarioPnl
 from crossmargin.market import MarketSnapshot
@@ -152,6 +159,7 @@ class PortfolioMargin:
             base = parameters_with(base, risk_parameters)
         self.parameters = base
         self.haircuts = haircuts if haircuts is not None else default_haircuts()
+        self.scenario_cache = ScenarioCache()
 
     def scenario_set(
         self, underlying: str, arrays: InstrumentArrays, market: MarketSnapshot
@@ -174,8 +182,16 @@ class PortfolioMargin:
         arrays, sizes = view.valuation.arrays, view.sizes
         balances = self.balances_in_scenarios(view.portfolio)
         pairs = sorted(set(view.portfolio.underlyings) | set(balances))
-        sets = {p: deribit_scenario_set(p, arrays, view.market, self.parameters) for p in pairs}
-        matrices = {p: scenario_pnl_matrix(arrays, s) for p, s in sets.items()}
+
+        def build(pair: str) -> PairScenarios:
+            scenario_set = deribit_scenario_set(pair, arrays, view.market, self.parameters)
+            return PairScenarios(scenario_set, scenario_pnl_matrix(arrays, scenario_set))
+
+        cached = {
+            p: self.scenario_cache.get(view.market, arrays, p, partial(build, p)) for p in pairs
+        }
+        sets = {p: c.scenario_set for p, c in cached.items()}
+        matrices = {p: c.pnl_usd for p, c in cached.items()}
         vectors = account_risk_vectors(
             arrays, sizes, matrices, sets, balances, view.market, self.parameters
         )
@@ -218,10 +234,8 @@ class PortfolioMargin:
             )
         return out
 
-    def margin(self, portfolio: Portfolio, market: MarketSnapshot) -> MarginResult:
-        """Initial and maintenance margin of ``portfolio`` at ``market`` (USD, rounded up)."""
-        view = view_account(portfolio, market, self.haircuts)
-        risk = self.risk(view)
+    def _components(self, risk: AccountRisk) -> tuple[dict[str, float], dict[str, float]]:
+        """Initial and maintenance components of ``risk`` (USD, before rounding)."""
         components: dict[str, float] = {
             "worst_case": float(risk.aggregate.worst_case_usd[0]),
             "correlation_contingency": float(risk.aggregate.correlation_usd[0]),
@@ -232,7 +246,13 @@ class PortfolioMargin:
                     a for a, v in zip(amounts, risk.vectors, strict=True) if v.currency == currency
                 )
         factor = self.parameters.mm_factor
-        maintenance = {name: factor * value for name, value in components.items()}
+        return components, {name: factor * value for name, value in components.items()}
+
+    def margin(self, portfolio: Portfolio, market: MarketSnapshot) -> MarginResult:
+        """Initial and maintenance margin of ``portfolio`` at ``market`` (USD, rounded up)."""
+        view = view_account(portfolio, market, self.haircuts)
+        risk = self.risk(view)
+        components, maintenance = self._components(risk)
         scenarios, worst = self._scenarios(view, risk)
         return assemble_result(
             self.name,
@@ -244,6 +264,16 @@ class PortfolioMargin:
             scenarios=scenarios,
             worst_scenario=worst,
             notes=self._notes(risk),
+        )
+
+    def requirement(self, portfolio: Portfolio, market: MarketSnapshot) -> MarginResult:
+        """The figures of :meth:`margin` a margin check reads — initial and maintenance margin
+        with their components, equity and collateral value (USD, rounded as there) — without
+        the explanation (no positions, scenarios or notes): a pre-trade check's cheaper run."""
+        view = view_account(portfolio, market, self.haircuts)
+        components, maintenance = self._components(self.risk(view))
+        return assemble_requirement(
+            self.name, view, components, maintenance, self.parameters.version
         )
 
     def _contributions(self, view: AccountView, risk: AccountRisk) -> FloatArray:
