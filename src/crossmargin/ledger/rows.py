@@ -9,6 +9,7 @@ which cost most of a posting's time (see ``docs/service.md``, "Throughput").
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -46,6 +47,17 @@ _CHANGES: Table = PositionChangeRow.__table__  # type: ignore[assignment]
 _BALANCES: Table = BalanceRow.__table__  # type: ignore[assignment]
 _POSITIONS: Table = PositionRow.__table__  # type: ignore[assignment]
 _ACCOUNT_ENTRIES: Table = AccountEntryRow.__table__  # type: ignore[assignment]
+
+
+@functools.cache
+def _upsert_statement(dialect_name: str, table: Table, keys: tuple[str, ...]) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE`` of every other column of ``table``, built once
+    per dialect and table (a statement is immutable; building one per batch cost ~5 % of a
+    posting)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    changed = {c.name: statement.excluded[c.name] for c in table.c if c.name not in keys}
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=changed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,12 +228,7 @@ class LedgerRows:
     def _upsert(self, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(table)
-        changed = {c.name: statement.excluded[c.name] for c in table.c if c.name not in keys}
-        self.connection.execute(
-            statement.on_conflict_do_update(index_elements=list(keys), set_=changed), rows
-        )
+        self.connection.execute(_upsert_statement(self.connection.dialect.name, table, keys), rows)
 
     def _write_projections(self, builder: StateBuilder) -> None:
         balances = sorted(builder.changed_balances)
