@@ -71,6 +71,7 @@ def test_openapi_lists_every_endpoint(service: Service) -> None:
         "/oracle",
         "/oracle/quotes",
         "/health",
+        "/liquidations",
     }
     schema = service.client.get("/openapi.json").json()["components"]["schemas"]["CashRequest"]
     assert schema["properties"]["amount"]["type"] == "string"

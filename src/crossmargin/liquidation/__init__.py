@@ -12,7 +12,13 @@ insurance fund and auto-deleveraging.
 * :func:`run_dutch_auction` — Derive's auction per block with keepers, gas and oracle lag;
 * :class:`InsuranceFund`, :func:`resolve_shortfall`, :func:`auto_deleverage`,
   :func:`socialise_loss`, :func:`adl_scores` — who pays a bankrupt account's loss (Decimal);
-* :func:`load_liquidation_parameters` — ``config/liquidation.toml``.
+* :func:`load_liquidation_parameters` — ``config/liquidation.toml``;
+* :class:`ModelMargin`, :func:`account_under_model` — the planner over a registered margin model
+  (the exact, slow path; :class:`ScenarioMargin` stays the fast one);
+* :func:`liquidate_book` — every liquidatable account of a book engine after a market move, in
+  order (the simulation's cascades call it; pure, no ledger);
+* :func:`simulate_liquidation` — one account after a move, CEX or on-chain (``crossmargin
+  liquidate``); :func:`round_transfers` — a CEX liquidation as Decimal ledger transfers.
 
 This package sits above ``engine`` and ``margin`` and below ``simulation``; it never imports the
 ledger, the service or the CLI: it returns Decimal transfers for the ledger to post.
@@ -33,6 +39,12 @@ from crossmargin.liquidation.auction import (
     insolvent_payment_usd,
     max_bid_fraction,
     run_dutch_auction,
+)
+from crossmargin.liquidation.book import (
+    AccountLiquidation,
+    BookLiquidation,
+    MarginFactory,
+    liquidate_book,
 )
 from crossmargin.liquidation.build import (
     account_risk,
@@ -57,6 +69,7 @@ from crossmargin.liquidation.insurance import (
     resolve_shortfall,
     socialise_loss,
 )
+from crossmargin.liquidation.model_margin import SCENARIO_MODEL, ModelMargin, account_under_model
 from crossmargin.liquidation.parameters import (
     AdlRanking,
     AuctionParameters,
@@ -78,9 +91,20 @@ from crossmargin.liquidation.planner import (
     plan_partial_liquidation,
     rounded_close,
 )
+from crossmargin.liquidation.simulate import (
+    ClosedLeg,
+    LiquidationMode,
+    LiquidationReport,
+    ReportRound,
+    parse_moves,
+    simulate_liquidation,
+)
 from crossmargin.liquidation.slippage import execution_cost_usd, slippage_fraction
+from crossmargin.liquidation.transfers import FillTransfer, RoundTransfer, round_transfers
 
 __all__ = [
+    "SCENARIO_MODEL",
+    "AccountLiquidation",
     "AccountRisk",
     "AdlFill",
     "AdlRanking",
@@ -89,18 +113,27 @@ __all__ = [
     "AuctionParameters",
     "AuctionResult",
     "BookHealth",
+    "BookLiquidation",
     "CexLiquidation",
     "CexParameters",
     "CexRound",
+    "ClosedLeg",
     "Fill",
+    "FillTransfer",
     "FundDraw",
     "InsuranceFund",
     "InsuranceParameters",
+    "LiquidationMode",
     "LiquidationParameters",
     "LiquidationPlan",
+    "LiquidationReport",
+    "MarginFactory",
     "MarginFunction",
+    "ModelMargin",
     "PlannerParameters",
+    "ReportRound",
     "Requirement",
+    "RoundTransfer",
     "ScenarioMargin",
     "ScenarioParameters",
     "ShortfallPolicy",
@@ -110,6 +143,7 @@ __all__ = [
     "account_bankruptcy_prices",
     "account_risk",
     "account_risk_from_engine",
+    "account_under_model",
     "adl_scores",
     "auction_price_factor",
     "auto_deleverage",
@@ -120,16 +154,20 @@ __all__ = [
     "execution_cost_usd",
     "hedge_groups",
     "insolvent_payment_usd",
+    "liquidate_book",
     "liquidation_queue",
     "load_liquidation_parameters",
     "max_bid_fraction",
+    "parse_moves",
     "plan_close_everything",
     "plan_largest_first",
     "plan_partial_liquidation",
     "resolve_shortfall",
+    "round_transfers",
     "rounded_close",
     "run_cex_liquidation",
     "run_dutch_auction",
+    "simulate_liquidation",
     "slippage_fraction",
     "socialise_loss",
 ]

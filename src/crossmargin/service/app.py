@@ -34,7 +34,7 @@ from crossmargin.margin.registry import HISTORY_MODEL_NAMES, MODEL_NAMES, build_
 from crossmargin.market import MarketSnapshot
 from crossmargin.market.history import MarketHistory, load_market_history
 from crossmargin.oracles import OracleParameters, load_oracle_parameters
-from crossmargin.service import routes_accounts, routes_admin, routes_stream
+from crossmargin.service import routes_accounts, routes_admin, routes_liquidations, routes_stream
 from crossmargin.service.boundary import TrustBoundary
 from crossmargin.service.context import ServiceContext
 from crossmargin.service.errors import install_error_handlers
@@ -234,12 +234,14 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = context
+    app.state.liquidations = routes_liquidations.LiquidationDesk()
     limiter = FailureLimiter(FailureLimits.from_environment())
     app.add_middleware(TrustBoundary, keys=context.keys, limiter=limiter)
     install_error_handlers(app)
     app.include_router(routes_admin.router)
     app.include_router(routes_accounts.router)
     app.include_router(routes_stream.router)
+    app.include_router(routes_liquidations.router)
     return app
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -16,7 +16,7 @@ from crossmargin.core.numeric import STABLECOINS, decimal_to_float
 from crossmargin.ledger.money import parse_price
 from crossmargin.market import MarketSnapshot, market_from_dict
 from crossmargin.oracles import Quote
-from crossmargin.service import operations
+from crossmargin.service import operations, routes_liquidations
 from crossmargin.service.auth import require_admin
 from crossmargin.service.context import ServiceContext, get_context
 from crossmargin.service.market_checks import check_market_update
@@ -118,15 +118,19 @@ def _checked(context: ServiceContext, update: MarketUpdate) -> MarketSnapshot:
     dependencies=[Depends(require_admin)],
     responses=_ADMIN_ERRORS,
 )
-async def post_market(body: MarketUpdate, context: Context) -> dict[str, Any]:
+async def post_market(body: MarketUpdate, context: Context, request: Request) -> dict[str, Any]:
     """Replace the market (``snapshot``: the ``[market]`` table of a portfolio file) or move
     index prices (``tick``: ``{"index_usd": {"BTC": "65000.5"}}``). An update the service could
     not margin with is refused (422; see :mod:`crossmargin.service.market_checks`) and the
-    current market stays. Every WebSocket subscriber gets a margin update."""
+    current market stays. Every WebSocket subscriber gets a margin update; then the accounts
+    the new market puts in the liquidatable band are liquidated
+    (:mod:`crossmargin.service.routes_liquidations`)."""
     async with context.market_update_lock:
         market = await run_in_threadpool(_checked, context, body)
         version = context.market.replace(market)
-    context.stream.publish_all({"kind": "market", "market_version": version})
+        context.stream.publish_all({"kind": "market", "market_version": version})
+        desk = routes_liquidations.desk_of(request)
+        await routes_liquidations.liquidate_after_market(context, desk, version, market)
     return render_market(version, market)
 
 

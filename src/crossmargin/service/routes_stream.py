@@ -8,7 +8,8 @@ supports the WebSocket denial-response extension (uvicorn does), else a close wi
 Once accepted, the server sends a ``margin`` message at once (trigger
 ``subscribed``), then one after every trade, deposit or withdrawal the service posts for the
 account and every market update, each naming its triggers (see
-:mod:`crossmargin.service.stream`). Messages the client sends are ignored.
+:mod:`crossmargin.service.stream`); a liquidation of the account sends its ``liquidation``
+event first (:mod:`crossmargin.service.routes_liquidations`). Messages the client sends are ignored.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from crossmargin.service.errors import (
     validation_body,
 )
 from crossmargin.service.render import error_value
-from crossmargin.service.stream import Subscription
+from crossmargin.service.stream import EVENT_KEY, Subscription
 
 __all__ = ["router"]
 
@@ -86,6 +87,10 @@ async def _pump(websocket: WebSocket, context: ServiceContext, subscription: Sub
         triggers = await subscription.next_batch()
         if triggers is None:
             return
+        for trigger in triggers:
+            if EVENT_KEY in trigger:  # a liquidation event: the shared text, sent as is
+                await websocket.send_text(trigger[EVENT_KEY])
+        triggers = [{k: v for k, v in t.items() if k != EVENT_KEY} for t in triggers]
         try:
             tail = await context.stream.shared(account_id, model, compute)
         except CrossmarginError as error:

@@ -19,11 +19,15 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["MarginStream", "Subscription", "Trigger"]
+__all__ = ["EVENT_KEY", "MarginStream", "Subscription", "Trigger"]
 
 #: What caused an update: ``{"kind": "trade", "entry_id": 7}``, ``{"kind": "market",
 #: "market_version": 3}``, ``{"kind": "subscribed"}``.
 Trigger = dict[str, Any]
+
+#: The key of a trigger that carries a message to send as is, before the margin update (a
+#: liquidation event, rendered once and shared by every subscriber of the account).
+EVENT_KEY = "_event"
 
 
 class Subscription:
@@ -113,6 +117,13 @@ class MarginStream:
         self._account_revisions[account_id] += 1
         for subscription in self._subscribers.get(account_id, ()):
             subscription.push(trigger)
+
+    def publish_event(self, account_id: int, message: str, trigger: Trigger) -> None:
+        """Send ``message`` (JSON text, built once: every subscriber gets the same bytes) to the
+        subscribers of one account, followed by a margin update naming ``trigger``."""
+        self._account_revisions[account_id] += 1
+        for subscription in self._subscribers.get(account_id, ()):
+            subscription.push({**trigger, EVENT_KEY: message})
 
     def publish_all(self, trigger: Trigger) -> None:
         """Trigger every subscriber (a market update)."""
