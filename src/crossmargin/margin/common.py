@@ -4,7 +4,7 @@ scenarios, and the result assembly."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import numpy as np
@@ -98,8 +98,6 @@ def assemble_result(
 
     ``contributions_usd`` holds one number per position (its share of the initial margin, USD).
     """
-    components = round_components(components_usd)
-    maintenance = round_components(maintenance_components_usd)
     positions = tuple(
         PositionMargin(
             instrument=row.instrument,
@@ -114,19 +112,15 @@ def assemble_result(
         )
         for i, row in enumerate(view.valuation.positions)
     )
-    return MarginResult(
-        model=model,
-        initial_margin=sum(components.values(), Decimal("0.000000")),
-        maintenance_margin=sum(maintenance.values(), Decimal("0.000000")),
-        equity=view.valuation.equity_usd,
-        collateral_value=view.valuation.collateral.value_usd,
-        components=components,
-        maintenance_components=maintenance,
+    requirement = assemble_requirement(
+        model, view, components_usd, maintenance_components_usd, parameters_version
+    )
+    return replace(
+        requirement,
         positions=positions,
         worst_scenario=worst_scenario,
         scenarios=tuple(scenarios),
         scenario_pnl=np.array([s.pnl_usd for s in scenarios], dtype=np.float64),
-        parameters_version=parameters_version,
         notes=tuple(notes),
     )
 
