@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+DAYS ?= 30
+PACE ?= 1.0
+
 run: install
-	$(BIN)/crossmargin value $(EXAMPLES)
-	$(BIN)/crossmargin margin examples/btc_eth_book.toml --model all
-	$(BIN)/crossmargin serve --host 127.0.0.1 --port $(PORT)
+	$(BIN)/crossmargin demo --serve --days $(DAYS) --pace $(PACE) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

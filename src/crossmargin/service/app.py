@@ -34,7 +34,13 @@ from crossmargin.margin.registry import HISTORY_MODEL_NAMES, MODEL_NAMES, build_
 from crossmargin.market import MarketSnapshot
 from crossmargin.market.history import MarketHistory, load_market_history
 from crossmargin.oracles import OracleParameters, load_oracle_parameters
-from crossmargin.service import routes_accounts, routes_admin, routes_liquidations, routes_stream
+from crossmargin.service import (
+    live_desk,
+    routes_accounts,
+    routes_admin,
+    routes_liquidations,
+    routes_stream,
+)
 from crossmargin.service.boundary import TrustBoundary
 from crossmargin.service.context import ServiceContext
 from crossmargin.service.errors import install_error_handlers
@@ -242,6 +248,7 @@ def create_app(
     app.include_router(routes_accounts.router)
     app.include_router(routes_stream.router)
     app.include_router(routes_liquidations.router)
+    live_desk.install(app, context)  # the book engine as risk state, the dashboard, the replay
     return app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from starlette.requests import HTTPConnection
 
@@ -21,7 +21,16 @@ from crossmargin.service.trading import TradingRules
 from crossmargin.service.writer import LedgerWriter
 from crossmargin.shared_data import SHARED_DATA_ENV
 
-__all__ = ["ServiceContext", "get_context"]
+__all__ = ["LiveDeskSlot", "ServiceContext", "get_context"]
+
+
+@dataclass
+class LiveDeskSlot:
+    """Where the live desk (:mod:`crossmargin.service.live_desk`) hangs its risk state once it
+    is installed: ``book`` is its :class:`~crossmargin.service.book_state.BookState` (typed
+    loosely here so the context does not import the engine)."""
+
+    book: Any = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class ServiceContext:
     trading: TradingRules
     oracle: OracleBook
     market_update_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    live: LiveDeskSlot = field(default_factory=LiveDeskSlot, repr=False)
 
     def model(self, name: str, field: str = "model") -> MarginModel:
         """The model called ``name``; :class:`InputError` naming ``field`` otherwise (a 422),

@@ -28,6 +28,7 @@ from crossmargin.service.trading import check_order
 
 __all__ = [
     "account_document",
+    "book_engine_check",
     "ledger_page",
     "margin_document",
     "margin_message_tail",
@@ -138,6 +139,32 @@ def order_check_document(
         ),
         "uncovered": uncovered,
         "enforced_model": context.risk_model,
+        "book_engine": book_engine_check(
+            context, account_id, instrument.name, decimal_to_float(size)
+        ),
+    }
+
+
+def book_engine_check(
+    context: ServiceContext, account_id: int, instrument: str, size: float
+) -> dict[str, Any] | None:
+    """The live desk's book-engine what-if (``pm``, at the mark): initial and maintenance margin
+    before and after, equity (USD floats, not rounded) and ``accepted`` (equity ≥ IM after, or
+    the trade does not raise IM); ``None`` when no live desk holds the account and instrument."""
+    book = context.live.book
+    if book is None:
+        return None
+    check = book.pre_trade(account_id, instrument, size)
+    if check is None:
+        return None
+    return {
+        "model": "pm",
+        "initial_margin_before_usd": check.initial_margin_before,
+        "initial_margin_after_usd": check.initial_margin,
+        "maintenance_margin_before_usd": check.maintenance_margin_before,
+        "maintenance_margin_after_usd": check.maintenance_margin,
+        "equity_usd": check.equity,
+        "accepted": bool(check.accepted),
     }
 
 

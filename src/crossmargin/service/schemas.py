@@ -252,6 +252,7 @@ class OrderCheckOut(_Strict):
     passes_initial_margin: bool
     uncovered: list[dict[str, str]]
     enforced_model: str
+    book_engine: dict[str, Any] | None = None
 
 
 class MarketOut(_Strict):

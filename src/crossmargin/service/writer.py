@@ -12,9 +12,11 @@ after its batch committed, so a crash never loses an acknowledged posting.
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from crossmargin.ledger import EntryRecord, Ledger
@@ -22,6 +24,8 @@ from crossmargin.ledger.batch import MAX_BATCH, Outcome
 from crossmargin.ledger.operations import Operation
 
 __all__ = ["LedgerWriter"]
+
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,10 @@ class LedgerWriter:
         self._ledger = ledger
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        #: Called on the writer thread after each commit with the entries it posted (idempotent
+        #: replays left out), before any request is answered: the live desk's risk state
+        #: (:mod:`crossmargin.service.book_state`) follows the ledger through it.
+        self.on_commit: Callable[[list[EntryRecord]], None] | None = None
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
 
@@ -86,6 +94,7 @@ class LedgerWriter:
                 outcomes = self._ledger.post_batch(items)
             except Exception as error:  # the whole transaction failed: nothing was written
                 outcomes = [error] * len(batch)
+            self._committed(outcomes)
             by_loop: defaultdict[
                 asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Outcome], Outcome]]
             ] = defaultdict(list)
@@ -94,6 +103,16 @@ class LedgerWriter:
             for loop, answers in by_loop.items():
                 if not loop.is_closed():
                     loop.call_soon_threadsafe(_resolve, answers)
+
+    def _committed(self, outcomes: list[Outcome]) -> None:
+        hook = self.on_commit
+        posted = [o for o in outcomes if isinstance(o, EntryRecord) and not o.idempotent_replay]
+        if hook is None or not posted:
+            return
+        try:
+            hook(posted)
+        except Exception:  # the ledger committed: a risk-view failure must not fail the writes
+            _LOG.exception("live desk: applying committed entries failed")
 
     def close(self) -> None:
         """Finish what is queued, then stop the thread."""

@@ -1,0 +1,302 @@
+"""The live desk's risk state: every user account of the ledger in one :class:`BookEngine`.
+
+The ledger stays the record; this is its risk view, kept in step after every commit:
+
+* **Loading.** :meth:`BookState.load` reads every user account's balances and positions from
+  the ledger and puts them in a portfolio-margin book engine (``pm``, the shipped parameters).
+* **Per account.** An account enters the engine as its positions (native sizes), its coin
+  balances (``balance_coin``: they are positions in their pair's scenarios, as in
+  :class:`~crossmargin.margin.pm.model.PortfolioMargin`) and ``collateral_usd`` chosen so that the
+  engine's equity equals the single-account valuation's (collateral after haircuts plus the
+  positions' mark value, :func:`~crossmargin.portfolio.value_portfolio`) at the moment it was
+  read. Futures, perpetuals and spot share one entry price per instrument in the engine (the
+  mark when the instrument first entered the engine): an account's P&L against its own average
+  price is settled into ``collateral_usd`` at that moment, as a venue's session settlement does
+  (:func:`settled_portfolio` is that account as a portfolio).
+* **After a commit.** :meth:`BookState.refresh` re-reads the accounts an entry touched; the
+  engine is reloaded once, lazily, before its next use (:meth:`BookState.sync`). An instrument
+  the engine does not list yet makes it rebuild with the larger universe.
+* **Ticks.** :meth:`BookState.move_market` moves the engine to a new market
+  (:meth:`BookEngine.update_market`: only the moved underlyings' rows are rebuilt) and margins
+  every account (:meth:`BookEngine.margin_all`: only accounts holding a moved underlying are
+  recomputed).
+* **Checks.** :meth:`BookState.pre_trade` answers a what-if from the engine's stored scenario
+  vectors (:meth:`BookEngine.pre_trade`) in microseconds.
+
+Between two reads of an account its coin balances keep the USD value they had when read (the
+engine's equity moves with its positions' marks); :meth:`BookState.refresh` re-values them.
+Thread safety: one lock around the engine (it is not thread-safe).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossmargin.collateral import HaircutSchedule, default_haircuts
+from crossmargin.core.numeric import STABLECOINS
+from crossmargin.engine import BookEngine
+from crossmargin.engine.results import BookMarginResult, PreTradeCheck
+from crossmargin.instruments import Instrument, InstrumentKind, parse_instrument
+from crossmargin.ledger import AccountKind, Ledger
+from crossmargin.ledger.risk import portfolio_from_holdings
+from crossmargin.ledger.state import LedgerPosition
+from crossmargin.market import MarketSnapshot
+from crossmargin.portfolio import Portfolio, Position, value_portfolio
+from crossmargin.pricing import instrument_arrays, unit_values_usd
+
+__all__ = ["AccountRow", "BookState", "settled_portfolio"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """One account as the engine holds it.
+
+    Attributes
+    ----------
+    positions:
+        Instrument name → size (native units, positive long).
+    balances:
+        The ledger balances (currency → ``Decimal``, that currency's units).
+    equity_usd:
+        The single-account valuation's equity when the account was read (USD).
+    """
+
+    positions: Mapping[str, float]
+    balances: Mapping[str, Decimal]
+    equity_usd: float
+
+
+def _has_entry(instrument: Instrument) -> bool:
+    return instrument.kind is not InstrumentKind.OPTION
+
+
+def settled_portfolio(
+    balances: Mapping[str, Decimal],
+    positions: Sequence[LedgerPosition],
+    entry_prices_usd: Mapping[str, float],
+) -> Portfolio:
+    """The account as the engine margins it: its positions with every future, perpetual and spot
+    re-entered at the engine's entry price (``entry_prices_usd``, USD per coin), its balances
+    unchanged. Options keep their own average price (their value is their mark either way).
+    Its scenario P&L, hence its initial and maintenance margin, is what the engine computes."""
+    settled = []
+    for held in positions:
+        instrument = parse_instrument(held.instrument)
+        size = float(held.size)
+        price = None if held.average_price is None else float(held.average_price)
+        if _has_entry(instrument) and held.instrument in entry_prices_usd:
+            price = entry_prices_usd[held.instrument]
+        settled.append(Position(instrument, size, price))
+    return Portfolio(tuple(settled), dict(balances))
+
+
+class BookState:
+    """Every user account of a ledger in one book engine (see the module docstring).
+
+    Parameters
+    ----------
+    market:
+        The market to start at.
+    haircuts:
+        The collateral haircuts of the service's valuation (default: the shipped schedule).
+    """
+
+    def __init__(self, market: MarketSnapshot, haircuts: HaircutSchedule | None = None) -> None:
+        self._lock = threading.RLock()
+        self._market = market
+        self._haircuts = haircuts if haircuts is not None else default_haircuts()
+        self._ids: list[int] = []
+        self._index: dict[int, int] = {}
+        self._rows: list[AccountRow] = []
+        self._instruments: list[Instrument] = []
+        self._instrument_index: dict[str, int] = {}
+        self._entries: dict[str, float] = {}
+        self._collateral: FloatArray = np.zeros(0)
+        self._engine: BookEngine | None = None
+        self._rebuild = True
+        self._reload = True
+        self._result: BookMarginResult | None = None
+
+    # ------------------------------------------------------------------ reading the ledger
+
+    def load(self, ledger: Ledger) -> int:
+        """Read every user account of ``ledger``; returns how many. The engine is built at the
+        next :meth:`sync`."""
+        state = ledger.state()
+        balances: dict[int, dict[str, Decimal]] = {}
+        positions: dict[int, list[LedgerPosition]] = {}
+        for (account_id, currency), amount in state.balances.items():
+            balances.setdefault(account_id, {})[currency] = amount
+        for (account_id, _), position in sorted(state.positions.items()):
+            positions.setdefault(account_id, []).append(position)
+        users = sorted(a for a, r in state.accounts.items() if r.kind is AccountKind.USER)
+        with self._lock:
+            for account_id in users:
+                self._store(account_id, balances.get(account_id, {}), positions.get(account_id, []))
+        return len(users)
+
+    def refresh(self, ledger: Ledger, account_ids: Iterable[int]) -> None:
+        """Re-read the user accounts ``account_ids`` (after a commit touched them)."""
+        for account_id in sorted(set(account_ids)):
+            if ledger.account(account_id).kind is not AccountKind.USER:
+                continue
+            holdings = ledger.holdings(account_id)
+            with self._lock:
+                self._store(account_id, dict(holdings.balances), list(holdings.positions))
+
+    def _store(
+        self, account_id: int, balances: Mapping[str, Decimal], positions: Sequence[LedgerPosition]
+    ) -> None:
+        for held in positions:
+            if held.instrument not in self._instrument_index:
+                self._add_instrument(parse_instrument(held.instrument))
+        equity = float(
+            value_portfolio(
+                portfolio_from_holdings(balances, positions), self._market, self._haircuts
+            ).equity_usd
+        )
+        row = AccountRow({p.instrument: float(p.size) for p in positions}, dict(balances), equity)
+        a = self._index.get(account_id)
+        if a is None:
+            self._index[account_id] = len(self._ids)
+            self._ids.append(account_id)
+            self._rows.append(row)
+        else:
+            self._rows[a] = row
+        self._reload = True
+
+    def _add_instrument(self, instrument: Instrument) -> None:
+        self._instrument_index[instrument.name] = len(self._instruments)
+        self._instruments.append(instrument)
+        if _has_entry(instrument):
+            arrays = instrument_arrays([instrument], self._market)
+            self._entries[instrument.name] = float(arrays.entry_usd[0])
+        self._rebuild = True
+
+    # ------------------------------------------------------------------ the engine
+
+    def _engine_inputs(self) -> tuple[NDArray[np.int64], NDArray[np.int64], FloatArray]:
+        accounts: list[int] = []
+        instruments: list[int] = []
+        sizes: list[float] = []
+        for a, row in enumerate(self._rows):
+            for name, size in row.positions.items():
+                accounts.append(a)
+                instruments.append(self._instrument_index[name])
+                sizes.append(size)
+        return (
+            np.array(accounts, dtype=np.int64),
+            np.array(instruments, dtype=np.int64),
+            np.array(sizes, dtype=np.float64),
+        )
+
+    def _unit_values(self) -> FloatArray:
+        entries = [self._entries.get(i.name, math.nan) for i in self._instruments]
+        return unit_values_usd(instrument_arrays(self._instruments, self._market, entries))
+
+    def sync(self) -> BookEngine | None:
+        """Bring the engine up to date with the accounts read (rebuilt when the instrument
+        universe grew, reloaded when an account changed); ``None`` while no account holds a
+        position or a balance."""
+        with self._lock:
+            if not self._ids or not self._instruments:
+                return None
+            if self._rebuild or self._engine is None:
+                entries = [self._entries.get(i.name, math.nan) for i in self._instruments]
+                self._engine = BookEngine(
+                    self._instruments, self._market, "pm", entry_prices_usd=entries
+                )
+                self._rebuild = False
+                self._reload = True
+            if self._reload:
+                accounts, instruments, sizes = self._engine_inputs()
+                values = self._unit_values()
+                mark = np.zeros(len(self._ids))
+                np.add.at(mark, accounts, sizes * values[instruments])
+                equity = np.array([row.equity_usd for row in self._rows])
+                self._collateral = np.maximum(equity - mark, 0.0)
+                coins: dict[str, FloatArray] = {}
+                for a, row in enumerate(self._rows):
+                    for currency, amount in row.balances.items():
+                        if currency in STABLECOINS or currency not in self._engine.underlyings:
+                            continue
+                        coins.setdefault(currency, np.zeros(len(self._ids)))[a] = float(amount)
+                self._engine.load_positions(
+                    accounts, instruments, sizes, self._collateral, balance_coin=coins or None
+                )
+                self._reload = False
+                self._result = None
+            return self._engine
+
+    def move_market(self, market: MarketSnapshot) -> BookMarginResult | None:
+        """Move to ``market`` and margin every account (USD arrays indexed like
+        :attr:`account_ids`); ``None`` while the engine holds nothing."""
+        with self._lock:
+            engine = self.sync()  # accounts read so far, at the market they were read at
+            self._market = market
+            if engine is None:
+                return None
+            engine.update_market(market)
+            self._result = engine.margin_all()
+            return self._result
+
+    def margins(self) -> BookMarginResult | None:
+        """Every account's margin at the current market (computed only where something
+        changed since the last call)."""
+        with self._lock:
+            engine = self.sync()
+            if engine is None:
+                return None
+            if engine.market is not self._market:
+                engine.update_market(self._market)
+            self._result = engine.margin_all()
+            return self._result
+
+    def pre_trade(self, account_id: int, instrument: str, size: float) -> PreTradeCheck | None:
+        """The engine's what-if: ``account_id`` buys ``size`` (native units, negative sells) of
+        ``instrument`` at the mark. ``None`` when the engine does not hold the account or the
+        instrument yet (the caller falls back to the single-account model)."""
+        with self._lock:
+            a = self._index.get(account_id)
+            i = self._instrument_index.get(instrument)
+            if a is None or i is None:
+                return None
+            engine = self.sync()
+            if engine is None:
+                return None
+            if engine.market is not self._market:
+                engine.update_market(self._market)
+            return engine.pre_trade(a, i, size)
+
+    # ------------------------------------------------------------------ views
+
+    @property
+    def account_ids(self) -> tuple[int, ...]:
+        """Ledger account ids, in the engine's account order."""
+        with self._lock:
+            return tuple(self._ids)
+
+    @property
+    def market(self) -> MarketSnapshot:
+        """The market the state is at."""
+        return self._market
+
+    def entry_prices_usd(self) -> dict[str, float]:
+        """The engine's entry price per future, perpetual and spot (USD per coin)."""
+        with self._lock:
+            return dict(self._entries)
+
+    def row(self, account_id: int) -> AccountRow | None:
+        """The account as last read, or ``None`` when it is not held."""
+        with self._lock:
+            a = self._index.get(account_id)
+            return None if a is None else self._rows[a]
