@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from crossmargin.cli.backtest_command import backtest_command
 from crossmargin.cli.compat_command import compat_app
 from crossmargin.cli.demo_command import demo_command
 from crossmargin.cli.liquidate_command import liquidate_command
@@ -85,6 +86,7 @@ def _register_commands() -> None:
     app.command("span")(span_command)
     app.command("serve")(serve_command)
     app.command("demo")(demo_command)
+    app.command("backtest")(backtest_command)
     app.command("liquidate")(liquidate_command)
     app.add_typer(compat_app, name="compat", help="Reproduce other venues' margin engines.")
     app.add_typer(params_app, name="params", help="Dynamic risk parameters over real history.")
