@@ -18,6 +18,7 @@ from crossmargin.cli.params_command import params_app
 from crossmargin.cli.render import make_console, render_valuation, valuation_to_json
 from crossmargin.cli.serve_command import serve_command
 from crossmargin.cli.span_command import span_command
+from crossmargin.cli.stress_command import stress_command
 from crossmargin.cli.valuation_view import ranked_by_value
 from crossmargin.cli.whatif_command import whatif_command
 from crossmargin.collateral import default_haircuts
@@ -88,6 +89,7 @@ def _register_commands() -> None:
     app.command("demo")(demo_command)
     app.command("backtest")(backtest_command)
     app.command("liquidate")(liquidate_command)
+    app.command("stress")(stress_command)
     app.add_typer(compat_app, name="compat", help="Reproduce other venues' margin engines.")
     app.add_typer(params_app, name="params", help="Dynamic risk parameters over real history.")
 
