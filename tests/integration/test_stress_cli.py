@@ -39,6 +39,17 @@ def test_stress_replays_a_day(tmp_path: Path) -> None:
     assert "replay 2022-11-09 cross cex" in (tmp_path / "summary.csv").read_text()
 
 
+def test_stress_couples_three_venues(tmp_path: Path) -> None:
+    args = ["stress", "--accounts", "300", "--instruments", "60", "--models", "cross",
+            "--venues", "cex,onchain,dydx", "--outage", "2", "--congestion"]  # fmt: skip
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = (tmp_path / "summary.csv").read_text()
+    for venue in ("cex", "onchain", "dydx"):
+        assert f"BTC-20% cross {venue}" in summary
+    assert "common price BTC" in result.output
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [
@@ -48,6 +59,10 @@ def test_stress_replays_a_day(tmp_path: Path) -> None:
         (["--mode", "dex"], "--mode"),
         (["--replay", "2021-01-01"], "--replay"),
         (["--accounts", "0"], "--accounts"),
+        (["--venues", "cex,ftx"], "--venues"),
+        (["--venue-share", "0"], "--venue-share"),
+        (["--arbitrage", "1.5"], "--arbitrage"),
+        (["--replay", "2022-11-09", "--replay-start", "noon"], "--replay-start"),
     ],
 )
 def test_bad_input_names_the_option(tmp_path: Path, args: list[str], named: str) -> None:

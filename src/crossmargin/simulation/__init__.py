@@ -6,7 +6,9 @@
   (:class:`CascadeConfig`, :class:`CascadeResult`); margin sources :class:`EngineMargin` (pm,
   span on the book engine), :class:`StandardMargin` (cross; isolated via
   :func:`isolated_positions`);
-* :class:`VenueParameters` (CEX or on-chain), :class:`ImpactParameters`,
+* :class:`MarketLiquidity` (square-root law on real volume and volatility, venue share);
+  :func:`run_venues` (several venues coupled through one price);
+* :class:`VenueParameters` (CEX, on-chain or dYdX-style), :class:`ImpactParameters`,
   :class:`DepthParameters`, :class:`AdlPolicy`;
 * contagion: :func:`collateral_mix`, :func:`depeg_moves`, :func:`replay_moves`;
 * :class:`Scenario`, :func:`run_scenario`, :func:`run_sweep` (serial or Dask, identical),
@@ -27,6 +29,7 @@ from crossmargin.simulation.cascade import (
 from crossmargin.simulation.contagion import collateral_mix, depeg_moves, replay_moves
 from crossmargin.simulation.depth import DepthParameters
 from crossmargin.simulation.impact import ImpactParameters
+from crossmargin.simulation.liquidity import LIQUIDITY_2024_03_11, MarketLiquidity
 from crossmargin.simulation.margin_sources import (
     AccountMargins,
     EngineMargin,
@@ -36,6 +39,7 @@ from crossmargin.simulation.margin_sources import (
     account_exposures,
     isolated_positions,
 )
+from crossmargin.simulation.multivenue import MultiVenueResult, VenueBook, run_venues
 from crossmargin.simulation.report import write_report
 from crossmargin.simulation.sweep import Scenario, ScenarioOutcome, run_scenario, run_sweep
 from crossmargin.simulation.synthetic import (
@@ -49,6 +53,7 @@ from crossmargin.simulation.venues import VenueMode, VenueParameters
 
 __all__ = [
     "ACCOUNT_KINDS",
+    "LIQUIDITY_2024_03_11",
     "AccountMargins",
     "AdlAllocation",
     "AdlPolicy",
@@ -60,11 +65,14 @@ __all__ = [
     "EngineMargin",
     "ImpactParameters",
     "MarginSource",
+    "MarketLiquidity",
+    "MultiVenueResult",
     "PositionTable",
     "Scenario",
     "ScenarioOutcome",
     "StandardMargin",
     "SyntheticBook",
+    "VenueBook",
     "VenueMode",
     "VenueParameters",
     "account_exposures",
@@ -76,6 +84,7 @@ __all__ = [
     "run_cascade",
     "run_scenario",
     "run_sweep",
+    "run_venues",
     "shock_moves",
     "synthetic_book",
     "synthetic_instruments",

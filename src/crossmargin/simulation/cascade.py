@@ -254,6 +254,7 @@ class _State:
     frozen_units: FloatArray  # bridged units seized from bankrupt accounts, per asset
     fund: float
     var: float
+    offset: FloatArray | None = None  # arbitrage shift of the local log price (several venues)
 
 
 def _round_up(fraction: FloatArray, step: float) -> FloatArray:
@@ -350,71 +351,127 @@ def run_cascade(
     -------
     CascadeResult (USD; the same inputs and seed give identical numbers).
     """
-    holdings = (
-        CollateralHoldings.none(source.table.account_count) if collateral is None else collateral
-    )
-    run = _Cascade(source, cash_usd, holdings, config)
-    state = _State(
-        np.ones(run.n),
-        run.cash0.copy(),
-        holdings.units.copy(),
-        holdings.bridged.copy(),
-        np.zeros(len(run.markets)),
-        [],
-        {},
-        np.zeros(len(holdings.assets)),
-        config.fund_usd,
-        (config.dynamic.start_vol_annual if config.dynamic else 0.5) ** 2,
-    )
-    log_prices = [np.zeros(len(run.markets)), run.exogenous(0).copy()]
-    start_margin = source.margin({}, state.scale)
-    equity_start = _equity(run, state, start_margin.value, run.start)
-    skipped = np.zeros(run.n, dtype=bool)
-    if config.skip_breached_at_start:
-        coin_add = (
-            state.units @ (run.start[run.coin_col] * run.haircut) if run.coin_col.size else 0.0
-        )
-        skipped = run.has_positions & (
-            equity_start < config.bands.reduce_only_from * (start_margin.maintenance + coin_add)
-        )
-        state.scale[skipped] = 0.0
-    table: dict[str, list[float]] = {name: [] for name in ROUND_COLUMNS}
-    depth_rows: list[FloatArray] = []
-    flow_rows: list[FloatArray] = []
-    first = np.full(run.n, -1, dtype=np.int64)
-    quiet = 0
+    begun = _begin(source, cash_usd, config, collateral)
     for r in range(config.max_rounds):
-        row, flow, factor = _step(run, state, r, log_prices, first)
-        for name in ROUND_COLUMNS:
-            table[name].append(row.get(name, 0.0))
-        depth_rows.append(factor)
-        flow_rows.append(flow)
+        begun.step(r)
         if progress is not None:
             progress(r)
-        settled = (
-            row["liquidated"] == 0 and not state.pending and r + 1 >= config.log_moves.shape[0]
-        )
-        quiet = quiet + 1 if settled else 0
-        if quiet >= 1 + config.venue.oracle_lag_rounds and r + 1 > config.venue.outage_rounds \
-                and r + 1 > config.bridge_halt_rounds:  # fmt: skip
+        if begun.done(r):
             break
-    prices = run.start * np.exp(np.array(log_prices))
-    end_margin = source.margin(run.moves(log_prices[-1]), state.scale)
-    equity_end = _equity(run, state, end_margin.value, prices[-1])
-    return CascadeResult(
-        run.markets, {k: np.array(v, dtype=np.float64) for k, v in table.items()}, prices,
-        np.array(depth_rows), np.array(flow_rows), first, equity_start, equity_end,
-        config.fund_usd, state.fund, int(np.count_nonzero(skipped)),
-    )  # fmt: skip
+    return begun.finish()
+
+
+class _Running:
+    """A cascade between its rounds: arrays, state, the local price path and the tables."""
+
+    def __init__(
+        self,
+        source: MarginSource,
+        cash_usd: FloatArray,
+        config: CascadeConfig,
+        collateral: CollateralHoldings | None,
+    ) -> None:
+        holdings = (
+            CollateralHoldings.none(source.table.account_count)
+            if collateral is None
+            else collateral
+        )
+        run = _Cascade(source, cash_usd, holdings, config)
+        state = _State(
+            np.ones(run.n), run.cash0.copy(), holdings.units.copy(), holdings.bridged.copy(),
+            np.zeros(len(run.markets)), [], {}, np.zeros(len(holdings.assets)), config.fund_usd,
+            (config.dynamic.start_vol_annual if config.dynamic else 0.5) ** 2,
+            np.zeros(len(run.markets)),
+        )  # fmt: skip
+        self.run, self.state = run, state
+        self.log_prices = [np.zeros(len(run.markets)), run.exogenous(0).copy()]
+        start_margin = source.margin({}, state.scale)
+        self.equity_start = _equity(run, state, start_margin.value, run.start)
+        skipped = np.zeros(run.n, dtype=bool)
+        if config.skip_breached_at_start:
+            coin_add = (
+                state.units @ (run.start[run.coin_col] * run.haircut) if run.coin_col.size else 0.0
+            )
+            skipped = run.has_positions & (
+                self.equity_start
+                < config.bands.reduce_only_from * (start_margin.maintenance + coin_add)
+            )
+            state.scale[skipped] = 0.0
+        self.skipped = int(np.count_nonzero(skipped))
+        self.table: dict[str, list[float]] = {name: [] for name in ROUND_COLUMNS}
+        self.depth_rows: list[FloatArray] = []
+        self.flow_rows: list[FloatArray] = []
+        self.first = np.full(run.n, -1, dtype=np.int64)
+        self.quiet = 0
+        self.last_liquidated = 0.0
+
+    def step(self, r: int, oracle: list[FloatArray] | None = None) -> None:
+        """Round ``r``; appends the next local log price (``oracle``: the log price path the
+        venue checks margin on, lagged, instead of its own)."""
+        row, flow, factor = _step(self.run, self.state, r, self.log_prices, self.first, oracle)
+        for name in ROUND_COLUMNS:
+            self.table[name].append(row.get(name, 0.0))
+        self.depth_rows.append(factor)
+        self.flow_rows.append(flow)
+        self.last_liquidated = row["liquidated"]
+
+    def done(self, r: int) -> bool:
+        """Whether the cascade has settled after round ``r``."""
+        config = self.run.config
+        settled = (
+            self.last_liquidated == 0
+            and not self.state.pending
+            and r + 1 >= config.log_moves.shape[0]
+        )
+        self.quiet = self.quiet + 1 if settled else 0
+        return (
+            self.quiet >= 1 + config.venue.oracle_lag_rounds
+            and r + 1 > config.venue.outage_rounds
+            and r + 1 > config.bridge_halt_rounds
+        )
+
+    def shift(self, target: FloatArray) -> None:
+        """Move the last local log price to ``target`` (arbitrage); the shift persists."""
+        assert self.state.offset is not None
+        self.state.offset += target - self.log_prices[-1]
+        self.log_prices[-1] = np.asarray(target, dtype=np.float64).copy()
+
+    def finish(self) -> CascadeResult:
+        """The result at the last local price."""
+        run, state, config = self.run, self.state, self.run.config
+        prices = run.start * np.exp(np.array(self.log_prices))
+        end_margin = run.source.margin(run.moves(self.log_prices[-1]), state.scale)
+        equity_end = _equity(run, state, end_margin.value, prices[-1])
+        return CascadeResult(
+            run.markets, {k: np.array(v, dtype=np.float64) for k, v in self.table.items()},
+            prices, np.array(self.depth_rows), np.array(self.flow_rows), self.first,
+            self.equity_start, equity_end, config.fund_usd, state.fund, self.skipped,
+        )  # fmt: skip
+
+
+def _begin(
+    source: MarginSource,
+    cash_usd: FloatArray,
+    config: CascadeConfig,
+    collateral: CollateralHoldings | None = None,
+) -> _Running:
+    """A cascade ready for its first round (several venues step them side by side)."""
+    return _Running(source, cash_usd, config, collateral)
 
 
 def _step(
-    run: _Cascade, state: _State, r: int, log_prices: list[FloatArray], first: IntArray
+    run: _Cascade,
+    state: _State,
+    r: int,
+    log_prices: list[FloatArray],
+    first: IntArray,
+    oracle: list[FloatArray] | None = None,
 ) -> tuple[dict[str, float], FloatArray, FloatArray]:
     """One round; appends the next log price; returns the round's row, flow and depth factor."""
     config, venue = run.config, run.config.venue
     now = log_prices[-1]
-    seen = log_prices[max(0, len(log_prices) - 1 - venue.oracle_lag_rounds)]
+    path = log_prices if oracle is None else oracle
+    seen = path[max(0, len(path) - 1 - venue.oracle_lag_rounds)]
     prices_seen = run.start * np.exp(seen)
     halted = r < config.bridge_halt_rounds
     row: dict[str, float] = {}
@@ -471,6 +528,9 @@ def _step(
         wanted = np.where(im_now > cost_est, (im_now - e_now) / (im_now - cost_est), 1.0)
     fraction = _round_up(np.clip(wanted, 0.0, 1.0), config.step_fraction)
     fraction = np.where(e_now <= 0, 1.0, fraction)
+    if venue.max_close_usd_per_account is not None:  # dYdX: per-block notional limit
+        cap = venue.max_close_usd_per_account / np.maximum(gross, 1e-300)
+        fraction = np.minimum(fraction, np.where(gross > 0, cap, 1.0))
     row["liquidated"] = float(order.size)
     first[order] = np.where(first[order] < 0, r, first[order])
     # flows: positions closed (sold if long) and coin collateral sold, per market
@@ -530,6 +590,8 @@ def _step(
     state.impacts.append(peak)
     impact_now = propagated_log_impact(np.array(state.impacts), config.impact)
     nxt = run.exogenous(r + 1) + impact_now
+    if state.offset is not None:
+        nxt = nxt + state.offset
     state.stress = next_stress(state.stress, nxt - now, market_maker_loss_usd(flow_now, peak),
                                np.where(run.has_depth, run.depth0, 1.0), config.depth)  # fmt: skip
     step = (nxt - now)[run.under_col]

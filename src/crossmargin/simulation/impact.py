@@ -3,7 +3,9 @@
 A round's net signed flow ``Q`` (USD notional, negative = sold) on a book whose depth within 1 %
 of mid is ``D`` USD moves the log price by ``−sign(Q) · Y · √(|Q| / D)`` (Tóth et al. 2011; on
 Bitcoin metaorders Donier & Bonart 2015; venues.md "Price impact"): ``Y = impact_at_depth`` is the
-move caused by taking the whole 1 % depth, 1 % by definition of that depth. The liquidation
+move caused by taking the whole 1 % depth, 1 % by definition of that depth. ``D`` itself comes from
+the law's daily form ``Y·σ_daily·√(Q/V_daily)`` on real volume and volatility
+(:mod:`~crossmargin.simulation.liquidity`). The liquidation
 engine's slippage model (:mod:`crossmargin.liquidation.slippage`) is the same law; here it moves
 the *price* every trader is marked at, not only the liquidated account's fills.
 
@@ -27,8 +29,6 @@ from numpy.typing import ArrayLike, NDArray
 from crossmargin.core.errors import InputError
 
 __all__ = [
-    "BTC_DEPTH_USD",
-    "ETH_DEPTH_RATIO",
     "ImpactParameters",
     "fill_distance",
     "impact_log_move",
@@ -36,13 +36,6 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
-
-#: BTC 1 % depth per venue, USD (CoinDesk Research, 11 Nov 2025; venues.md "Price impact").
-BTC_DEPTH_USD = 14_000_000.0
-#: ETH depth as a share of BTC's: ETHUSDT / BTCUSDT quote volume on Binance over 2024 (4-hour
-#: bars, shared/data/prices/binance_4h; volume × close summed over 2024: 0.542). Depth is taken
-#: proportional to traded volume (the square-root law's ``V``).
-ETH_DEPTH_RATIO = 0.54
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,12 @@ the engine is not thread-safe, and a task must not share it) and runs the cascad
 :func:`run_sweep` maps it over scenarios, with ``dask.compute`` when asked. Each scenario's seed
 is in its config, so the order and the scheduler change nothing.
 
-Depth: the 1 % depth of each underlying is ``depth_share`` × the book's gross |USD delta| on it
-(:func:`book_depth_usd`); the default 0.003 puts 16 venues × $14M of BTC 1 % depth
-(venues.md: CoinDesk Research, Nov 2025) against about $35B of BTC open interest on both sides
-(crossmargin assumption), 224M / 70B ≈ 0.0032.
+Depth: the 1 % depth of each underlying follows from the square-root law on sourced daily
+volume and volatility and the venue's share (:class:`~crossmargin.simulation.liquidity.
+MarketLiquidity`, :func:`book_depth_usd`): ``(G / venue_share) · (0.01 / (Y · σ_daily))²`` with
+``G`` the book's gross |USD delta| on it. Default: :data:`~crossmargin.simulation.liquidity.
+LIQUIDITY_2024_03_11` (Binance daily bars before the synthetic book's date), ``Y = 1``,
+``venue_share`` = :data:`~crossmargin.simulation.liquidity.DEFAULT_VENUE_SHARE`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from crossmargin.simulation.cascade import (
 )
 from crossmargin.simulation.depth import DepthParameters
 from crossmargin.simulation.impact import ImpactParameters
+from crossmargin.simulation.liquidity import LIQUIDITY_2024_03_11, MarketLiquidity
 from crossmargin.simulation.margin_sources import (
     EngineMargin,
     MarginSource,
@@ -47,13 +50,15 @@ from crossmargin.simulation.margin_sources import (
 from crossmargin.simulation.venues import VenueMode, VenueParameters
 
 __all__ = [
-    "DEFAULT_DEPTH_SHARE",
     "MARGIN_MODELS",
     "BookLike",
     "Scenario",
     "ScenarioOutcome",
     "book_depth_usd",
+    "book_gross_delta_usd",
     "grid",
+    "leverage_equal_cash",
+    "prepare_scenario",
     "run_scenario",
     "run_sweep",
     "with_options",
@@ -62,8 +67,6 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 #: Margin models a cascade can run: standard per position, standard cross, the engine's.
 MARGIN_MODELS = ("isolated", "cross", "pm", "span")
-#: 1 % depth as a share of the book's gross |delta| per underlying (see the module docstring).
-DEFAULT_DEPTH_SHARE = 0.003
 
 
 class BookLike(Protocol):
@@ -103,7 +106,9 @@ class BookLike(Protocol):
 @dataclass(frozen=True)
 class Scenario:
     """One stress run's choices. ``log_moves``/``markets``: the exogenous path (a shock row or a
-    replay); ``collateral``: coin collateral (None: cash only)."""
+    replay); ``collateral``: coin collateral (None: cash only); ``equal_health``: give every
+    account the same equity / MM at the start as under cross margin (:func:`leverage_equal_cash`)
+    so models are compared on leverage-equal books (cash collateral only)."""
 
     label: str
     markets: tuple[str, ...]
@@ -115,16 +120,15 @@ class Scenario:
     reacting_depth: bool = True
     bridge_halt_rounds: int = 0
     fund_usd: float = 1_000_000.0
-    depth_share: float = DEFAULT_DEPTH_SHARE
+    liquidity: MarketLiquidity = LIQUIDITY_2024_03_11
     max_rounds: int = 200
     seed: int = 0
+    equal_health: bool = False
     collateral: tuple[FloatArray, CollateralHoldings] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.model not in MARGIN_MODELS:
             raise InputError("model", self.model, f"must be one of {', '.join(MARGIN_MODELS)}")
-        if not (np.isfinite(self.depth_share) and self.depth_share > 0):
-            raise InputError("depth_share", self.depth_share, "must be > 0")
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,12 +149,20 @@ class ScenarioOutcome:
         return out
 
 
-def book_depth_usd(table: PositionTable, share: float = DEFAULT_DEPTH_SHARE) -> dict[str, float]:
-    """1 % depth per underlying, USD: ``share`` × the book's gross |USD delta| on it (> 0)."""
+def book_gross_delta_usd(table: PositionTable) -> dict[str, float]:
+    """The book's gross |USD delta| per underlying at the start (Σ over accounts, ≥ 0)."""
     accounts = np.arange(table.account_count, dtype=np.int64)
     delta, _ = account_exposures(table, {}, accounts, np.ones(table.account_count))
     gross = np.abs(delta).sum(axis=0)
-    return {u: max(float(share * g), 1.0) for u, g in zip(table.underlyings, gross, strict=True)}
+    return {u: float(g) for u, g in zip(table.underlyings, gross, strict=True)}
+
+
+def book_depth_usd(
+    table: PositionTable, liquidity: MarketLiquidity = LIQUIDITY_2024_03_11
+) -> dict[str, float]:
+    """1 % depth per underlying in the book's USD (> 0), from the square-root law:
+    :meth:`MarketLiquidity.depth_usd` of the book's gross |delta|."""
+    return liquidity.depth_usd(book_gross_delta_usd(table))
 
 
 def _table(book: BookLike) -> PositionTable:
@@ -167,8 +179,19 @@ def run_scenario(book: BookLike, scenario: Scenario) -> ScenarioOutcome:
     -------
     ScenarioOutcome: the cascade (USD) and, for ``isolated``, the owner of each position-account.
     """
+    source, cash, holdings, owner, config = prepare_scenario(book, scenario)
+    return ScenarioOutcome(scenario, run_cascade(source, cash, config, holdings), owner)
+
+
+def prepare_scenario(
+    book: BookLike, scenario: Scenario, venue: VenueParameters | None = None
+) -> tuple[
+    MarginSource, FloatArray, CollateralHoldings | None, NDArray[np.int64] | None, CascadeConfig
+]:
+    """The margin source, cash (USD per account), coin collateral, isolated owners and cascade
+    config of ``scenario`` on ``book`` (``venue``: mechanics other than the mode's default)."""
     table = _table(book)
-    depth = book_depth_usd(table, scenario.depth_share)
+    depth = book_depth_usd(table, scenario.liquidity)
     depth = {m: v for m, v in depth.items() if m in scenario.markets}
     cash, holdings = (
         (np.asarray(book.collateral_usd, dtype=np.float64), None)
@@ -177,6 +200,7 @@ def run_scenario(book: BookLike, scenario: Scenario) -> ScenarioOutcome:
     owner = None
     source: MarginSource
     if scenario.model == "isolated":
+        account_table, account_cash = table, cash
         table, cash, owner = isolated_positions(table, cash)
         if holdings is not None:
             holdings = _split_holdings(holdings, owner, table.account_count)
@@ -185,7 +209,18 @@ def run_scenario(book: BookLike, scenario: Scenario) -> ScenarioOutcome:
         source = StandardMargin(table)
     else:
         source = EngineMargin(table, scenario.model)
-    venue = VenueParameters.cex() if scenario.mode is VenueMode.CEX else VenueParameters.onchain()
+    if scenario.equal_health:
+        if holdings is not None:
+            raise InputError("equal_health", True, "needs cash-only collateral")
+        if scenario.model == "isolated":  # each position at its account's cross health
+            cash = leverage_equal_cash(StandardMargin(account_table), source, account_cash,
+                                       owner)  # fmt: skip
+        elif scenario.model != "cross":  # cross is the reference
+            cash = leverage_equal_cash(StandardMargin(table), source, cash)
+    if venue is None:
+        venue = (
+            VenueParameters.cex() if scenario.mode is VenueMode.CEX else VenueParameters.onchain()
+        )
     config = CascadeConfig(
         scenario.markets, scenario.log_moves, depth, venue=venue, impact=ImpactParameters(),
         depth=DepthParameters(reacting=scenario.reacting_depth),
@@ -193,7 +228,36 @@ def run_scenario(book: BookLike, scenario: Scenario) -> ScenarioOutcome:
         fund_usd=scenario.fund_usd, bridge_halt_rounds=scenario.bridge_halt_rounds,
         max_rounds=scenario.max_rounds, seed=scenario.seed,
     )  # fmt: skip
-    return ScenarioOutcome(scenario, run_cascade(source, cash, config, holdings), owner)
+    return source, cash, holdings, owner, config
+
+
+def leverage_equal_cash(
+    reference: MarginSource,
+    source: MarginSource,
+    cash_usd: FloatArray,
+    owner: NDArray[np.int64] | None = None,
+) -> FloatArray:
+    """Cash per ``source`` account (USD ≥ 0) giving it the same health at the start as its
+    account has under ``reference``: ``h = (cash + value_ref) / MM_ref`` per reference account,
+    new cash ``h · MM_src − value_src`` (mark values and MM in USD, at the start market).
+    ``owner`` maps ``source``'s accounts to ``reference``'s (isolated margin: each position's
+    account; None: the same accounts). Accounts with ``MM_ref = 0`` keep their cash (with an
+    ``owner``: split evenly); the result is clipped at 0. Unclipped, the cash adds up per
+    reference account when ``Σ MM_src = MM_ref`` and ``Σ value_src = value_ref`` (isolated vs
+    cross standard margin).
+
+    Example: cash 1,000, value 0, MM 500 under cross and 125 under pm → h = 2, pm cash 250.
+    """
+    ref = reference.margin({}, np.ones(reference.table.account_count))
+    mine = source.margin({}, np.ones(source.table.account_count))
+    cash = np.asarray(cash_usd, dtype=np.float64)
+    link = np.arange(cash.size) if owner is None else np.asarray(owner, dtype=np.int64)
+    positive = ref.maintenance > 0
+    health = np.where(positive, (cash + ref.value) / np.where(positive, ref.maintenance, 1.0), 0.0)
+    counts = np.bincount(link, minlength=cash.size).astype(np.float64)
+    kept = cash[link] / np.maximum(counts[link], 1.0)
+    target = np.where(positive[link], health[link] * mine.maintenance - mine.value, kept)
+    return np.asarray(np.maximum(target, 0.0), dtype=np.float64)
 
 
 def _split_holdings(

@@ -11,6 +11,8 @@
   keeper bids only when its discount pays the gas (``gas_usd``, liquidation.toml: $2 on an L2)
   plus ``keeper_min_profit_usd``; at most ``capacity_per_round`` auctions clear per round (block
   space). An insolvent account (MtM ≤ 0) is paid for by the security module (the fund here).
+* **dYdX-style** (:meth:`VenueParameters.dydx`): an order-book venue whose liquidations are
+  capped per account per block (``max_close_usd_per_account`` per round).
 * Switches: ``outage`` (a CEX matching-engine outage: nobody is liquidated, the price still
   moves), ``congestion`` (on-chain gas × 25 and capacity / 10).
 """
@@ -47,6 +49,7 @@ class VenueParameters:
     keeper_min_profit_usd: float = 0.0
     capacity_per_round: int | None = None
     outage_rounds: int = 0
+    max_close_usd_per_account: float | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -65,6 +68,9 @@ class VenueParameters:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value >= 0.0):
                 raise InputError(name, value, "must be >= 0")
+        limit = self.max_close_usd_per_account
+        if limit is not None and not (isinstance(limit, int | float) and limit > 0):
+            raise InputError("max_close_usd_per_account", limit, "must be None or > 0")
         cap = self.capacity_per_round
         if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
             raise InputError("capacity_per_round", cap, "must be None or an int >= 1")
@@ -89,6 +95,21 @@ class VenueParameters:
             gas_usd=2.0,
             keeper_min_profit_usd=1.0,
             capacity_per_round=500,
+        )
+
+    @classmethod
+    def dydx(cls, blocks_per_round: int = 60) -> VenueParameters:
+        """dYdX v4-like venue (venues.md "Liquidation mechanics", ``dydxprotocol/v4-chain``
+        ``x/clob/keeper/liquidations.go``): liquidation fee 1.5 % to the insurance fund, margin
+        checked at the oracle (index) price one round old, at most $100k of notional closed per
+        subaccount per block × ``blocks_per_round`` (60: about one-second blocks in a one-minute
+        round — a crossmargin assumption on block time). Its ADL is the scan
+        (:attr:`~crossmargin.simulation.adl.AdlPolicy.SCAN`, set on the cascade config)."""
+        return cls(
+            fee_rate_btc=0.015,
+            fee_rate_other=0.015,
+            oracle_lag_rounds=1,
+            max_close_usd_per_account=100_000.0 * blocks_per_round,
         )
 
     def congested(self) -> VenueParameters:
