@@ -16,8 +16,13 @@ ROW = re.compile(r"^\| `(\w+)` \| (.+) \|$")
 
 
 def _readme_rows() -> dict[str, list[float]]:
+    """The rows of the side-by-side table in the README's "Margin models" section only (other
+    sections have tables keyed by model name too)."""
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Margin models\n")
+    section = readme[start : readme.index("\n## ", start + 1)]
     rows: dict[str, list[float]] = {}
-    for line in (REPOSITORY / "README.md").read_text(encoding="utf-8").splitlines():
+    for line in section.splitlines():
         match = ROW.match(line)
         if match:
             cells = [cell.strip().split(" ")[0] for cell in match.group(2).split("|")]
