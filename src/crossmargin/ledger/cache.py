@@ -48,6 +48,17 @@ class CommittedState:
         self.accounts.clear()
         self.last_sequence = -1
 
+    def opened(self, before: int, records: Iterable[AccountRecord], last_sequence: int) -> None:
+        """Take over accounts just opened (no balance, position or entry yet) by a committed
+        transaction that moved the head from ``before`` to ``last_sequence`` (under the write
+        lock: nothing else was written in between); what else the cache held is kept only if
+        it was current at ``before``."""
+        if self.last_sequence != before:
+            self.accounts.clear()
+        for record in records:
+            self.accounts[record.account_id] = CachedAccount(record, {}, {}, 0)
+        self.last_sequence = last_sequence
+
     def commit(self, builder: StateBuilder, touched: Iterable[int]) -> None:
         """Take over what a committed batch wrote: ``builder`` applied the batch's entries,
         ``touched`` lists every account they touched."""

@@ -195,6 +195,39 @@ class Ledger:
                 raise DuplicateAccountError(name)
             return self._open(store, last, name, AccountKind.USER)
 
+    def open_accounts(self, names: Sequence[str]) -> list[int]:
+        """Open many user accounts in one transaction (the bulk form of :meth:`open_account`:
+        the same events and rows, one statement per table); returns their ids, in order. All
+        or nothing: a name taken already, or given twice, raises :class:`DuplicateAccountError`
+        (naming the first one) and opens none; a bad name raises :class:`InputError`."""
+        checked = [validate_account_name(name) for name in names]
+        seen: set[str] = set()
+        for name in checked:
+            if name in seen:
+                raise DuplicateAccountError(name)
+            seen.add(name)
+        if not checked:
+            return []
+        with self._write_lock:
+            try:
+                with self._writer.begin() as connection:
+                    rows = LedgerRows(connection)
+                    last = rows.lock_head()
+                    taken = rows.taken_names(checked)
+                    if taken:
+                        raise DuplicateAccountError(next(n for n in checked if n in taken))
+                    first = rows.next_account_id()
+                    records = [
+                        AccountRecord(first + k, name, AccountKind.USER)
+                        for k, name in enumerate(checked)
+                    ]
+                    rows.write_accounts(last, records, ensure_utc(self._clock(), "clock"))
+            except BaseException:
+                self._cache.clear()
+                raise
+            self._cache.opened(last, records, last + len(records))
+        return [record.account_id for record in records]
+
     def system_account_id(self, kind: AccountKind) -> int:
         """Id of the system account of ``kind`` (e.g. ``AccountKind.INSURANCE``)."""
         if kind is AccountKind.USER:

@@ -22,7 +22,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from crossmargin.ledger.accounts import AccountKind, AccountRecord
 from crossmargin.ledger.entries import EntryRecord
 from crossmargin.ledger.errors import LedgerIntegrityError
-from crossmargin.ledger.events import LedgerEvent, entry_from_event, entry_payload
+from crossmargin.ledger.events import (
+    ACCOUNT_OPENED,
+    LedgerEvent,
+    account_payload,
+    entry_from_event,
+    entry_payload,
+)
 from crossmargin.ledger.models import (
     AccountEntryRow,
     AccountRow,
@@ -135,6 +141,57 @@ class LedgerRows:
             _ACCOUNT_ENTRIES.c.account_id == account_id
         )
         return int(self.connection.execute(query).scalar() or 0)
+
+    # -- accounts ------------------------------------------------------------------------------
+
+    def taken_names(self, names: Sequence[str]) -> set[str]:
+        """Which of ``names`` are already account names (queries of at most 500 names)."""
+        taken: set[str] = set()
+        for start in range(0, len(names), 500):
+            chunk = list(names[start : start + 500])
+            query = select(_ACCOUNTS.c.name).where(_ACCOUNTS.c.name.in_(chunk))
+            taken.update(str(name) for name in self.connection.execute(query).scalars())
+        return taken
+
+    def next_account_id(self) -> int:
+        """The id the next account gets (the largest id + 1)."""
+        return int(self.connection.execute(select(func.max(_ACCOUNTS.c.id))).scalar() or 0) + 1
+
+    def write_accounts(
+        self, last_sequence: int, records: Sequence[AccountRecord], recorded_at: datetime
+    ) -> None:
+        """Append one ``account_opened`` event (sequences ``last_sequence`` + 1, + 2, …) and
+        one account row per record, with one statement per table, and move the head."""
+        if not records:
+            return
+        stamp = recorded_at.isoformat()
+        self._insert(
+            _EVENTS,
+            [
+                {
+                    "sequence": last_sequence + 1 + k,
+                    "kind": ACCOUNT_OPENED,
+                    "payload": account_payload(record),
+                    "recorded_at": stamp,
+                }
+                for k, record in enumerate(records)
+            ],
+        )
+        self._insert(
+            _ACCOUNTS,
+            [
+                {
+                    "id": record.account_id,
+                    "name": record.name,
+                    "kind": record.kind.value,
+                    "opened_sequence": last_sequence + 1 + k,
+                }
+                for k, record in enumerate(records)
+            ],
+        )
+        self.connection.execute(
+            update(_HEAD).where(_HEAD.c.id == 1).values(last_sequence=last_sequence + len(records))
+        )
 
     # -- idempotency ---------------------------------------------------------------------------
 

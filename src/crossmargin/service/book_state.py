@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,6 +55,7 @@ from crossmargin.pricing import instrument_arrays, unit_values_usd
 __all__ = ["AccountRow", "BookState", "settled_portfolio"]
 
 FloatArray = NDArray[np.float64]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class BookState:
         self._rebuild = True
         self._reload = True
         self._result: BookMarginResult | None = None
+        self._moved: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ reading the ledger
 
@@ -244,10 +247,24 @@ class BookState:
             engine = self.sync()  # accounts read so far, at the market they were read at
             self._market = market
             if engine is None:
+                self._moved = tuple(market.index_usd)
                 return None
-            engine.update_market(market)
+            self._moved = engine.update_market(market)
             self._result = engine.margin_all()
             return self._result
+
+    def moved_accounts(self) -> set[int]:
+        """Ledger ids of the accounts the last :meth:`move_market` re-margined: those holding a
+        position on, or a balance of, an underlying whose market moved."""
+        with self._lock:
+            moved = set(self._moved)
+            held = {i.name for i in self._instruments if i.underlying in moved}
+            return {
+                account_id
+                for account_id, row in zip(self._ids, self._rows, strict=True)
+                if any(name in held for name in row.positions)
+                or any(currency in moved for currency in row.balances)
+            }
 
     def margins(self) -> BookMarginResult | None:
         """Every account's margin at the current market (computed only where something
@@ -260,6 +277,22 @@ class BookState:
                 engine.update_market(self._market)
             self._result = engine.margin_all()
             return self._result
+
+    def with_engine(
+        self, work: Callable[[BookEngine, BookMarginResult, tuple[int, ...]], T]
+    ) -> T | None:
+        """Run ``work(engine, margins, account_ids)`` under the state's lock, the engine at the
+        current market and ``margins`` its :meth:`BookEngine.margin_all` there (USD arrays
+        indexed like ``account_ids``); ``None`` while the engine holds nothing. ``work`` must
+        only read the engine."""
+        with self._lock:
+            engine = self.sync()
+            if engine is None:
+                return None
+            if engine.market is not self._market:
+                engine.update_market(self._market)
+            self._result = engine.margin_all()
+            return work(engine, self._result, tuple(self._ids))
 
     def pre_trade(self, account_id: int, instrument: str, size: float) -> PreTradeCheck | None:
         """The engine's what-if: ``account_id`` buys ``size`` (native units, negative sells) of

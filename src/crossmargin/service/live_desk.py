@@ -33,11 +33,10 @@ import numpy as np
 from fastapi import FastAPI
 
 from crossmargin.core.numeric import STABLECOINS
-from crossmargin.ledger import AccountKind, EntryRecord
-from crossmargin.ledger.risk import holdings_portfolio
-from crossmargin.margin.health import HEALTH_STATES, HealthState, health_codes
-from crossmargin.market import MarketSnapshot
+from crossmargin.ledger import AccountKind, EntryRecord, UnknownAccountError
+from crossmargin.margin.health import HEALTH_STATES, HealthState, health_codes, health_state
 from crossmargin.service import routes_liquidations
+from crossmargin.service.book_liquidations import fund_of, plan_liquidations, post_liquidations
 from crossmargin.service.book_state import BookState
 from crossmargin.service.context import ServiceContext
 from crossmargin.service.errors import json_bytes
@@ -59,7 +58,6 @@ REPLAY_DAYS_ENV = "CROSSMARGIN_REPLAY_DAYS"
 REPLAY_PACE_ENV = "CROSSMARGIN_REPLAY_PACE"
 
 _LOG = logging.getLogger(__name__)
-_DUE = (HealthState.LIQUIDATABLE, HealthState.BANKRUPT)
 
 
 @dataclass
@@ -98,6 +96,10 @@ class LiveDesk:
         self._lock = threading.Lock()
         self._subscribers: set[asyncio.Queue[str]] = set()
         self.tick_latencies_s: list[float] = []
+        self.tick_applied_at: list[tuple[int, float, float]] = []
+        self._count_lock = threading.Lock()
+        self._last_account_id = 0
+        self._user_accounts = 0
 
     # ------------------------------------------------------------------ ledger hook
 
@@ -117,20 +119,7 @@ class LiveDesk:
         result = self.book.move_market(tick.market)
         events: list[dict[str, Any]] = []
         if result is not None:
-            codes = health_codes(
-                np.asarray(result.equity),
-                np.asarray(result.maintenance_margin),
-                self.liquidations.parameters.health,
-            )
-            due_codes = [HEALTH_STATES.index(s) for s in _DUE]
-            due = np.flatnonzero(np.isin(codes, due_codes) & (result.maintenance_margin > 0))
-            ratios = np.asarray(result.margin_ratio)[due]
-            order = due[np.lexsort((due, -ratios))][: self.max_liquidations]
-            ids = self.book.account_ids
-            for a in order:
-                events.append(self._liquidate(ids[int(a)], version, tick.market))
-            if events:
-                self.book.refresh(context.ledger, [e["account_id"] for e in events])
+            events = self._liquidate_due(version)
         with self._lock:
             point = {
                 "tick": tick.number,
@@ -145,23 +134,50 @@ class LiveDesk:
             del self.state.ticks[:-500]
         return events
 
-    def _liquidate(self, account_id: int, version: int, market: MarketSnapshot) -> dict[str, Any]:
-        context = self.context
-        portfolio = holdings_portfolio(context.ledger.holdings(account_id))
-        event = routes_liquidations._liquidate(
-            context, self.liquidations, account_id, portfolio, version, market
+    def _liquidate_due(self, version: int) -> list[dict[str, Any]]:
+        """The whole-book pass over the engine at the current market, posted in one batch
+        (:mod:`crossmargin.service.book_liquidations`); the liquidated accounts are re-read and
+        their events recorded with the engine's health and equity after."""
+        ledger, parameters = self.context.ledger, self.liquidations.parameters
+        fund = fund_of(ledger)
+        planned = self.book.with_engine(
+            lambda engine, margins, ids: plan_liquidations(
+                engine, margins, ids, parameters, fund, version, self.max_liquidations
+            )
         )
-        return self.liquidations.record(event)
+        if not planned:
+            return []
+        events = post_liquidations(ledger, planned, version)
+        self.book.refresh(ledger, [p.account_id for p in planned])
+        after = self.book.margins()
+        index = {account_id: a for a, account_id in enumerate(self.book.account_ids)}
+        recorded = []
+        for event in events:
+            a = index[event["account_id"]]
+            if after is not None:
+                equity = float(after.equity[a])
+                maintenance = float(after.maintenance_margin[a])
+                event["health_after"] = health_state(equity, maintenance, parameters.health).value
+                event["equity_after_usd"] = equity
+            recorded.append(self.liquidations.record(event))
+        return recorded
 
     async def apply_tick(self, tick: Tick) -> None:
-        """:meth:`tick` off the event loop, then push every WebSocket (account streams: the
-        market trigger and any liquidation event; the overview: its document)."""
-        started = time.perf_counter()
+        """:meth:`tick` off the event loop, then push the WebSockets: the account streams of the
+        accounts the tick re-margined (the market trigger; each account's margin is computed
+        once for all its subscribers) and of the liquidated accounts (their event), and the
+        overview stream (its document). ``tick_applied_at`` keeps (market version, arrival, applied)
+        of the last 1,000 ticks: Unix times in seconds when this call began and when the tick's
+        state (market, engine, liquidations) was in place, before any push."""
+        started, arrived = time.perf_counter(), time.time()
         context = self.context
         async with context.market_update_lock:
             events = await asyncio.to_thread(self.tick, tick)
+            moved = await asyncio.to_thread(self.book.moved_accounts)
         version = context.market.versioned()[0]
-        context.stream.publish_all({"kind": "market", "market_version": version})
+        self.tick_applied_at.append((version, arrived, time.time()))
+        del self.tick_applied_at[:-1000]
+        context.stream.publish_market(moved, {"kind": "market", "market_version": version})
         for event in events:
             message = json_bytes({"type": "liquidation", **event}).decode("ascii")
             trigger = {"kind": "liquidation", "liquidation_id": event["liquidation_id"]}
@@ -197,6 +213,23 @@ class LiveDesk:
         """Stop feeding ``queue``."""
         self._subscribers.discard(queue)
 
+    def _user_account_count(self) -> int:
+        """The ledger's user accounts: counted once, then only the accounts opened since (the
+        ledger numbers accounts 1, 2, … without gaps, so the next id tells whether one was)."""
+        ledger = self.context.ledger
+        with self._count_lock:
+            if self._last_account_id == 0:
+                records = ledger.accounts()
+                self._last_account_id = max((r.account_id for r in records), default=0)
+                self._user_accounts = sum(1 for r in records if r.kind is AccountKind.USER)
+            while True:
+                try:
+                    record = ledger.account(self._last_account_id + 1)
+                except UnknownAccountError:
+                    return self._user_accounts
+                self._last_account_id = record.account_id
+                self._user_accounts += record.kind is AccountKind.USER
+
     def overview(self) -> dict[str, Any]:
         """The venue at a glance (blocking: reads the ledger).
 
@@ -213,7 +246,7 @@ class LiveDesk:
         """
         context = self.context
         ledger = context.ledger
-        accounts = [r for r in ledger.accounts() if r.kind is AccountKind.USER]
+        user_accounts = self._user_account_count()
         result = self.book.margins()
         by_health = {state.value: 0 for state in HEALTH_STATES}
         im = mm = 0.0
@@ -229,7 +262,7 @@ class LiveDesk:
             held = int(codes.shape[0])
             im = float(np.sum(result.initial_margin))
             mm = float(np.sum(result.maintenance_margin))
-        by_health[HealthState.HEALTHY.value] += len(accounts) - held  # nothing held: no margin
+        by_health[HealthState.HEALTHY.value] += user_accounts - held  # nothing held: no margin
         market = context.market.current()
         fund = ledger.balances(ledger.system_account_id(AccountKind.INSURANCE))
         fund_usd = sum(
@@ -254,7 +287,7 @@ class LiveDesk:
             }
         return {
             "accounts_by_health": by_health,
-            "account_count": len(accounts),
+            "account_count": user_accounts,
             "total_initial_margin_usd": im,
             "total_maintenance_margin_usd": mm,
             "insurance_fund_usd": fund_usd,

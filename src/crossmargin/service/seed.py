@@ -6,8 +6,10 @@ their positions as trades at the market's mark (futures, perpetuals and spot at 
 rounded to 0.5 USD; options at the model premium in their settlement currency, rounded to its
 quantum), so their risk is the example's or the synthetic book's. It is a one-off set-up of a
 demo database: the trades are posted without the enforced margin check (the seeded books are
-given, as a venue's existing book would be), through :meth:`Ledger.post_batch`, 256 per
-transaction. A ledger that already holds user accounts is left alone.
+given, as a venue's existing book would be), through :meth:`Ledger.post_batch`, about 4,096
+per transaction; the synthetic accounts are opened in one transaction
+(:meth:`Ledger.open_accounts`), so the writer's cache knows them empty and reads none of them
+back. A ledger that already holds user accounts is left alone.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from crossmargin.simulation import synthetic_book
 
 __all__ = ["SeedError", "SeedReport", "seed_demo_ledger"]
 
-_BATCH = 256
+_BATCH = 4096
 _FUTURE_TICK = Decimal("0.5")
 _INSURANCE_SEED_USDC = Decimal("5000000")
 
@@ -185,7 +187,7 @@ def seed_demo_ledger(
         synthetic_accounts, 120, seed, data_dir=data_dir, positions_per_account=3.0, market=market
     )
     prices = _marks(book.instruments, market)
-    ids = [ledger.open_account(f"synthetic-{a:06d}") for a in range(book.account_count)]
+    ids = ledger.open_accounts([f"synthetic-{a:06d}" for a in range(book.account_count)])
     opened += book.account_count
     by_account: list[list[tuple[Instrument, Decimal, Decimal]]] = [
         [] for _ in range(book.account_count)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 __all__ = ["EVENT_KEY", "MarginStream", "Subscription", "Trigger"]
@@ -130,6 +130,15 @@ class MarginStream:
         self._market_revision += 1
         for group in self._subscribers.values():
             for subscription in group:
+                subscription.push(trigger)
+
+    def publish_market(self, account_ids: Iterable[int], trigger: Trigger) -> None:
+        """A market update that changed only ``account_ids``' margin: every account's cached
+        margin is stale, but only their subscribers are triggered (one computation per account,
+        shared by its subscribers)."""
+        self._market_revision += 1
+        for account_id in account_ids:
+            for subscription in self._subscribers.get(account_id, ()):
                 subscription.push(trigger)
 
     def close(self) -> None:
