@@ -50,6 +50,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from crossmargin.engine import BookEngine
+from crossmargin.engine.execution import available_cpus
 from crossmargin.engine.reference import underlying_rows
 from crossmargin.engine.tables import ScenarioCounting
 from crossmargin.margin import build_model, is_liquidatable
@@ -57,6 +58,7 @@ from crossmargin.portfolio import Portfolio, Position
 from crossmargin.scenarios import counted_pnl
 from crossmargin.shared_data import shared_data_dir
 from crossmargin.simulation import synthetic_book
+from engine_bare_kernel import interleaved_ratio  # benchmarks/, next to this file
 
 
 def _best(run: Callable[[], object], repeat: int) -> float:
@@ -171,15 +173,15 @@ def model_loop_seconds(engine: BookEngine, accounts: NDArray[np.int64]) -> float
     return (time.perf_counter() - start) / max(len(portfolios), 1)
 
 
-def pre_trade_latencies(
+def random_checks(
     engine: BookEngine, checks: int, rng: np.random.Generator
-) -> NDArray[np.float64]:
-    """Microseconds per ``pre_trade`` call: random accounts, half of them trading an instrument
-    they hold, half a random one; sizes of ±1 contract to ±20 % of the position."""
+) -> list[tuple[int, int, float]]:
+    """(account, instrument, size) of random checks: random accounts, half of them trading an
+    instrument they hold, half a random one; sizes of ±1 contract to ±20 % of the position."""
     accounts = rng.integers(engine.account_count, size=checks)
-    latencies = np.empty(checks)
+    orders = []
     count = len(engine.instruments)
-    for n, a in enumerate(accounts.tolist()):
+    for a in accounts.tolist():
         cols, sizes = engine.positions(a)
         if cols.size and rng.random() < 0.5:
             pick = int(rng.integers(cols.size))
@@ -187,10 +189,44 @@ def pre_trade_latencies(
         else:
             instrument = int(rng.integers(count))
             size = float(rng.choice([-1.0, 1.0])) * engine.instruments[instrument].contract_size
-        start = time.perf_counter_ns()
-        engine.pre_trade(a, instrument, size)
-        latencies[n] = (time.perf_counter_ns() - start) / 1000.0
+        orders.append((a, instrument, size))
+    return orders
+
+
+def pre_trade_latencies(
+    engine: BookEngine, orders: list[tuple[int, int, float]]
+) -> NDArray[np.float64]:
+    """Microseconds per ``pre_trade`` call over ``orders``, in order."""
+    latencies = np.empty(len(orders))
+    check = engine.pre_trade
+    clock = time.perf_counter_ns
+    for n, (a, instrument, size) in enumerate(orders):
+        start = clock()
+        check(a, instrument, size)
+        latencies[n] = (clock() - start) / 1000.0
     return latencies
+
+
+def busy_wait_latencies(checks: int, microseconds: float) -> NDArray[np.float64]:
+    """The machine's floor for a latency tail: microseconds taken by ``checks`` busy waits of
+    ``microseconds`` each. Whatever exceeds the wait is the process being interrupted (other
+    jobs, interrupts) — on a shared machine the maximum of any loop is at least this one's."""
+    latencies = np.empty(checks)
+    clock = time.perf_counter_ns
+    target = int(microseconds * 1000)
+    for n in range(checks):
+        start = clock()
+        while clock() - start < target:
+            pass
+        latencies[n] = (clock() - start) / 1000.0
+    return latencies
+
+
+def _percentiles(latencies: NDArray[np.float64]) -> str:
+    return (
+        f"{np.percentile(latencies, 50):.1f} / {np.percentile(latencies, 99):.1f} / "
+        f"{latencies.max():.0f} us"
+    )
 
 
 def coin_balances(
@@ -291,6 +327,9 @@ def main() -> None:
     parser.add_argument("--balances", type=float, default=0.0, help="accounts with coin balances")
     parser.add_argument("--compare-with", default=None, help="src folder of another version")
     parser.add_argument("--reps", type=int, default=9, help="interleaved pairs with --compare-with")
+    parser.add_argument(
+        "--ratio-reps", type=int, default=9, help="interleaved repetitions against the bare kernel"
+    )
     parser.add_argument("--kernel-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.kernel_only:
@@ -319,6 +358,24 @@ def main() -> None:
     compile_and_run = time.perf_counter() - first
     kernel = _best(lambda: engine.margin_all(incremental=False), args.repeat)
     rows.append(("fused kernel, full recompute", f"{kernel * 1e3:,.1f} ms", "1.0x"))
+    phases = None
+    if args.ratio_reps > 0 and args.model == "pm":
+        threads = args.threads or available_cpus()
+        phases = interleaved_ratio(engine, args.ratio_reps, threads)
+        rows.append(
+            (
+                f"bare fused kernel (CSR row x P&L rows, min), median of {phases.repetitions}",
+                f"{phases.bare * 1e3:,.1f} ms",
+                "floor",
+            )
+        )
+        rows.append(
+            (
+                f"full recompute, interleaved with it, median of {phases.repetitions}",
+                f"{phases.margin_all * 1e3:,.1f} ms",
+                f"{phases.ratio:.2f}x the bare kernel",
+            )
+        )
 
     # ---- market moves
     moved_one = engine.market.shocked({"BTC": 0.01})
@@ -370,13 +427,31 @@ def main() -> None:
     )
 
     # ---- pre-trade checks: cold (first check of an account since the move) and warm
-    latencies = pre_trade_latencies(engine, args.checks, rng)
+    orders = random_checks(engine, args.checks, rng)
+    gc.collect()
+    latencies = pre_trade_latencies(engine, orders)
     rows.append(
         (
             "pre_trade latency p50 / p99 / max",
-            f"{np.percentile(latencies, 50):.1f} / {np.percentile(latencies, 99):.1f} / "
-            f"{latencies.max():.0f} us",
-            f"{args.checks:,} random checks",
+            _percentiles(latencies),
+            f"{args.checks:,} random checks (first check of each account since the move)",
+        )
+    )
+    warm = pre_trade_latencies(engine, orders)
+    rows.append(
+        (
+            "pre_trade latency p50 / p99 / max, warm",
+            _percentiles(warm),
+            "the same checks again (stored vectors)",
+        )
+    )
+    wait = float(np.percentile(warm, 50))
+    floor = busy_wait_latencies(args.checks, wait)
+    rows.append(
+        (
+            f"machine floor: {wait:.1f} us busy waits, p50 / p99 / max",
+            _percentiles(floor),
+            "no engine: the tail any loop of that length sees here",
         )
     )
     engine_peak = _peak_gib()
@@ -453,6 +528,16 @@ def main() -> None:
         f"liquidatable accounts (equity < MM): "
         f"{np.mean(is_liquidatable(result.equity, result.maintenance_margin)):.2%}"
     )
+    if phases is not None:
+        kernel_share = phases.engine_kernel
+        print(
+            f"phases (medians of {phases.repetitions} interleaved repetitions, one process): "
+            f"bare fused kernel {phases.bare * 1e3:.1f} ms; engine kernel alone "
+            f"{phases.engine_kernel * 1e3:.1f} ms ({phases.kernel_ratio:.2f}x); result assembly "
+            f"and dispatch {max(phases.margin_all - kernel_share, 0.0) * 1e3:.1f} ms; "
+            f"margin_all(incremental=False) {phases.margin_all * 1e3:.1f} ms "
+            f"({phases.ratio:.2f}x the bare kernel)"
+        )
     width = max(len(r[0]) for r in rows)
     middle = max(len(r[1]) for r in rows)
     print(f"\n| {'measure':<{width}} | {'time':>{middle}} | ratio |")

@@ -29,6 +29,8 @@ ROWS = {
     "market move, ETH only": "market move ETH (ms)",
     "market move, BTC and ETH": "market move all (ms)",
     "scipy baseline": "scipy baseline (ms)",
+    "bare fused kernel": "bare fused kernel (ms)",
+    "full recompute, interleaved": "full recompute vs bare, interleaved (ms)",
 }
 PRE_TRADE = "pre_trade latency p50 / p99 / max"
 
@@ -54,8 +56,9 @@ def parse_table(output: str) -> dict[str, float]:
                 figures[name] = _milliseconds(cells[1])
         if cells[0].startswith(PRE_TRADE):
             p50, p99 = (float(part) for part in cells[1].split("us")[0].split("/")[:2])
-            figures["pre_trade p50 (us)"] = p50
-            figures["pre_trade p99 (us)"] = p99
+            kind = " warm" if cells[0].endswith("warm") else ""
+            figures[f"pre_trade{kind} p50 (us)"] = p50
+            figures[f"pre_trade{kind} p99 (us)"] = p99
     return figures
 
 

@@ -145,12 +145,12 @@ def books(draw: st.DrawFn) -> Book:
     return market, rows, collateral, entries, coins
 
 
-def _engine(variant: str, book: Book) -> BookEngine:
+def _engine(variant: str, book: Book, check_slots: int | None = None) -> BookEngine:
     market, rows, collateral, entries, coins = book
     model, parameters, _ = VARIANTS[variant]
     engine = BookEngine(
         NAMES, market, model, parameters,
-        entry_prices_usd=[np.nan if e is None else e for e in entries],
+        entry_prices_usd=[np.nan if e is None else e for e in entries], check_slots=check_slots,
     )  # fmt: skip
     accounts = [a for a, row in enumerate(rows) for _ in row]
     instruments = [i for row in rows for i, _ in row]
@@ -279,6 +279,54 @@ def test_pre_trade_equals_the_margin_after_the_trade(
     assert abs(check.initial_margin - after.initial_margin[account]) <= 1e-9 * max(
         after.initial_margin[account], 1.0
     )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    book=books(),
+    model=ALL_VARIANTS,
+    trades=st.lists(
+        st.tuples(st.integers(0, len(NAMES) - 1), st.floats(-3.0, 3.0), st.booleans()),
+        min_size=1,
+        max_size=6,
+    ),
+    data=st.data(),
+)
+def test_stored_check_state_follows_committed_trades(
+    book: Book,
+    model: str,
+    trades: list[tuple[int, float, bool]],
+    data: st.DataObject,
+) -> None:
+    """Trades committed one after another (some closing a position exactly) move an account's
+    stored pre-trade state (pm: vectors with delta and value lanes, held counts, bucket nets) as
+    a rebuild from the positions would: a warm check then equals margin_all, also through a
+    pre-trade pool of one slot that the other accounts keep taking."""
+    engine = _engine(model, book)
+    account = data.draw(st.integers(0, engine.account_count - 1))
+    for instrument, size, close in trades:
+        held = dict(zip(*engine.positions(account), strict=True))
+        if close and instrument in held:
+            size = -float(held[instrument])
+        elif NAMES[instrument] in DELTA_ONE and "_" not in NAMES[instrument]:
+            size *= 10_000.0
+        engine.apply_trade(account, instrument, size)
+    warm = engine.pre_trade(account, 0, 0.0)
+    result = engine.margin_all()
+    scale = max(abs(result.initial_margin[account]), 1.0)
+    assert abs(warm.initial_margin - result.initial_margin[account]) <= 1e-11 * scale
+    assert abs(warm.equity - result.equity[account]) <= 1e-11 * max(
+        abs(result.equity[account]), 1.0
+    )
+    assert _close(warm.initial_margin, float(_model(engine, account, model).initial_margin), model)
+    small = _engine(model, book, check_slots=1)
+    for other in range(small.account_count):
+        small.pre_trade(other, 0, 0.0)
+    expected = small.margin_all()
+    for other in range(small.account_count):
+        check = small.pre_trade(other, 0, 0.0)
+        scale = max(abs(expected.initial_margin[other]), 1.0)
+        assert abs(check.initial_margin - expected.initial_margin[other]) <= 1e-11 * scale
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -23,7 +23,7 @@ Conventions:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,16 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel
 
 from crossmargin.core.errors import InputError
-from crossmargin.engine.columns import F_VALUE, I_UNDERLYING, I_VECTOR
+from crossmargin.engine.check_pool import DEFAULT_CHECK_SLOTS, CheckPool
+from crossmargin.engine.columns import (
+    CHECK_OUTPUT_COLUMNS,
+    CHECK_REQUEST_COLUMNS,
+    F_VALUE,
+    I_UNDERLYING,
+    O_EQUITY,
+    O_INITIAL,
+    O_MAINTENANCE,
+)
 from crossmargin.engine.execution import (
     CheckBuffers,
     available_cpus,
@@ -44,7 +53,7 @@ from crossmargin.engine.execution import (
 from crossmargin.engine.layout import build_layout, coerce_instruments, engine_order
 from crossmargin.engine.margin_arrays import MarginArrays
 from crossmargin.engine.positions import PositionBook
-from crossmargin.engine.results import BookMarginResult, PreTradeCheck, margin_ratios
+from crossmargin.engine.results import BookMarginResult, PreTradeCheck
 from crossmargin.engine.specs import model_spec
 from crossmargin.engine.tables import KernelTables, UnderlyingBlock, same_inputs
 from crossmargin.engine.validation import (
@@ -86,6 +95,11 @@ class BookEngine:
         forward at ``market``).
     threads:
         Threads for :meth:`margin_all` (default: one per available CPU).
+    check_slots:
+        Accounts whose scenario vectors the pre-trade pool keeps (default
+        :data:`~crossmargin.engine.check_pool.DEFAULT_CHECK_SLOTS`, at most the number of
+        accounts). The pool is allocated when positions are loaded and never grows; past it, the
+        account checked longest ago gives up its slot and is rebuilt at its next check.
     """
 
     def __init__(
@@ -97,6 +111,7 @@ class BookEngine:
         *,
         entry_prices_usd: ArrayLike | None = None,
         threads: int | None = None,
+        check_slots: int | None = None,
     ) -> None:
         if not isinstance(market, MarketSnapshot):
             raise InputError("market", type(market).__name__, "must be a MarketSnapshot")
@@ -107,6 +122,11 @@ class BookEngine:
         ):
             raise InputError("threads", threads, "must be None or an int >= 1")
         self._threads = threads
+        if check_slots is not None and (
+            isinstance(check_slots, bool) or not isinstance(check_slots, int) or check_slots < 1
+        ):
+            raise InputError("check_slots", check_slots, "must be None or an int >= 1")
+        self._check_slots = DEFAULT_CHECK_SLOTS if check_slots is None else check_slots
         items = coerce_instruments(instruments)
         self._instruments = items
         self._order = engine_order(items, self._spec.instrument_key)
@@ -146,20 +166,26 @@ class BookEngine:
         self._book = book
         self._collateral = collateral
         self._held = held_underlyings(self._tables, book.row_start, book.row_len, book.cols)
-        self._slot = np.full(accounts, -1, dtype=np.int64)
-        self._state = np.zeros((0, self._state_rows(), self._tables.pnl.shape[1]))
-        self._state_epoch = np.zeros(0, dtype=np.int64)
-        self._slots_used = 0
+        tables = self._tables
+        fast = self._spec.fast_check
+        if fast is not None:  # the model's own state per slot (pm: lanes, held counts, nets)
+            shape = fast.pool_shape(tables)
+        else:  # the stored scenario vectors the model's kernel reads as its state
+            shape = (tables.underlying_count, tables.pnl.shape[1], 0)
+        self._pool = CheckPool(accounts, self._check_slots, *shape)
         self._epoch = 0
         self._buffers = CheckBuffers()
+        self._request = np.zeros(CHECK_REQUEST_COLUMNS, dtype=np.int64)
+        self._trade_size = np.zeros(1)
+        self._check_float = np.zeros((2, CHECK_OUTPUT_COLUMNS))
+        self._check_int = np.zeros(2, dtype=np.int64)
+        self._request_view: Any = self._request.data
+        self._trade_size_view: Any = self._trade_size.data
+        self._check_int_view: Any = self._check_int.data
+        self._bind_check()
         self._cache: MarginArrays | None = None
         self._stale = np.zeros(accounts, dtype=np.bool_)
         self._moved = np.uint64(0)
-
-    def _state_rows(self) -> int:
-        """Stored vectors per account: one per risk vector (pm) or per underlying (span)."""
-        tables = self._tables
-        return tables.vector_count if self._spec.balance_columns else tables.underlying_count
 
     # ------------------------------------------------------------------ properties
 
@@ -215,6 +241,11 @@ class BookEngine:
         return self._collateral.copy()
 
     @property
+    def check_slots(self) -> int:
+        """Accounts whose stored scenario vectors the pre-trade pool holds (its fixed size)."""
+        return self._pool.capacity
+
+    @property
     def tables(self) -> KernelTables:
         """The kernel tables at the current market (read-only use)."""
         return self._tables
@@ -232,16 +263,19 @@ class BookEngine:
         book = self._book
         arrays: list[NDArray[Any]] = [
             book.row_start, book.row_len, book.row_capacity, book.cols, book.sizes,
-            self._collateral, self._held, self._slot, self._state, self._state_epoch,
-            self._stale, self._order, self._rank, self._entry_prices,
+            self._collateral, self._held, self._stale, self._order, self._rank,
+            self._entry_prices,
         ]  # fmt: skip
         tables = self._tables
         arrays += [value for value in vars(tables).values() if isinstance(value, np.ndarray)]
+        if self._spec.fast_check is not None:
+            packed = tables.packed
+            arrays += [value for value in vars(packed).values() if isinstance(value, np.ndarray)]
         if self._cache is not None:
             cache = self._cache
             arrays += [cache.initial_margin, cache.maintenance_margin, cache.equity,
-                       cache.worst_scenario_index]  # fmt: skip
-        return int(sum(array.nbytes for array in arrays))
+                       cache.worst_scenario_index, cache.margin_ratio]  # fmt: skip
+        return int(sum(array.nbytes for array in arrays)) + self._pool.nbytes
 
     def positions(self, account: int) -> tuple[IntArray, FloatArray]:
         """(instrument indices, sizes) held by ``account``, ascending by instrument."""
@@ -344,7 +378,7 @@ class BookEngine:
             cache = MarginArrays.empty(count)
             todo: IntArray = np.arange(count, dtype=np.int64)
         else:
-            cache = self._cache
+            cache = self._cache.copy()  # the last result's arrays are read-only and stay so
             redo = self._stale | ((self._held & self._moved) != 0)
             todo = np.flatnonzero(redo).astype(np.int64)
         if todo.size == count:
@@ -372,21 +406,22 @@ class BookEngine:
             cache.maintenance_margin[todo] = fresh.maintenance_margin
             cache.equity[todo] = fresh.equity
             cache.worst_scenario_index[todo] = fresh.worst_scenario_index
+            cache.margin_ratio[todo] = fresh.margin_ratio
         self._cache = cache
         self._stale[:] = False
         self._moved = np.uint64(0)
         return self._result(cache)
 
     def _result(self, arrays: MarginArrays) -> BookMarginResult:
-        equity = arrays.equity.copy()
-        maintenance = arrays.maintenance_margin.copy()
+        """The result over ``arrays`` themselves (no copies: they become read-only, and the
+        engine copies its cache before changing it)."""
         return BookMarginResult(
             model=self.model,
-            initial_margin=arrays.initial_margin.copy(),
-            maintenance_margin=maintenance,
-            equity=equity,
-            margin_ratio=margin_ratios(maintenance, equity),
-            worst_scenario_index=arrays.worst_scenario_index.copy(),
+            initial_margin=arrays.initial_margin,
+            maintenance_margin=arrays.maintenance_margin,
+            equity=arrays.equity,
+            margin_ratio=arrays.margin_ratio,
+            worst_scenario_index=arrays.worst_scenario_index,
             scenario_labels=self._labels,
         )
 
@@ -435,7 +470,7 @@ class BookEngine:
             *(
                 np.concatenate([getattr(o, name) for o in outputs] or [getattr(empty, name)])
                 for name in ("initial_margin", "maintenance_margin", "equity",
-                             "worst_scenario_index")
+                             "worst_scenario_index", "margin_ratio")
             )
         )  # fmt: skip
         return self._result(joined)
@@ -468,6 +503,7 @@ class BookEngine:
             self._tables = tables
             self._labels = tuple(label for block in blocks for label in block.labels)
             self._epoch += 1
+            self._bind_check()
             bits = sum(1 << u for u in moved) if len(blocks) <= 64 else (1 << 64) - 1
             self._moved = np.uint64(int(self._moved) | bits)
         return tuple(self._layout.underlyings[u] for u in moved)
@@ -485,28 +521,25 @@ class BookEngine:
         book = self._book
         return book.row_start, book.row_len, book.cols, book.sizes
 
-    def _slot_of(self, account: int) -> int:
-        """The account's slot in the pool of stored scenario vectors, given on first use. The
-        pool grows by doubling and is written through at once, so no check pays for first-touch
-        page faults (numpy backs large arrays with 2 MiB pages)."""
-        slot = int(self._slot[account])
-        if slot >= 0:
-            return slot
-        if self._slots_used == self._state.shape[0]:
-            capacity = max(1024, 2 * self._state.shape[0])
-            grown = np.empty((capacity, *self._state.shape[1:]))
-            grown[: self._slots_used] = self._state[: self._slots_used]
-            grown[self._slots_used :] = 0.0
-            epochs = np.full(capacity, -1, dtype=np.int64)
-            epochs[: self._slots_used] = self._state_epoch[: self._slots_used]
-            self._state, self._state_epoch = grown, epochs
-        slot = self._slots_used
-        self._slots_used += 1
-        self._slot[account] = slot
-        return slot
-
-    def _check(self, a: int, i: int, size: float) -> PreTradeCheck:
-        state = (self._slot_of(a), self._state, self._state_epoch, self._epoch)
+    def _check(self, a: int, i: int, size: float, commit: int = 0) -> PreTradeCheck:
+        slot = self._pool.slot(a)
+        if self._check_call is not None:
+            request = self._request_view  # memoryviews: item writes without numpy scalars
+            request[0] = a
+            request[1] = i
+            request[2] = slot
+            request[3] = self._epoch
+            request[4] = commit
+            self._trade_size_view[0] = size
+            self._check_call()
+            before, after = self._check_float.tolist()
+            return PreTradeCheck(
+                a, int(self._order[i]), size, before[O_INITIAL], before[O_MAINTENANCE],
+                after[O_INITIAL], after[O_MAINTENANCE], after[O_EQUITY],
+                self._check_int_view[1],
+            )  # fmt: skip
+        pool = self._pool
+        state = (slot, pool.vectors, pool.epochs, self._epoch)
         out = check_account(
             self._spec.kernel,
             self._tables,
@@ -530,6 +563,20 @@ class BookEngine:
             worst_scenario_index=int(out.worst_scenario_index[1]),
         )
 
+    def _bind_check(self) -> None:
+        """Bind the model's fast check (:class:`~crossmargin.engine.model_spec.FastCheck`, if it
+        has one) to this engine's current arrays, once per load, market move or grown row buffer
+        (never inside a check): a check then pays neither numba's type dispatch nor argument
+        packing, and the first check after a move does not load the kernel."""
+        fast = self._spec.fast_check
+        self._check_call: Callable[[], None] | None = None
+        if fast is not None:
+            arrays = (
+                self._request, self._trade_size, self._rows(), self._collateral, self._pool,
+                self._check_float, self._check_int,
+            )  # fmt: skip
+            self._check_call = fast.bind(self._tables, arrays)
+
     def pre_trade(self, account: int, instrument_index: int, size: float) -> PreTradeCheck:
         """Margin of ``account`` after buying ``size`` (native units, negative sells) of
         instrument ``instrument_index`` at the mark, without committing it.
@@ -549,13 +596,16 @@ class BookEngine:
         recomputed by the next :meth:`margin_all`.
         """
         a, i, ds = self._trade_args(account, instrument_index, size)
-        check = self._check(a, i, ds)
+        check = self._check(a, i, ds, commit=1)  # pm: the stored state takes the trade
         book = self._book
+        cols = book.cols
         book.set_size(a, i, book.size_of(a, i) + ds)
+        if book.cols is not cols:  # the row buffers grew: rebind the check's arguments
+            self._bind_check()
         self._collateral[a] -= ds * self._tables.instrument_float[i, F_VALUE]
-        column = I_VECTOR if self._spec.balance_columns else I_UNDERLYING
-        row = int(self._tables.instrument_int[i, column])
-        self._state[self._slot[a], row] += ds * self._tables.pnl[i]
+        if self._spec.fast_check is None:  # the fast check committed the trade itself
+            row = int(self._tables.instrument_int[i, I_UNDERLYING])
+            self._pool.vectors[self._pool.slot(a), row] += ds * self._tables.pnl[i]
         self._held[a] = held_underlyings(
             self._tables, book.row_start[a : a + 1], book.row_len[a : a + 1], book.cols
         )[0]

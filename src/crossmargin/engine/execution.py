@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.engine.columns import I_UNDERLYING
+from crossmargin.engine.compiled import compiled_call
 from crossmargin.engine.margin_arrays import MarginArrays
 from crossmargin.engine.model_spec import KernelRun, Rows, State
 from crossmargin.engine.positions import PackedRows
@@ -31,6 +32,7 @@ __all__ = [
     "available_cpus",
     "balanced_bounds",
     "check_account",
+    "compiled_call",
     "held_underlyings",
     "margin_accounts",
     "margin_partition",

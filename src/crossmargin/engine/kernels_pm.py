@@ -1,284 +1,485 @@
-"""Fused numba kernel of Deribit's cross-collateral portfolio margin (``pm``) over many accounts.
+"""Fused numba kernels of Deribit's cross-collateral portfolio margin (``pm``) over many accounts.
 
-Per request (an account, optionally with one hypothetical trade), in one pass over the account's
-positions and without an accounts × scenarios matrix:
+Per account, without an accounts × scenarios matrix (tables: :mod:`crossmargin.engine.packed`):
 
-1. the raw USD scenario P&L of each risk vector (pair, currency): an option adds size × its P&L
-   row, a delta-one contract or a collateral balance (a balance column) adds size × coefficient
-   to its vector's weight on the underlying's price-move shape, expanded once per vector (see
-   :mod:`crossmargin.engine.tables`); or the vectors stored for the account (rebuilt and stored
-   when stale); then the trade's row;
-2. per vector the net coin delta, and per roll bucket (contiguous in the engine's order,
-   :func:`crossmargin.engine.layout.netting_order_key`) its net coin, so roll shocks accumulate
-   in registers;
+1. one pass over the account's positions (:func:`_add_positions`): an option (or any instrument
+   kept as a row) adds size × its P&L row to its risk vector's accumulator — the row's two extra
+   lanes carry the unit delta and mark value, so the same adds give the vector's net delta and
+   the positions' mark value; a delta-one contract or a collateral balance (a balance column)
+   adds size × coefficient to its vector's weight on the underlying's price-move shape (and its
+   delta and value to the lanes); a position in a roll bucket adds its coin to the bucket's net;
+2. the factor weights expanded once per vector; the roll shock of each bucket's net;
 3. each held vector counted (weights, USD dampeners) and expressed in its currency at the
    scenario price, summed at the current price into the full and the offset aggregate
    (:mod:`crossmargin.margin.pm.charges`); worst case, correlation contingency, roll and delta
-   shocks; IM, MM = mm_factor × IM, and the worst scenario (the offset aggregate's first minimum,
-   on the pair that loses most there).
+   shocks; IM, MM = mm_factor × IM, the worst scenario (the offset aggregate's first minimum, on
+   the pair that loses most there) and the margin ratio, written in place.
 
-Everything is written out in one function on purpose: numba reference-counts every array passed
-to a helper, and in a loop over positions that costs more than the arithmetic.
+:func:`pm_book_kernel` runs this over many accounts; :func:`pm_check_kernel` runs it for one
+account before and after one hypothetical trade, from the account's stored vectors, lanes, held
+counts and bucket nets (built from its positions once per market epoch). Both call the same
+steps. The steps are compiled without numba's reference counting (``_nrt=False``: they allocate
+nothing): numba otherwise reference-counts every array passed to a function — even one inlined
+with ``inline="always"`` — and per account that cost more than the arithmetic (~100 ns per call
+with a dozen arrays). LLVM then inlines them into the kernels.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.engine.columns import (
-    F_BUCKET_COIN,
-    F_COEF1,
-    F_DELTA,
-    F_NEGATIVE_COEF,
-    F_ROLL_RATE,
-    F_VALUE,
-    I_BUCKET,
-    I_FACTOR1,
-    I_IS_BALANCE,
-    I_VECTOR,
-    M_MM_FACTOR,
-    U_INCREMENT,
-    U_INDEX,
-    U_MAX_SHOCK,
-    U_THRESHOLD,
-    V_CAP_COIN,
-    V_OFFSET,
-    V_PRICE,
+    CHECK_COMMIT,
+    CHECK_EPOCH,
+    CHECK_INSTRUMENT,
+    CHECK_SLOT,
+    O_EQUITY,
+    O_INITIAL,
+    O_MAINTENANCE,
+    O_RATIO,
+    P_BUCKET_COIN,
+    P_COEF,
+    P_DELTA,
+    P_NEGATIVE_COEF,
+    P_ROLL_RATE,
+    P_VALUE,
+    R_BUCKET,
+    R_FACTOR,
+    R_HOLDS,
+    R_VECTOR,
+    VF_CAP_COIN,
+    VF_INCREMENT,
+    VF_INDEX,
+    VF_MAX_SHOCK,
+    VF_MM_FACTOR,
+    VF_OFFSET,
+    VF_PRICE,
+    VF_THRESHOLD,
+    VI_COUNT,
+    VI_OFFSET,
+    VI_UNDERLYING,
+    VT_CONVERSION,
+    VT_DAMPENER,
+    VT_WEIGHT,
 )
 
-__all__ = ["pm_kernel"]
+__all__ = ["pm_book_kernel", "pm_check_kernel"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
+#: The kernels' steps: nothing allocated, so no reference counting (see the module docstring).
+_STEP_OPTIONS: dict[str, Any] = {"nogil": True, "error_model": "numpy", "_nrt": False}
+_step: Callable[[Callable[..., Any]], Any] = numba.njit(**_STEP_OPTIONS)
+
+
+@_step
+def _add_positions(
+    start: int,
+    stop: int,
+    cols: NDArray[np.int32],
+    sizes: FloatArray,
+    lanes: FloatArray,
+    record_int: IntArray,
+    record_float: FloatArray,
+    acc: FloatArray,
+    factor_weight: FloatArray,
+    factor_of: IntArray,
+    holds: IntArray,
+    touched: IntArray,
+    nets: FloatArray,
+    roll: FloatArray,
+    bucket_int: IntArray,
+    vector_float: FloatArray,
+    delta_lane: int,
+    value_lane: int,
+) -> None:  # pragma: no cover - compiled
+    """Add positions ``start .. stop - 1`` to ``acc`` (raw USD per vector, delta and value
+    lanes), the factor weights and the held counts; ``touched[v]`` = 1 for a vector written
+    through a factor (a row sets its held count). A roll bucket is a contiguous run of the
+    sorted row: its net (coin) is kept in a register, stored in ``nets`` when the run ends, and
+    its roll shock (USD) added to ``roll`` of its vector."""
+    width = acc.shape[1]
+    bucket = -1
+    i_bucket = 0
+    net = 0.0
+    for j in range(start, stop):
+        i = cols[j]
+        size = sizes[j]
+        v = record_int[i, R_VECTOR]
+        holds[v] += record_int[i, R_HOLDS]
+        first = record_int[i, R_FACTOR]
+        if first < 0:
+            for k in range(width):
+                acc[v, k] += size * lanes[i, k]
+        else:
+            coefficient = record_float[i, P_COEF if size >= 0.0 else P_NEGATIVE_COEF]
+            factor_weight[v] += size * coefficient
+            factor_of[v] = first
+            touched[v] = 1
+            acc[v, delta_lane] += size * record_float[i, P_DELTA]
+            acc[v, value_lane] += size * record_float[i, P_VALUE]
+        b = record_int[i, R_BUCKET]
+        if b >= 0:
+            if b != bucket:
+                if bucket >= 0:
+                    nets[bucket] = net
+                    owner = bucket_int[bucket, 0]
+                    rate = record_float[i_bucket, P_ROLL_RATE]
+                    roll[owner] += rate * abs(net) * vector_float[owner, VF_INDEX]
+                bucket = b
+                i_bucket = i
+                net = 0.0
+            net += size * record_float[i, P_BUCKET_COIN]
+    if bucket >= 0:
+        nets[bucket] = net
+        owner = bucket_int[bucket, 0]
+        rate = record_float[i_bucket, P_ROLL_RATE]
+        roll[owner] += rate * abs(net) * vector_float[owner, VF_INDEX]
+
+
+@_step
+def _expand_factors(
+    acc: FloatArray, factor_weight: FloatArray, factor_of: IntArray, factor_rows: FloatArray
+) -> None:  # pragma: no cover - compiled
+    """Add each vector's factor weight × its factor's shape (zero in the lanes) to ``acc``."""
+    width = acc.shape[1]
+    for v in range(acc.shape[0]):
+        weight = factor_weight[v]
+        if weight != 0.0:
+            f = factor_of[v]
+            for k in range(width):
+                acc[v, k] += weight * factor_rows[f, k]
+
+
+@_step
+def _roll_shocks(
+    nets: FloatArray,
+    bucket_int: IntArray,
+    record_float: FloatArray,
+    vector_float: FloatArray,
+    roll: FloatArray,
+) -> None:  # pragma: no cover - compiled
+    """Add rate × |net| × index of every bucket with a net to its vector's roll shock (USD)."""
+    for b in range(bucket_int.shape[0]):
+        net = nets[b]
+        if net != 0.0:
+            v = bucket_int[b, 0]
+            rate = record_float[bucket_int[b, 1], P_ROLL_RATE]
+            roll[v] += rate * abs(net) * vector_float[v, VF_INDEX]
+
+
+@_step
+def _requirement(
+    acc: FloatArray,
+    holds: IntArray,
+    roll: FloatArray,
+    vector_int: IntArray,
+    vector_table: FloatArray,
+    vector_float: FloatArray,
+    coin: FloatArray,
+    full: FloatArray,
+    offset_total: FloatArray,
+    pair_loss: FloatArray,
+    delta_lane: int,
+) -> tuple[float, int]:  # pragma: no cover - compiled
+    """(IM in USD, global worst scenario or -1) of the raw vectors ``acc`` (held where
+    ``holds > 0``) with roll shocks ``roll``; ``coin``, ``full``, ``offset_total`` and
+    ``pair_loss`` are scratch."""
+    vectors = vector_int.shape[0]
+    count = 0
+    other = 0.0
+    for k in range(full.shape[0]):
+        full[k] = 0.0
+        offset_total[k] = 0.0
+    for v in range(vectors):
+        if holds[v] <= 0:
+            continue
+        count = vector_int[v, VI_COUNT]
+        price = vector_float[v, VF_PRICE]
+        gain_offset = vector_float[v, VF_OFFSET]
+        cap = vector_float[v, VF_CAP_COIN]
+        for k in range(count):
+            weighted = vector_table[v, VT_WEIGHT, k] * acc[v, k]
+            shrunk = max(abs(weighted) - vector_table[v, VT_DAMPENER, k], 0.0)
+            x = (math.copysign(shrunk, weighted) + 0.0) * vector_table[v, VT_CONVERSION, k]
+            coin[v, k] = x
+            full[k] += price * x
+            offset_total[k] += price * (min(x, 0.0) + min(gain_offset * max(x, 0.0), cap))
+        index = vector_float[v, VF_INDEX]
+        exposure = abs(acc[v, delta_lane])
+        excess = exposure - vector_float[v, VF_THRESHOLD] / index
+        if excess < 0.0:
+            excess = 0.0
+        move = min(vector_float[v, VF_MAX_SHOCK], vector_float[v, VF_INCREMENT] * excess)
+        other += roll[v] + exposure * index * move
+    if count == 0:
+        return other, -1
+    lowest_full = np.inf
+    lowest = np.inf
+    worst = 0
+    for k in range(count):
+        lowest_full = min(lowest_full, full[k])
+        if offset_total[k] < lowest:
+            lowest = offset_total[k]
+            worst = k
+    worst_case = max(0.0, -lowest_full) + 0.0
+    correlation = max(max(0.0, -lowest) - worst_case, 0.0) + 0.0
+    # ---- the pair that loses most in the worst scenario (first on ties)
+    for u in range(pair_loss.shape[0]):
+        pair_loss[u] = np.nan
+    for v in range(vectors):
+        if holds[v] > 0:
+            u = vector_int[v, VI_UNDERLYING]
+            x = coin[v, worst]
+            gain = min(vector_float[v, VF_OFFSET] * max(x, 0.0), vector_float[v, VF_CAP_COIN])
+            loss = vector_float[v, VF_PRICE] * (min(x, 0.0) + gain)
+            pair_loss[u] = loss if math.isnan(pair_loss[u]) else pair_loss[u] + loss
+    chosen = -1
+    for u in range(pair_loss.shape[0]):
+        if not math.isnan(pair_loss[u]) and (chosen < 0 or pair_loss[u] < pair_loss[chosen]):
+            chosen = u
+    first = 0
+    for v in range(vectors):
+        if vector_int[v, VI_UNDERLYING] == chosen:
+            first = vector_int[v, VI_OFFSET]
+            break
+    return worst_case + correlation + other, first + worst
+
+
+@_step
+def _ratio(maintenance: float, equity: float) -> float:  # pragma: no cover - compiled
+    """MM / equity by the rule of :func:`crossmargin.margin.health.margin_ratio`: 0 when no
+    margin is due, inf when margin is due and equity ≤ 0."""
+    if not maintenance > 0.0:
+        return 0.0
+    if not equity > 0.0:
+        return np.inf
+    return maintenance / equity
+
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def pm_kernel(
-    request_account: IntArray,
-    request_instrument: IntArray,
-    request_size: FloatArray,
-    request_slot: IntArray,
-    state: FloatArray,
-    state_epoch: IntArray,
-    epoch: int,
+def pm_book_kernel(
+    accounts: IntArray,
     row_start: IntArray,
     row_len: IntArray,
     cols: NDArray[np.int32],
     sizes: FloatArray,
     collateral: FloatArray,
-    instrument_int: IntArray,
-    instrument_float: FloatArray,
-    pnl: FloatArray,
+    lanes: FloatArray,
     factor_rows: FloatArray,
-    scenario_count: IntArray,
-    scenario_offset: IntArray,
-    weights: FloatArray,
-    underlying_float: FloatArray,
-    model_float: FloatArray,
-    vector_underlying: IntArray,
+    record_int: IntArray,
+    record_float: FloatArray,
+    vector_int: IntArray,
+    vector_table: FloatArray,
     vector_float: FloatArray,
-    vector_conversion: FloatArray,
-    vector_dampeners: FloatArray,
+    bucket_int: IntArray,
+    delta_lane: int,
+    value_lane: int,
     out_initial: FloatArray,
     out_maintenance: FloatArray,
     out_equity: FloatArray,
+    out_ratio: FloatArray,
     out_worst: IntArray,
 ) -> None:  # pragma: no cover - compiled
-    """Portfolio margin of each request t: account ``request_account[t]`` with
-    ``request_size[t]`` more of instrument ``request_instrument[t]`` (engine order; empty request
-    arrays: no trades). Results go to ``out_*[t]``: IM, MM (USD), equity (USD, before the trade:
-    a trade at the mark leaves it unchanged), global worst scenario (-1 without risk).
-
-    With ``request_slot`` (empty: none), ``state[request_slot[t]]`` (n_v, width) is the account's
-    raw USD vectors (positions and balances), valid when ``state_epoch[slot] == epoch``; a stale
-    one is rebuilt and stored.
-    """
-    vectors = vector_underlying.shape[0]
-    units = scenario_count.shape[0]
-    width = pnl.shape[1]
+    """Portfolio margin of account ``accounts[t]`` into ``out_*[t]``: IM, MM (USD), equity
+    (collateral + mark value, USD), margin ratio (MM / equity) and the global worst scenario (-1
+    without scenario risk). Tables: :class:`crossmargin.engine.packed.PackedTables`."""
+    vectors = vector_int.shape[0]
+    width = lanes.shape[1]
+    units = 1
+    for v in range(vectors):
+        units = max(units, vector_int[v, VI_UNDERLYING] + 1)
     acc = np.zeros((vectors, width))
     coin = np.zeros((vectors, width))
     full = np.zeros(width)
     offset_total = np.zeros(width)
     factor_weight = np.zeros(vectors)
     factor_of = np.zeros(vectors, dtype=np.int64)
-    delta = np.zeros(vectors)
+    holds = np.zeros(vectors, dtype=np.int64)
+    touched = np.ones(vectors, dtype=np.int64)  # every accumulator is zeroed for the first
     roll = np.zeros(vectors)
-    held = np.zeros(vectors, dtype=np.bool_)
+    nets = np.zeros(max(bucket_int.shape[0], 1))
     pair_loss = np.zeros(units)
-    pair_seen = np.zeros(units, dtype=np.bool_)
-    has_trades = request_instrument.shape[0] > 0
-    use_state = request_slot.shape[0] > 0
-    mm_factor = model_float[M_MM_FACTOR]
-    for t in range(request_account.shape[0]):
-        a = request_account[t]
-        extra_i = request_instrument[t] if has_trades else -1
-        extra_size = request_size[t] if has_trades else 0.0
-        slot = request_slot[t] if use_state else -1
-        build = not (use_state and state_epoch[slot] == epoch)
-        for v in range(vectors):
-            factor_weight[v] = 0.0
-            delta[v] = 0.0
-            roll[v] = 0.0
-            held[v] = False
-            if build:
+    mm_factor = vector_float[0, VF_MM_FACTOR] if vectors else 0.0
+    for t in range(accounts.shape[0]):
+        a = accounts[t]
+        for v in range(vectors):  # zero what the previous account wrote, nothing else
+            if holds[v] != 0 or touched[v] != 0:
                 for k in range(width):
                     acc[v, k] = 0.0
-            else:
-                for k in range(width):
-                    acc[v, k] = state[slot, v, k]
-        j = row_start[a]
-        stop = j + row_len[a]
-        pending = extra_i >= 0
+            factor_weight[v] = 0.0
+            holds[v] = 0
+            touched[v] = 0
+            roll[v] = 0.0
+        start = row_start[a]
+        _add_positions(
+            start, start + row_len[a], cols, sizes, lanes, record_int, record_float, acc,
+            factor_weight, factor_of, holds, touched, nets, roll, bucket_int, vector_float,
+            delta_lane, value_lane,
+        )  # fmt: skip
+        _expand_factors(acc, factor_weight, factor_of, factor_rows)
+        initial, worst = _requirement(
+            acc, holds, roll, vector_int, vector_table, vector_float, coin, full, offset_total,
+            pair_loss, delta_lane,
+        )  # fmt: skip
         value = 0.0
-        bucket = -1
-        bucket_net = 0.0
-        bucket_rate = 0.0
-        bucket_vector = 0
-        while True:
-            # ---- next position of the row merged with the trade (i = -1 ends the stream)
-            if j < stop and (not pending or cols[j] <= extra_i):
-                i = int(cols[j])
-                original = sizes[j]
-                size = original
-                j += 1
-                if pending and i == extra_i:
-                    size = original + extra_size
-                    pending = False
-            elif pending:
-                i = extra_i
-                original = 0.0
-                size = extra_size
-                pending = False
-            else:
-                i = -1
-                original = 0.0
-                size = 0.0
-            b = instrument_int[i, I_BUCKET] if i >= 0 else -1
-            # ---- close the running roll bucket
-            if b != bucket:
-                if bucket >= 0:
-                    index = underlying_float[vector_underlying[bucket_vector], U_INDEX]
-                    roll[bucket_vector] += bucket_rate * abs(bucket_net) * index
-                bucket = b
-                bucket_net = 0.0
-                if b >= 0:
-                    bucket_rate = instrument_float[i, F_ROLL_RATE]
-                    bucket_vector = instrument_int[i, I_VECTOR]
-            if i < 0:
-                break
-            v = instrument_int[i, I_VECTOR]
-            balance = instrument_int[i, I_IS_BALANCE] == 1
-            if original != 0.0:
-                value += original * instrument_float[i, F_VALUE]
-                if build:
-                    first = instrument_int[i, I_FACTOR1]
-                    if first < 0:
-                        for k in range(width):
-                            acc[v, k] += original * pnl[i, k]
-                    else:
-                        coefficient = instrument_float[i, F_COEF1]
-                        if balance and original < 0.0:
-                            coefficient = instrument_float[i, F_NEGATIVE_COEF]
-                        factor_weight[v] += original * coefficient
-                        factor_of[v] = first
-            if size == 0.0:
-                continue
-            if balance:
-                if instrument_float[i, F_COEF1] != 0.0:
-                    held[v] = True
-                continue
-            held[v] = True
-            delta[v] += instrument_float[i, F_DELTA] * size
-            if b >= 0:
-                bucket_net += size * instrument_float[i, F_BUCKET_COIN]
-        if build:
-            for v in range(vectors):
-                weight = factor_weight[v]
-                if weight != 0.0:
-                    f = factor_of[v]
-                    for k in range(width):
-                        acc[v, k] += weight * factor_rows[f, k]
-            if use_state:
-                for v in range(vectors):
-                    for k in range(width):
-                        state[slot, v, k] = acc[v, k]
-                state_epoch[slot] = epoch
-        if extra_i >= 0 and extra_size != 0.0:
-            v = instrument_int[extra_i, I_VECTOR]
-            first = instrument_int[extra_i, I_FACTOR1]
-            if first < 0:
-                for k in range(width):
-                    acc[v, k] += extra_size * pnl[extra_i, k]
-            else:
-                weight = extra_size * instrument_float[extra_i, F_COEF1]
-                for k in range(width):
-                    acc[v, k] += weight * factor_rows[first, k]
-        # ---- count, convert and aggregate the held vectors
-        count = 0
-        other = 0.0
-        for k in range(width):
-            full[k] = 0.0
-            offset_total[k] = 0.0
         for v in range(vectors):
-            if not held[v]:
-                continue
-            u = vector_underlying[v]
-            count = scenario_count[u]
-            price = vector_float[v, V_PRICE]
-            gain_offset = vector_float[v, V_OFFSET]
-            cap = vector_float[v, V_CAP_COIN]
-            for k in range(count):
-                weighted = weights[u, k] * acc[v, k]
-                shrunk = max(abs(weighted) - vector_dampeners[v, k], 0.0)
-                x = (math.copysign(shrunk, weighted) + 0.0) * vector_conversion[v, k]
-                coin[v, k] = x
-                full[k] += price * x
-                offset_total[k] += price * (min(x, 0.0) + min(gain_offset * max(x, 0.0), cap))
-            index = underlying_float[u, U_INDEX]
-            exposure = abs(delta[v])
-            excess = exposure - underlying_float[u, U_THRESHOLD] / index
-            if excess < 0.0:
-                excess = 0.0
-            move = min(underlying_float[u, U_MAX_SHOCK], underlying_float[u, U_INCREMENT] * excess)
-            other += roll[v] + exposure * index * move
-        if count == 0:
-            out_initial[t] = other
-            out_maintenance[t] = mm_factor * other
-            out_equity[t] = collateral[a] + value
-            out_worst[t] = -1
-            continue
-        lowest_full = np.inf
-        lowest = np.inf
-        worst = 0
-        for k in range(count):
-            lowest_full = min(lowest_full, full[k])
-            if offset_total[k] < lowest:
-                lowest = offset_total[k]
-                worst = k
-        worst_case = max(0.0, -lowest_full) + 0.0
-        correlation = max(max(0.0, -lowest) - worst_case, 0.0) + 0.0
-        # ---- the pair that loses most in the worst scenario (first on ties)
-        for u in range(units):
-            pair_loss[u] = 0.0
-            pair_seen[u] = False
-        for v in range(vectors):
-            if held[v]:
-                u = vector_underlying[v]
-                x = coin[v, worst]
-                gain = min(vector_float[v, V_OFFSET] * max(x, 0.0), vector_float[v, V_CAP_COIN])
-                pair_loss[u] += vector_float[v, V_PRICE] * (min(x, 0.0) + gain)
-                pair_seen[u] = True
-        chosen = -1
-        for u in range(units):
-            if pair_seen[u] and (chosen < 0 or pair_loss[u] < pair_loss[chosen]):
-                chosen = u
-        initial = worst_case + correlation + other
+            value += acc[v, value_lane]
+        equity = collateral[a] + value
+        maintenance = mm_factor * initial
         out_initial[t] = initial
-        out_maintenance[t] = mm_factor * initial
-        out_equity[t] = collateral[a] + value
-        out_worst[t] = scenario_offset[chosen] + worst
+        out_maintenance[t] = maintenance
+        out_equity[t] = equity
+        out_ratio[t] = _ratio(maintenance, equity)
+        out_worst[t] = worst
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def pm_check_kernel(
+    request: IntArray,
+    trade_size: FloatArray,
+    row_start: IntArray,
+    row_len: IntArray,
+    cols: NDArray[np.int32],
+    sizes: FloatArray,
+    collateral: FloatArray,
+    state_vectors: FloatArray,
+    state_epoch: IntArray,
+    state_holds: IntArray,
+    state_nets: FloatArray,
+    lanes: FloatArray,
+    factor_rows: FloatArray,
+    record_int: IntArray,
+    record_float: FloatArray,
+    vector_int: IntArray,
+    vector_table: FloatArray,
+    vector_float: FloatArray,
+    bucket_int: IntArray,
+    out_float: FloatArray,
+    out_int: IntArray,
+) -> None:  # pragma: no cover - compiled
+    """Portfolio margin of one account now (``out_*[0]``) and after ``trade_size[0]`` more of
+    one instrument at the mark (``out_*[1]``); ``out_float`` columns ``O_INITIAL``,
+    ``O_MAINTENANCE`` (USD), ``O_EQUITY`` (USD, before the trade: a trade at the mark leaves it
+    unchanged), ``O_RATIO``; ``out_int`` the global worst scenario (-1 without risk).
+
+    ``request`` = (account, instrument in engine order or -1, slot, epoch, commit). The slot's
+    stored state — raw USD vectors with delta and value lanes ``state_vectors[slot]``, the held
+    positions per vector ``state_holds[slot]`` and the roll-bucket nets ``state_nets[slot]``,
+    valid when ``state_epoch[slot]`` is the request's epoch — is rebuilt from the account's
+    positions when it is not; with ``commit`` = 1 the trade is then added to it
+    (:meth:`BookEngine.apply_trade`).
+    """
+    a = request[0]
+    i = request[CHECK_INSTRUMENT]
+    slot = request[CHECK_SLOT]
+    x = trade_size[0]
+    vectors = vector_int.shape[0]
+    width = lanes.shape[1]
+    delta_lane = width - 2
+    value_lane = width - 1
+    units = 1
+    for v in range(vectors):
+        units = max(units, vector_int[v, VI_UNDERLYING] + 1)
+    acc = state_vectors[slot]
+    nets = state_nets[slot]
+    holds = np.empty(vectors, dtype=np.int64)
+    if state_epoch[slot] != request[CHECK_EPOCH]:
+        factor_weight = np.zeros(vectors)
+        factor_of = np.zeros(vectors, dtype=np.int64)
+        for v in range(vectors):
+            holds[v] = 0
+            for k in range(width):
+                acc[v, k] = 0.0
+        for b in range(nets.shape[0]):
+            nets[b] = 0.0
+        start = row_start[a]
+        _add_positions(
+            start, start + row_len[a], cols, sizes, lanes, record_int, record_float, acc,
+            factor_weight, factor_of, holds, np.zeros(vectors, dtype=np.int64), nets,
+            np.zeros(vectors), bucket_int, vector_float, delta_lane, value_lane,
+        )  # fmt: skip
+        _expand_factors(acc, factor_weight, factor_of, factor_rows)
+        for v in range(vectors):
+            state_holds[slot, v] = holds[v]
+        state_epoch[slot] = request[CHECK_EPOCH]
+    else:
+        for v in range(vectors):
+            holds[v] = state_holds[slot, v]
+    coin = np.empty((vectors, width))
+    full = np.empty(width)
+    offset_total = np.empty(width)
+    pair_loss = np.empty(units)
+    roll = np.zeros(vectors)
+    _roll_shocks(nets, bucket_int, record_float, vector_float, roll)
+    value = 0.0
+    for v in range(vectors):
+        value += acc[v, value_lane]
+    equity = collateral[a] + value
+    mm_factor = vector_float[0, VF_MM_FACTOR] if vectors else 0.0
+    initial, worst = _requirement(
+        acc, holds, roll, vector_int, vector_table, vector_float, coin, full, offset_total,
+        pair_loss, delta_lane,
+    )  # fmt: skip
+    out_float[0, O_INITIAL] = initial
+    out_float[0, O_MAINTENANCE] = mm_factor * initial
+    out_float[0, O_EQUITY] = equity
+    out_float[0, O_RATIO] = _ratio(mm_factor * initial, equity)
+    out_int[0] = worst
+    # ---- after the trade: the stored vectors plus one row, the counts and one bucket net moved
+    after = acc.copy()
+    after_nets = nets.copy()
+    if i >= 0 and x != 0.0:
+        v = record_int[i, R_VECTOR]
+        first = record_int[i, R_FACTOR]
+        if first < 0:
+            for k in range(width):
+                after[v, k] += x * lanes[i, k]
+        else:
+            weight = x * record_float[i, P_COEF]
+            for k in range(width):
+                after[v, k] += weight * factor_rows[first, k]
+            after[v, delta_lane] += x * record_float[i, P_DELTA]
+            after[v, value_lane] += x * record_float[i, P_VALUE]
+        lo = row_start[a]
+        hi = lo + row_len[a]
+        while lo < hi:  # the account's current size of i (rows are sorted)
+            middle = (lo + hi) // 2
+            if cols[middle] < i:
+                lo = middle + 1
+            else:
+                hi = middle
+        original = sizes[lo] if lo < row_start[a] + row_len[a] and cols[lo] == i else 0.0
+        if original == 0.0:
+            holds[v] += record_int[i, R_HOLDS]
+        elif original + x == 0.0:
+            holds[v] -= record_int[i, R_HOLDS]
+        b = record_int[i, R_BUCKET]
+        if b >= 0:
+            after_nets[b] += x * record_float[i, P_BUCKET_COIN]
+        for u in range(vectors):
+            roll[u] = 0.0
+        _roll_shocks(after_nets, bucket_int, record_float, vector_float, roll)
+    initial, worst = _requirement(
+        after, holds, roll, vector_int, vector_table, vector_float, coin, full, offset_total,
+        pair_loss, delta_lane,
+    )  # fmt: skip
+    out_float[1, O_INITIAL] = initial
+    out_float[1, O_MAINTENANCE] = mm_factor * initial
+    out_float[1, O_EQUITY] = equity
+    out_float[1, O_RATIO] = _ratio(mm_factor * initial, equity)
+    out_int[1] = worst
+    if request[CHECK_COMMIT] == 1:
+        for v in range(vectors):
+            state_holds[slot, v] = holds[v]
+            for k in range(width):
+                acc[v, k] = after[v, k]
+        for b in range(nets.shape[0]):
+            nets[b] = after_nets[b]

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from crossmargin.core.errors import InputError
+from crossmargin.engine.check_pool import CheckPool
 from crossmargin.engine.layout import InstrumentLayout
 from crossmargin.engine.margin_arrays import MarginArrays
 from crossmargin.engine.positions import PackedRows
@@ -32,7 +33,7 @@ from crossmargin.instruments import Instrument
 from crossmargin.market import MarketSnapshot
 from crossmargin.pricing import InstrumentArrays
 
-__all__ = ["KernelRun", "ModelSpec", "Rows", "State", "Twin"]
+__all__ = ["CheckArrays", "FastCheck", "KernelRun", "ModelSpec", "Rows", "State", "Twin"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -40,6 +41,11 @@ IntArray = NDArray[np.int64]
 Rows = tuple[IntArray, IntArray, NDArray[np.int32], FloatArray]
 #: Stored scenario vectors: slot per request, the vectors, their epochs, the current epoch.
 State = tuple[IntArray, FloatArray, IntArray, int]
+
+#: A pre-trade check's arrays: request (int64, CHECK_REQUEST_COLUMNS), trade size (1,), the
+#: position rows, collateral, the pool of stored state, float output (2, CHECK_OUTPUT_COLUMNS) and
+#: worst-scenario output (2,) — see :mod:`crossmargin.engine.columns`.
+CheckArrays = tuple[IntArray, FloatArray, Rows, FloatArray, CheckPool, FloatArray, IntArray]
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -75,6 +81,25 @@ class Twin(Protocol):
 
 
 @dataclass(frozen=True, eq=False)
+class FastCheck:
+    """A model's own pre-trade path: a kernel that evaluates one account before and after one
+    trade from the account's stored state in a :class:`~crossmargin.engine.check_pool.CheckPool`
+    (and commits the trade into it on request).
+
+    Attributes
+    ----------
+    pool_shape:
+        ``tables → (rows, width, buckets)`` of each slot of the pool.
+    bind:
+        ``(tables, arrays) →`` a callable that runs one check on the current contents of
+        ``arrays`` (:data:`CheckArrays`), bound once per load, market move or grown row buffer.
+    """
+
+    pool_shape: Callable[[KernelTables], tuple[int, int, int]]
+    bind: Callable[[KernelTables, CheckArrays], Callable[[], None]]
+
+
+@dataclass(frozen=True, eq=False)
 class ModelSpec(Generic[P]):
     """What the book engine needs of one scenario margin model.
 
@@ -105,6 +130,9 @@ class ModelSpec(Generic[P]):
         Whether collateral balances are positions in the scenarios (one balance column per
         underlying coin after the instruments; :meth:`BookEngine.load_positions` takes
         ``balance_coin``).
+    fast_check:
+        The model's own pre-trade path (:class:`FastCheck`); None: checks run through
+        ``kernel`` with the stored vectors as its ``state``.
     """
 
     name: str
@@ -122,6 +150,7 @@ class ModelSpec(Generic[P]):
     kernel: KernelRun
     twin: Twin
     balance_columns: bool = False
+    fast_check: FastCheck | None = None
 
     def checked_parameters(self, parameters: object) -> P:
         """``parameters``, or the shipped ones when None; :class:`InputError` when they are not

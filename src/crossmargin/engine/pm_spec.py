@@ -10,13 +10,18 @@ column's roll-shock rate, the balance weights per coin and the delta-shock param
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
+from crossmargin.engine.check_pool import CheckPool
 from crossmargin.engine.columns import (
     M_MM_FACTOR,
+    O_EQUITY,
+    O_INITIAL,
+    O_MAINTENANCE,
+    O_RATIO,
     U_INCREMENT,
     U_MAX_SHOCK,
     U_THRESHOLD,
@@ -24,10 +29,12 @@ from crossmargin.engine.columns import (
     V_OFFSET,
     V_PRICE,
 )
-from crossmargin.engine.kernels_pm import pm_kernel
+from crossmargin.engine.compiled import compiled_call
+from crossmargin.engine.kernels_pm import pm_book_kernel, pm_check_kernel
 from crossmargin.engine.layout import InstrumentLayout, netting_order_key
 from crossmargin.engine.margin_arrays import MarginArrays
-from crossmargin.engine.model_spec import ModelSpec, Rows, State
+from crossmargin.engine.model_spec import CheckArrays, FastCheck, ModelSpec, Rows, State
+from crossmargin.engine.packed import PackedTables
 from crossmargin.engine.reference import pm_reference
 from crossmargin.engine.tables import KernelTables, ModelColumns, UnderlyingBlock
 from crossmargin.margin.pm.charges import roll_shock_rate
@@ -37,7 +44,15 @@ from crossmargin.market import MarketSnapshot
 from crossmargin.pricing import InstrumentArrays, unit_greeks_usd, unit_values_usd
 from crossmargin.scenarios import scenario_pnl_matrix
 
-__all__ = ["PM_SPEC", "pm_block", "pm_columns", "run_pm_kernel"]
+__all__ = [
+    "PM_FAST_CHECK",
+    "PM_SPEC",
+    "bind_pm_check",
+    "check_pm",
+    "pm_block",
+    "pm_columns",
+    "run_pm_kernel",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -140,19 +155,89 @@ def run_pm_kernel(
     out: MarginArrays,
     state: State,
 ) -> None:
-    """:func:`~crossmargin.engine.kernels_pm.pm_kernel` on ``tables`` (see
-    :class:`~crossmargin.engine.model_spec.KernelRun`)."""
-    t = tables
+    """The pm kernels on ``tables`` (see :class:`~crossmargin.engine.model_spec.KernelRun`):
+    :func:`~crossmargin.engine.kernels_pm.pm_book_kernel` without trades; with trades, each
+    request through :func:`~crossmargin.engine.kernels_pm.pm_check_kernel` on a scratch slot
+    rebuilt from the account's positions (the engine's own checks keep per-account state in
+    a :class:`~crossmargin.engine.check_pool.CheckPool` and call :func:`check_pm` instead, so
+    ``state`` is not read here)."""
+    p = tables.packed
     row_start, row_len, cols, sizes = rows
-    slots, vectors, epochs, epoch = state
-    pm_kernel(
-        accounts, instruments, trade_sizes, slots, vectors, epochs, epoch, row_start, row_len,
-        cols, sizes, collateral, t.instrument_int, t.instrument_float, t.pnl, t.factor_rows,
-        t.scenario_count, t.scenario_offset, t.weights, t.underlying_float, t.model_float,
-        t.vector_underlying, t.vector_float, t.vector_conversion, t.vector_dampeners,
-        out.initial_margin, out.maintenance_margin, out.equity, out.worst_scenario_index,
+    if instruments.shape[0] == 0:
+        pm_book_kernel(
+            accounts, row_start, row_len, cols, sizes, collateral, p.lanes, p.factor_rows,
+            p.record_int, p.record_float, p.vector_int, p.vector_table, p.vector_float,
+            p.bucket_int, p.delta_lane, p.value_lane, out.initial_margin,
+            out.maintenance_margin, out.equity, out.margin_ratio, out.worst_scenario_index,
+        )  # fmt: skip
+        return
+    pool = CheckPool(1, 1, tables.vector_count, p.width, p.bucket_count)
+    request = np.zeros(5, dtype=np.int64)
+    size = np.zeros(1)
+    out_float = np.zeros((2, 4))
+    out_int = np.zeros(2, dtype=np.int64)
+    for t in range(accounts.shape[0]):
+        request[:4] = (accounts[t], instruments[t], 0, 0)
+        size[0] = trade_sizes[t]
+        pool.epochs[0] = -1
+        check_pm(p, request, size, rows, collateral, pool, out_float, out_int)
+        out.initial_margin[t] = out_float[1, O_INITIAL]
+        out.maintenance_margin[t] = out_float[1, O_MAINTENANCE]
+        out.equity[t] = out_float[1, O_EQUITY]
+        out.margin_ratio[t] = out_float[1, O_RATIO]
+        out.worst_scenario_index[t] = out_int[1]
+
+
+def check_pm(
+    packed: PackedTables,
+    request: IntArray,
+    trade_size: FloatArray,
+    rows: Rows,
+    collateral: FloatArray,
+    pool: CheckPool,
+    out_float: FloatArray,
+    out_int: IntArray,
+) -> None:
+    """One pre-trade check by :func:`~crossmargin.engine.kernels_pm.pm_check_kernel`: the
+    account ``request[0]`` now (row 0 of ``out_float``/``out_int``) and after
+    ``trade_size[0]`` more of instrument ``request[1]`` (engine order; row 1), from (and, with
+    ``request[4]`` = 1, into) slot ``request[2]`` of ``pool`` at epoch ``request[3]``.
+    ``out_float`` columns: IM, MM, equity (USD), margin ratio."""
+    p = packed
+    row_start, row_len, cols, sizes = rows
+    pm_check_kernel(
+        request, trade_size, row_start, row_len, cols, sizes, collateral, pool.vectors,
+        pool.epochs, pool.holds, pool.nets, p.lanes, p.factor_rows, p.record_int,
+        p.record_float, p.vector_int, p.vector_table, p.vector_float, p.bucket_int, out_float,
+        out_int,
     )  # fmt: skip
 
+
+def _pm_pool_shape(tables: KernelTables) -> tuple[int, int, int]:
+    """Per slot: one stored vector per risk vector (with the lanes), one net per roll bucket."""
+    packed = tables.packed
+    return tables.vector_count, packed.width, packed.bucket_count
+
+
+def bind_pm_check(tables: KernelTables, arrays: CheckArrays) -> Callable[[], None]:
+    """:func:`~crossmargin.engine.kernels_pm.pm_check_kernel`'s compiled entry point bound to
+    ``arrays`` and the packed ``tables`` (see :class:`~crossmargin.engine.model_spec.FastCheck`):
+    a check then pays neither numba's type dispatch nor any argument packing."""
+    request, trade_size, rows, collateral, pool, out_float, out_int = arrays
+    p = tables.packed
+    row_start, row_len, cols, sizes = rows
+    return compiled_call(
+        pm_check_kernel,
+        (
+            request, trade_size, row_start, row_len, cols, sizes, collateral, pool.vectors,
+            pool.epochs, pool.holds, pool.nets, p.lanes, p.factor_rows, p.record_int,
+            p.record_float, p.vector_int, p.vector_table, p.vector_float, p.bucket_int,
+            out_float, out_int,
+        ),
+    )  # fmt: skip
+
+
+PM_FAST_CHECK = FastCheck(pool_shape=_pm_pool_shape, bind=bind_pm_check)
 
 PM_SPEC: ModelSpec[PortfolioMarginParameters] = ModelSpec(
     name="pm",
@@ -166,4 +251,5 @@ PM_SPEC: ModelSpec[PortfolioMarginParameters] = ModelSpec(
     kernel=run_pm_kernel,
     twin=pm_reference,
     balance_columns=True,
+    fast_check=PM_FAST_CHECK,
 )

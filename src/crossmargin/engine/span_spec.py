@@ -23,6 +23,7 @@ from crossmargin.engine.margin_arrays import MarginArrays
 from crossmargin.engine.model_spec import ModelSpec, Rows, State
 from crossmargin.engine.reference import span_reference
 from crossmargin.engine.tables import KernelTables, ModelColumns, UnderlyingBlock
+from crossmargin.margin.health import margin_ratio
 from crossmargin.margin.span.arithmetic import price_fractions, scenario_label, scenario_weights
 from crossmargin.margin.span.parameters import (
     CommodityParameters,
@@ -183,6 +184,7 @@ def run_span_kernel(
         t.inter_rate, t.inter_legs, t.inter_leg_count, out.initial_margin,
         out.maintenance_margin, out.equity, out.worst_scenario_index,
     )  # fmt: skip
+    out.margin_ratio[:] = margin_ratio(out.maintenance_margin, out.equity)
 
 
 SPAN_SPEC: ModelSpec[SpanParameters] = ModelSpec(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -52,6 +53,7 @@ from crossmargin.engine.columns import (
     VECTOR_FLOAT_COLUMNS,
 )
 from crossmargin.engine.layout import DISCOUNT_SHAPE, PRICE_SHAPE, InstrumentLayout
+from crossmargin.engine.packed import PackedTables, pack_tables
 from crossmargin.instruments import KindCode
 from crossmargin.market import MarketSnapshot
 from crossmargin.pricing import InstrumentArrays, delta_one_coin_per_unit, instrument_arrays
@@ -248,6 +250,17 @@ class KernelTables:
     def vector_count(self) -> int:
         """Number of risk vectors n_v (pm; 0 for other models)."""
         return int(self.vector_underlying.shape[0])
+
+    @cached_property
+    def packed(self) -> PackedTables:
+        """The portfolio-margin kernels' packed view of these tables (rows with delta and value
+        lanes, one record per instrument, per-vector tables), built on first use."""
+        return pack_tables(
+            self.instrument_int, self.instrument_float, self.pnl, self.factor_rows,
+            self.scenario_count, self.scenario_offset, self.weights, self.underlying_float,
+            self.model_float, self.vector_underlying, self.vector_float, self.vector_conversion,
+            self.vector_dampeners,
+        )  # fmt: skip
 
     def counting(self, u: int) -> ScenarioCounting:
         """Weights and dampeners of underlying ``u``'s scenarios (padding dropped)."""

@@ -1,0 +1,215 @@
+"""The portfolio-margin kernels' packed view of :class:`~crossmargin.engine.tables.KernelTables`.
+
+Built once per set of tables (``KernelTables.packed``), so the per-position pass of the kernels
+reads as little as possible:
+
+* **Rows with lanes.** Each instrument's P&L row is padded to ``width`` (a multiple of 8, at least
+  the scenario count + 2) and carries its unit delta (coin) in lane ``delta_lane`` and its unit
+  mark value (USD) in lane ``value_lane``. Adding ``size × row`` to a risk vector's accumulator
+  then also sums the vector's net delta and the positions' mark value: the per-position lookups of
+  delta and value disappear for every position that adds a whole row. Scenario lanes beyond the
+  scenario count stay zero; the counting loops never read the two extra lanes.
+* **One record per instrument.** ``record_int`` (vector, factor, roll bucket, holds) and
+  ``record_float`` (factor weights, delta, value, bucket coin, roll rate; one cache line) replace
+  the nine-column and seven-column tables for the pm kernels.
+* **One table per risk vector.** Weights, dampeners and conversions side by side
+  (``vector_table``), the currency and pair scalars and the MM factor in ``vector_float``, the
+  pair, scenario count and global scenario offset in ``vector_int``; the roll buckets' vector and
+  first instrument in ``bucket_int``.
+
+Fewer, packed arguments also make a pre-trade check's dispatch cheaper (each argument of a numba
+call is type-checked and unboxed on every call).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossmargin.engine.columns import (
+    F_BUCKET_COIN,
+    F_COEF1,
+    F_DELTA,
+    F_NEGATIVE_COEF,
+    F_ROLL_RATE,
+    F_VALUE,
+    I_BUCKET,
+    I_FACTOR1,
+    I_IS_BALANCE,
+    I_VECTOR,
+    M_MM_FACTOR,
+    P_BUCKET_COIN,
+    P_COEF,
+    P_DELTA,
+    P_NEGATIVE_COEF,
+    P_ROLL_RATE,
+    P_VALUE,
+    PACKED_VECTOR_FLOAT_COLUMNS,
+    R_BUCKET,
+    R_FACTOR,
+    R_HOLDS,
+    R_VECTOR,
+    RECORD_FLOAT_COLUMNS,
+    RECORD_INT_COLUMNS,
+    U_INCREMENT,
+    U_INDEX,
+    U_MAX_SHOCK,
+    U_THRESHOLD,
+    V_CAP_COIN,
+    V_OFFSET,
+    V_PRICE,
+    VECTOR_INT_COLUMNS,
+    VF_CAP_COIN,
+    VF_INCREMENT,
+    VF_INDEX,
+    VF_MAX_SHOCK,
+    VF_MM_FACTOR,
+    VF_OFFSET,
+    VF_PRICE,
+    VF_THRESHOLD,
+    VI_COUNT,
+    VI_OFFSET,
+    VI_UNDERLYING,
+    VT_CONVERSION,
+    VT_DAMPENER,
+    VT_WEIGHT,
+)
+
+__all__ = ["PackedTables", "pack_tables"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+_LANES = 8
+
+
+@dataclass(frozen=True, eq=False)
+class PackedTables:
+    """What the pm kernels read (see the module docstring); built by :func:`pack_tables`.
+
+    Attributes
+    ----------
+    lanes:
+        (n_cols, width) USD P&L row of +1 native unit, with the unit delta (coin) in lane
+        ``delta_lane`` and the unit mark value (USD) in lane ``value_lane``.
+    factor_rows:
+        (n_f, width) the linear factors' shapes, zero in the two lanes.
+    record_int, record_float:
+        Per column (:data:`~crossmargin.engine.columns.R_VECTOR` …,
+        :data:`~crossmargin.engine.columns.P_COEF` …).
+    vector_int, vector_table, vector_float:
+        Per risk vector (:data:`~crossmargin.engine.columns.VI_UNDERLYING` …, ``VT_*``,
+        ``VF_*``).
+    bucket_int:
+        (n_b, 2) each roll bucket's risk vector and one of its instruments (whose roll rate, the
+        bucket's, is in ``record_float``).
+    """
+
+    lanes: FloatArray
+    factor_rows: FloatArray
+    record_int: IntArray
+    record_float: FloatArray
+    vector_int: IntArray
+    vector_table: FloatArray
+    vector_float: FloatArray
+    bucket_int: IntArray
+    delta_lane: int
+    value_lane: int
+
+    @property
+    def width(self) -> int:
+        """Floats per row and per stored risk vector."""
+        return int(self.lanes.shape[1])
+
+    @property
+    def bucket_count(self) -> int:
+        """Number of roll buckets n_b."""
+        return int(self.bucket_int.shape[0])
+
+
+def pack_tables(
+    instrument_int: IntArray,
+    instrument_float: FloatArray,
+    pnl: FloatArray,
+    factor_rows: FloatArray,
+    scenario_count: IntArray,
+    scenario_offset: IntArray,
+    weights: FloatArray,
+    underlying_float: FloatArray,
+    model_float: FloatArray,
+    vector_underlying: IntArray,
+    vector_float: FloatArray,
+    vector_conversion: FloatArray,
+    vector_dampeners: FloatArray,
+) -> PackedTables:
+    """The packed tables of the pm kernels from the fields of a
+    :class:`~crossmargin.engine.tables.KernelTables` of the same names."""
+    columns = instrument_int.shape[0]
+    largest = int(scenario_count.max()) if scenario_count.shape[0] else 0
+    width = max(-(-(largest + 2) // _LANES) * _LANES, pnl.shape[1])
+    delta_lane, value_lane = width - 2, width - 1
+    lanes = np.zeros((columns, width))
+    lanes[:, : pnl.shape[1]] = pnl
+    lanes[:, delta_lane] = instrument_float[:, F_DELTA]
+    lanes[:, value_lane] = instrument_float[:, F_VALUE]
+    shapes = np.zeros((factor_rows.shape[0], width))
+    shapes[:, : factor_rows.shape[1]] = factor_rows
+    shapes[:, delta_lane:] = 0.0
+
+    balance = instrument_int[:, I_IS_BALANCE] == 1
+    record_int = np.zeros((columns, RECORD_INT_COLUMNS), dtype=np.int64)
+    record_int[:, R_VECTOR] = instrument_int[:, I_VECTOR]
+    record_int[:, R_FACTOR] = instrument_int[:, I_FACTOR1]
+    record_int[:, R_BUCKET] = instrument_int[:, I_BUCKET]
+    record_int[:, R_HOLDS] = np.where(balance, instrument_float[:, F_COEF1] != 0.0, 1)
+    record_float = np.zeros((columns, RECORD_FLOAT_COLUMNS))
+    record_float[:, P_COEF] = instrument_float[:, F_COEF1]
+    record_float[:, P_NEGATIVE_COEF] = np.where(
+        balance, instrument_float[:, F_NEGATIVE_COEF], instrument_float[:, F_COEF1]
+    )
+    record_float[:, P_DELTA] = instrument_float[:, F_DELTA]
+    record_float[:, P_VALUE] = instrument_float[:, F_VALUE]
+    record_float[:, P_BUCKET_COIN] = instrument_float[:, F_BUCKET_COIN]
+    record_float[:, P_ROLL_RATE] = instrument_float[:, F_ROLL_RATE]
+
+    vectors = vector_underlying.shape[0]
+    vector_int = np.zeros((vectors, VECTOR_INT_COLUMNS), dtype=np.int64)
+    vector_table = np.zeros((vectors, 3, width))
+    packed_float = np.zeros((vectors, PACKED_VECTOR_FLOAT_COLUMNS))
+    for v in range(vectors):
+        u = int(vector_underlying[v])
+        vector_int[v, VI_UNDERLYING] = u
+        vector_int[v, VI_COUNT] = scenario_count[u]
+        vector_int[v, VI_OFFSET] = scenario_offset[u]
+        vector_table[v, VT_WEIGHT, : weights.shape[1]] = weights[u]
+        vector_table[v, VT_DAMPENER, : vector_dampeners.shape[1]] = vector_dampeners[v]
+        vector_table[v, VT_CONVERSION, : vector_conversion.shape[1]] = vector_conversion[v]
+        packed_float[v, VF_PRICE] = vector_float[v, V_PRICE]
+        packed_float[v, VF_OFFSET] = vector_float[v, V_OFFSET]
+        packed_float[v, VF_CAP_COIN] = vector_float[v, V_CAP_COIN]
+        packed_float[v, VF_INDEX] = underlying_float[u, U_INDEX]
+        packed_float[v, VF_THRESHOLD] = underlying_float[u, U_THRESHOLD]
+        packed_float[v, VF_MAX_SHOCK] = underlying_float[u, U_MAX_SHOCK]
+        packed_float[v, VF_INCREMENT] = underlying_float[u, U_INCREMENT]
+        packed_float[v, VF_MM_FACTOR] = model_float[M_MM_FACTOR]
+
+    buckets = int(instrument_int[:, I_BUCKET].max()) + 1 if columns else 0
+    bucket_int = np.zeros((max(buckets, 0), 2), dtype=np.int64)
+    for b in range(buckets):
+        members = np.flatnonzero(instrument_int[:, I_BUCKET] == b)
+        bucket_int[b, 0] = instrument_int[members[0], I_VECTOR]
+        bucket_int[b, 1] = members[0]
+    return PackedTables(
+        lanes=lanes,
+        factor_rows=shapes,
+        record_int=record_int,
+        record_float=record_float,
+        vector_int=vector_int,
+        vector_table=vector_table,
+        vector_float=packed_float,
+        bucket_int=bucket_int,
+        delta_lane=delta_lane,
+        value_lane=value_lane,
+    )
