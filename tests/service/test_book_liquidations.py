@@ -5,26 +5,33 @@ A ledger seeded with the examples and 60 synthetic accounts is loaded into a
 :class:`BookState` and moved by a 25 % BTC and ETH fall; the pass liquidates the accounts the
 engine puts in the liquidatable or bankrupt band, most underwater first, and posts every round
 in one batch. Afterwards the ledger's invariants hold, the insurance fund moved by exactly the
-events' fees in minus deficits covered (USDC deficits all covered; the coin deficits of inverse
-books, which the fund cannot pay, are each account's negative balance), each posted round is a
-ledger entry reducing the account's positions, and every account liquidated from the
-liquidatable band has a lower maintenance margin (most are back above the band; a large one
-continues at the next tick). Coin deficits: an inverse position's loss realised in a coin the
-account does not hold stays a recorded deficit (the pass works in USD, the fund holds USDC).
+events' fees in minus deficits covered, each posted round is a ledger entry reducing the
+account's positions, and every account liquidated from the liquidatable band has a lower
+maintenance margin (most are back above the band; a large one continues at the next tick).
+Coin deficits: an inverse position's loss realised in a coin the account does not hold is
+covered by the fund buying the coin from the market at the shocked index for its USDC, so with
+the seed's 5,000,000 USDC no account is left owing anything; valued at the index, users + fund +
+fees lose to the market exactly the conversions' rounding (< 1 USDC quantum each).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pytest
 
+from crossmargin.core.numeric import quantum_for
 from crossmargin.ledger import AccountKind, DuplicateAccountError, Ledger, cash_operations
 from crossmargin.liquidation import load_liquidation_parameters
+from crossmargin.margin.base import MarginModel
 from crossmargin.margin.health import HealthState, health_state
+from crossmargin.margin.registry import build_model
+from crossmargin.service import routes_liquidations
 from crossmargin.service.book_liquidations import (
     due_accounts,
     fund_of,
@@ -32,10 +39,12 @@ from crossmargin.service.book_liquidations import (
     post_liquidations,
 )
 from crossmargin.service.book_state import BookState
+from crossmargin.service.context import ServiceContext
 from crossmargin.service.seed import seed_demo_ledger
 from crossmargin.service.stream import MarginStream
 from crossmargin.shared_data import shared_data_dir
 from crossmargin.simulation.synthetic import synthetic_market
+from support.markets import MARKET
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.toml"))
 
@@ -106,8 +115,10 @@ def test_the_pass_liquidates_the_due_accounts_and_posts_every_round(seeded: Ledg
     )
     assert planned is not None and len(planned) == due.size
     positions_before = {p.account_id: seeded.positions(p.account_id) for p in planned}
-    events = post_liquidations(seeded, planned, 2)
+    totals_before = _totals(seeded)
+    events = post_liquidations(seeded, planned, 2, book.market)
     assert seeded.check_invariants().ok
+    assert _totals(seeded) == totals_before  # every currency over every account, exactly
     assert all(e["error"] is None for e in events)
     assert sum(len(e["rounds"]) for e in events) > 0
     fund_after = seeded.balances(insurance)
@@ -120,10 +131,13 @@ def test_the_pass_liquidates_the_due_accounts_and_posts_every_round(seeded: Ledg
         (Decimal(r["fee"].get("USDC", "0")) for e in events for r in e["rounds"]), Decimal(0)
     )
     assert fees > 0
-    for event in events:  # the fund covers USDC; a coin deficit it cannot pay stays recorded
-        assert "USDC" not in event["bad_debt"]
-        for currency, left in event["bad_debt"].items():
-            assert seeded.balance(event["account_id"], currency) == -Decimal(left)
+    assert all(e["bad_debt"] == {} for e in events)  # the fund could pay everything
+    for event in events:
+        assert all(v >= 0 for v in seeded.balances(event["account_id"]).values())
+    conversions = [c for e in events for c in e["conversions"]]
+    assert {c["currency"] for c in conversions} == {"BTC", "ETH"}  # inverse books in deficit
+    assert {c["payer"] for c in conversions} == {"account", "insurance_fund"}
+    _conversions_at_the_index(seeded, events, book.market.index_usd)
     for event in events:
         account_id = event["account_id"]
         entries = {e.entry_id: e for e in seeded.entries(account_id, 1000)}
@@ -163,6 +177,59 @@ def test_the_pass_liquidates_the_due_accounts_and_posts_every_round(seeded: Ledg
     assert recovered >= 4  # the others keep being liquidated at the next ticks
 
 
+def _totals(ledger: Ledger) -> dict[str, Decimal]:
+    """Every currency's sum over every account (users, fund, fees, market, outside world)."""
+    totals: dict[str, Decimal] = {}
+    for record in ledger.accounts():
+        for currency, amount in ledger.balances(record.account_id).items():
+            totals[currency] = totals.get(currency, Decimal(0)) + amount
+    return totals
+
+
+def _conversions_at_the_index(
+    ledger: Ledger, events: list[dict[str, Any]], index_usd: Mapping[str, float]
+) -> None:
+    """Each conversion entry moves the owed coin from the market to the account and the cost
+    from the payer (the account's own other balance, else the fund's USDC) to the market, the
+    cost being the coin at the ratio of the index prices rounded up to the cost currency's
+    quantum; valued at the index, users + fund + fees never gain and lose at most one quantum
+    per conversion (the market is never short-changed)."""
+    market = ledger.system_account_id(AccountKind.SETTLEMENT)
+    fund = ledger.system_account_id(AccountKind.INSURANCE)
+
+    def usd(currency: str) -> Decimal:
+        return Decimal(1) if currency == "USDC" else Decimal(repr(index_usd[currency]))
+
+    bound = Decimal(0)
+    value_change = Decimal(0)  # of every account but the market, USD at the index
+    for event in events:
+        entries = {e.entry_id: e for e in ledger.entries(event["account_id"], 1000)}
+        for conversion in event["conversions"]:
+            coin, pay = conversion["currency"], conversion["cost_currency"]
+            amount, price = Decimal(conversion["amount"]), Decimal(conversion["index_price"])
+            cost = Decimal(conversion["cost"])
+            quantum = quantum_for(pay)
+            assert abs(price - usd(coin) / usd(pay)) < Decimal("1e-20")
+            assert Decimal(0) <= cost - amount * price < quantum
+            bound += quantum * usd(pay)
+            payer = fund if conversion["payer"] == "insurance_fund" else event["account_id"]
+            assert conversion["payer"] == "account" or pay == "USDC"
+            entry = entries[conversion["entry_id"]]
+            assert conversion["entry_id"] in event["cover_entry_ids"]
+            moved = {(p.account_id, p.currency): p.amount for p in entry.postings}
+            assert moved == {
+                (payer, pay): -cost,
+                (market, pay): cost,
+                (market, coin): -amount,
+                (event["account_id"], coin): amount,
+            }
+            value_change += sum(
+                (p.amount * usd(p.currency) for p in entry.postings if p.account_id != market),
+                Decimal(0),
+            )
+    assert -bound - Decimal("1e-12") <= value_change <= Decimal("1e-12")
+
+
 def test_a_market_push_reaches_the_moved_accounts_only() -> None:
     async def run() -> tuple[int, int]:
         stream = MarginStream()
@@ -175,3 +242,50 @@ def test_a_market_push_reaches_the_moved_accounts_only() -> None:
         return moved._queue.qsize(), still._queue.qsize()
 
     assert asyncio.run(run()) == (0, 0)
+
+
+class _Context:
+    """What :func:`routes_liquidations._liquidate_all` reads of a service context."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.risk_model = "pm"
+        self._model = build_model("pm")
+
+    def model(self, name: str) -> MarginModel:
+        assert name == "pm"
+        return self._model
+
+
+def test_after_post_market_a_coin_deficit_is_bought_at_the_index(tmp_path: Path) -> None:
+    """The ``POST /market`` path (:mod:`crossmargin.service.routes_liquidations`): Alice holds
+    3,000 USDC and is short 100,000 USD of BTC-PERPETUAL (inverse) at 72,000; BTC +25 % to
+    90,000 costs her 100,000 × (1/72,000 − 1/90,000) ≈ 0.2778 BTC she does not hold. Her USDC
+    buys what it can at the index, the fund buys the rest for its USDC: she ends owing nothing,
+    every currency's total over all accounts is unchanged and the ledger's invariants hold."""
+    with Ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        alice = ledger.open_account("alice")
+        ledger.deposit(alice, "USDC", "3000", "deposit")
+        ledger.trade(alice, "BTC-PERPETUAL", "-100000", "72000", "0", "sell")
+        ledger.insurance_fund_deposit("USDC", "1000000", "fund")
+        totals = _totals(ledger)
+        market = MARKET.shocked({"BTC": 0.25})
+        desk = routes_liquidations.LiquidationDesk()
+        (event,) = routes_liquidations._liquidate_all(
+            cast(ServiceContext, _Context(ledger)), desk, 2, market
+        )
+        assert event["account_id"] == alice and event["health_before"] == "bankrupt"
+        assert event["error"] is None and event["bad_debt"] == {}
+        assert ledger.positions(alice) == ()
+        assert all(v >= 0 for v in ledger.balances(alice).values())
+        own, bought = event["conversions"]
+        assert (own["payer"], own["currency"], own["cost_currency"]) == ("account", "BTC", "USDC")
+        assert (bought["payer"], bought["currency"]) == ("insurance_fund", "BTC")
+        assert Decimal(own["index_price"]) == Decimal(bought["index_price"]) == Decimal("90000")
+        assert Decimal(3000) - Decimal("0.0009") < Decimal(own["cost"]) <= Decimal(3000)  # 1 sat
+        fees = sum((Decimal(r["fee"].get("USDC", "0")) for r in event["rounds"]), Decimal(0))
+        (delta,) = event["insurance_fund_delta"].items()
+        assert delta[0] == "USDC" and Decimal(delta[1]) == fees - Decimal(bought["cost"])
+        assert _totals(ledger) == totals
+        assert ledger.check_invariants().ok
+        _conversions_at_the_index(ledger, [event], market.index_usd)

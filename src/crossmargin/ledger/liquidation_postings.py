@@ -14,6 +14,16 @@ it is written or none of it.
   difference to the bankruptcy price (closing at the bankruptcy price, on the currency
   quantum), a socialised share is cash alone. The account ends at exactly zero when the shares
   and the fund add up to its deficit.
+* :func:`converted_deficit_cover` — a deficit in a coin the insurance fund does not hold (an
+  inverse position's loss realised in BTC or ETH by an account holding none): the fund buys the
+  coin from the settlement account (the market) at the index, paying ``coin × index`` in its
+  own currency (USDC) rounded up to that currency's quantum, and the coin covers the deficit —
+  one entry, so the purchase and the cover are atomic.
+* :func:`cover_deficits` — the policy both service paths apply after a liquidation: per account
+  and currency in deficit, the account's own other balances buy it at the index first, then the
+  fund pays from its own balance of that currency, then buys the coin with its
+  ``pay_currency`` at the index, as far as it holds; only the remainder is left as bad debt (a
+  recorded deficit), reported by currency.
 
 Conservation: every entry sums to zero per currency and its position changes per instrument,
 and no posting touches ``system:external`` — the sum of all user balances + insurance fund +
@@ -25,9 +35,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 from crossmargin.core.errors import InputError
+from crossmargin.core.numeric import quantum_for
 from crossmargin.instruments import Instrument, InstrumentKind
 from crossmargin.ledger.accounts import AccountKind, parse_account_id
 from crossmargin.ledger.batch import validate_idempotency_key
@@ -64,8 +75,13 @@ from crossmargin.ledger.operations import (
 from crossmargin.ledger.state import StateBuilder
 
 __all__ = [
+    "DeficitCover",
+    "DeficitCovers",
     "LiquidationFill",
     "LossShare",
+    "conversion_cost",
+    "converted_deficit_cover",
+    "cover_deficits",
     "liquidation_round",
     "post_liquidation_entry",
     "shortfall_settlement",
@@ -306,6 +322,212 @@ def shortfall_settlement(
         },
     }
     return Operation(EntryKind.DEFICIT_COVER, account_id, request, build)
+
+
+def conversion_cost(amount: Decimal, price: Decimal, pay_currency: str) -> Decimal:
+    """What buying ``amount`` coin (≥ 0) at ``price`` (``pay_currency`` per coin, > 0) costs in
+    ``pay_currency``: ``amount × price`` rounded **up** to its quantum (the market is never
+    short-changed; the buyer pays less than one quantum above the index value)."""
+    with localcontext(LEDGER_CONTEXT):
+        return (amount * price).quantize(quantum_for(pay_currency), rounding=ROUND_CEILING)
+
+
+def converted_deficit_cover(
+    account_id: int,
+    currency: str,
+    amount: Decimal,
+    index_price: Decimal,
+    pay_currency: str,
+    *,
+    from_account: bool = False,
+) -> Operation:
+    """Cover ``amount`` (> 0, ``currency`` units) of ``account_id``'s deficit in ``currency`` with
+    coin bought from the settlement account (the market) at ``index_price`` (``pay_currency``
+    per unit of ``currency``, > 0), as one entry. The buyer is the insurance fund, or with
+    ``from_account`` the account itself, paying with its own ``pay_currency`` balance (a venue's
+    auto-conversion of the collateral a debtor still holds).
+
+    Postings (kind ``deficit_cover``): buyer → settlement :func:`conversion_cost` ``(amount,
+    index_price, pay_currency)`` in ``pay_currency``; settlement → account ``amount`` in
+    ``currency``. ``amount`` may not exceed the deficit (:class:`InputError` naming
+    ``amount``); the buyer must hold the cost
+    (:class:`~crossmargin.ledger.InsufficientBalanceError` otherwise).
+    """
+    account_id = parse_account_id(account_id)
+    currency = parse_currency(currency)
+    pay = parse_currency(pay_currency, "pay_currency")
+    if pay == currency:
+        raise InputError("pay_currency", pay, "must differ from the deficit's currency")
+    coin = parse_amount(amount, currency, "amount")
+    price = parse_price(index_price, "index_price")
+    cost = conversion_cost(coin, price, pay)
+
+    def build(view: StateBuilder, system: SystemAccounts) -> EntryDraft:
+        require_kind(view, account_id, TRADING_KINDS, "shortfall settlements")
+        deficit = max(-view.balance(account_id, currency), Decimal(0))
+        if coin > deficit:
+            raise InputError(
+                "amount",
+                canonical_decimal(coin),
+                f"exceeds the {currency} deficit {canonical_decimal(deficit)} of account "
+                f"{account_id}",
+            )
+        settlement = system[AccountKind.SETTLEMENT]
+        buyer = account_id if from_account else system[AccountKind.INSURANCE]
+        postings = transfer_lines(
+            buyer, settlement, pay, cost, PostingKind.DEFICIT_COVER
+        ) + transfer_lines(settlement, account_id, currency, coin, PostingKind.DEFICIT_COVER)
+        return EntryDraft(EntryKind.DEFICIT_COVER, account_id, request, postings, ())
+
+    request: dict[str, RequestValue] = {
+        "liquidation": "converted_shortfall",
+        "currency": currency,
+        "amount": canonical_decimal(coin),
+        "index_price": canonical_decimal(price),
+        "pay_currency": pay,
+        "cost": canonical_decimal(cost),
+        "payer": "account" if from_account else "insurance_fund",
+    }
+    return Operation(EntryKind.DEFICIT_COVER, account_id, request, build)
+
+
+@dataclass(frozen=True, slots=True)
+class DeficitCover:
+    """One posted cover of an account's deficit.
+
+    ``amount`` (> 0, ``currency`` units) of the deficit was paid by ``payer``
+    (``"insurance_fund"`` or ``"account"``: the account's own other balances) with ``paid``
+    (> 0) of ``paid_currency``: the same currency and amount for a direct cover (``index_price``
+    ``None``), the purchase cost at ``index_price`` (``paid_currency`` per unit of
+    ``currency``) for a conversion.
+    """
+
+    entry_id: int
+    currency: str
+    amount: Decimal
+    payer: str
+    paid_currency: str
+    paid: Decimal
+    index_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeficitCovers:
+    """What :func:`cover_deficits` posted: per account its covers, and the bad debt left by
+    currency (> 0, that currency's units)."""
+
+    covers: dict[int, list[DeficitCover]]
+    bad_debt: dict[int, dict[str, Decimal]]
+
+
+def _buyable(deficit: Decimal, funds: Decimal, price: Decimal, currency: str) -> Decimal:
+    """The most of ``deficit`` that ``funds`` buy at ``price`` (funds per unit), on the quantum
+    of ``currency``, rounded down (so the cost, rounded up, stays within ``funds``)."""
+    if funds <= 0 or deficit <= 0:
+        return Decimal(0)
+    with localcontext(LEDGER_CONTEXT):
+        affordable = (funds / price).quantize(quantum_for(currency), rounding=ROUND_FLOOR)
+    return min(deficit, affordable)
+
+
+def cover_deficits(
+    ledger: Ledger,
+    account_ids: Sequence[int],
+    index_prices: Mapping[str, Decimal],
+    key_prefix: str,
+    pay_currency: str = "USDC",
+) -> DeficitCovers:
+    """Settle the accounts' deficits after a liquidation, in order (one
+    :meth:`Ledger.post_batch`). For each account and each currency it owes:
+
+    1. its own positive balances of other currencies buy the owed currency from the market at
+       the index (``pay_currency`` first, then the others by name; the price of one in the
+       other is the ratio of their index prices);
+    2. the insurance fund pays from its own balance of the owed currency;
+    3. the fund buys the owed currency from the market at the index with its ``pay_currency``,
+       as far as it holds.
+
+    Only what is left after that is bad debt (a recorded deficit).
+
+    Parameters
+    ----------
+    ledger:
+        The ledger, after the liquidation rounds.
+    account_ids:
+        The accounts, in the order the fund serves them.
+    index_prices:
+        Index price per coin in ``pay_currency`` (> 0; USD per coin with a USD stablecoin as
+        ``pay_currency``, which is priced 1). A currency without a price is neither bought nor
+        sold: a deficit in it is covered only from the fund's own balance of it.
+    key_prefix:
+        Idempotency keys are ``{key_prefix}-{account}-{step}-{currency}[-{pay}]``.
+    pay_currency:
+        What the fund buys coin with (its USDC).
+    """
+    prices = {**index_prices, pay_currency: Decimal(1)}
+    fund_id = ledger.system_account_id(AccountKind.INSURANCE)
+    fund = {c: max(v, Decimal(0)) for c, v in ledger.balances(fund_id).items()}
+    items: list[tuple[Operation, str]] = []
+    owners: list[tuple[int, str, Decimal, str, str, Decimal, Decimal | None]] = []
+    for account_id in account_ids:
+        held = ledger.balances(account_id)
+        for currency in sorted(c for c, v in held.items() if v < 0):
+            deficit = -held[currency]
+            owed_price = prices.get(currency)
+            payers = sorted(
+                (c for c, v in held.items() if v > 0 and c != currency and c in prices),
+                key=lambda c: (c != pay_currency, c),
+            )
+            for pay in payers:
+                if owed_price is None:
+                    break
+                price = LEDGER_CONTEXT.divide(owed_price, prices[pay])
+                bought = _buyable(deficit, held[pay], price, currency)
+                if bought <= 0:
+                    continue
+                cost = conversion_cost(bought, price, pay)
+                held[pay] -= cost
+                deficit -= bought
+                operation = converted_deficit_cover(
+                    account_id, currency, bought, price, pay, from_account=True
+                )
+                items.append((operation, f"{key_prefix}-{account_id}-own-{currency}-{pay}"))
+                owners.append((account_id, currency, bought, "account", pay, cost, price))
+            direct = min(deficit, fund.get(currency, Decimal(0)))
+            if direct > 0:
+                fund[currency] -= direct
+                deficit -= direct
+                operation = shortfall_settlement(account_id, currency, direct)
+                items.append((operation, f"{key_prefix}-{account_id}-cover-{currency}"))
+                owners.append(
+                    (account_id, currency, direct, "insurance_fund", currency, direct, None)
+                )
+            if owed_price is None or currency == pay_currency:
+                continue
+            bought = _buyable(deficit, fund.get(pay_currency, Decimal(0)), owed_price, currency)
+            if bought <= 0:
+                continue
+            cost = conversion_cost(bought, owed_price, pay_currency)
+            fund[pay_currency] -= cost
+            operation = converted_deficit_cover(
+                account_id, currency, bought, owed_price, pay_currency
+            )
+            items.append((operation, f"{key_prefix}-{account_id}-convert-{currency}"))
+            owners.append(
+                (account_id, currency, bought, "insurance_fund", pay_currency, cost, owed_price)
+            )
+    outcomes = ledger.post_batch(items) if items else []
+    covers: dict[int, list[DeficitCover]] = {}
+    for owner, outcome in zip(owners, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            continue
+        covers.setdefault(owner[0], []).append(DeficitCover(outcome.entry_id, *owner[1:]))
+    bad_debt: dict[int, dict[str, Decimal]] = {}
+    for account_id in dict.fromkeys(account_ids):
+        for currency, balance in sorted(ledger.balances(account_id).items()):
+            if balance < 0:
+                bad_debt.setdefault(account_id, {})[currency] = -balance
+    return DeficitCovers(covers, bad_debt)
 
 
 def post_liquidation_entry(

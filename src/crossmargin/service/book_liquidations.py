@@ -23,8 +23,12 @@ engine finds liquidatable is not left untouched because the coarser scenarios fi
 :meth:`Ledger.post_batch` (one transaction, one commit); a round refused by the ledger refuses
 the later rounds of the same account in that batch (the account's event then names the error).
 Then the deficits the rounds left are covered by the insurance fund as far as it holds
-(:func:`~crossmargin.ledger.liquidation_postings.shortfall_settlement`), one more batch; the
-rest is a recorded deficit (bad debt) — as after ``POST /market``
+(:func:`~crossmargin.ledger.liquidation_postings.cover_deficits`, one more batch): a deficit in
+the fund's own currency (USDC) directly; a coin deficit (an inverse position's loss realised in
+BTC or ETH the account does not hold) from the fund's coin first, then with coin the fund buys
+from the market at the index for its USDC
+(:func:`~crossmargin.ledger.liquidation_postings.converted_deficit_cover`). Only what the fund
+cannot pay stays a recorded deficit (bad debt) — as after ``POST /market``
 (:mod:`crossmargin.service.routes_liquidations`). Auto-deleveraging and socialisation are not
 posted by the service.
 """
@@ -42,6 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossmargin.core.errors import CrossmarginError
+from crossmargin.core.numeric import STABLECOINS
 from crossmargin.engine import BookEngine
 from crossmargin.engine.results import BookMarginResult
 from crossmargin.instruments import Instrument
@@ -49,9 +54,10 @@ from crossmargin.ledger import AccountKind, EntryRecord, Ledger
 from crossmargin.ledger.batch import Outcome
 from crossmargin.ledger.entries import EntryDraft
 from crossmargin.ledger.liquidation_postings import (
+    DeficitCover,
     LiquidationFill,
+    cover_deficits,
     liquidation_round,
-    shortfall_settlement,
 )
 from crossmargin.ledger.operations import Operation, SystemAccounts
 from crossmargin.ledger.state import StateBuilder
@@ -66,12 +72,15 @@ from crossmargin.liquidation.account import MarginFunction
 from crossmargin.liquidation.build import account_risk_from_engine
 from crossmargin.liquidation.cex import CexLiquidation
 from crossmargin.margin.health import HEALTH_STATES, HealthState, health_codes
+from crossmargin.market import MarketSnapshot
 
 __all__ = [
     "PlannedLiquidation",
     "ScaledMargin",
+    "cover_document",
     "due_accounts",
     "fund_of",
+    "index_prices",
     "plan_liquidations",
     "post_liquidations",
 ]
@@ -243,7 +252,7 @@ def _round_document(
 
 
 def post_liquidations(
-    ledger: Ledger, planned: Sequence[PlannedLiquidation], version: int
+    ledger: Ledger, planned: Sequence[PlannedLiquidation], version: int, market: MarketSnapshot
 ) -> list[dict[str, Any]]:
     """Post the pass (see the module docstring) and return one event per account (not yet
     recorded): ``health_after`` and ``equity_after_usd`` are left ``None`` for the caller, who
@@ -255,8 +264,11 @@ def post_liquidations(
         Per account: ``account_id``, ``market_version``, ``model`` (``pm``), ``mode``
         (``cex``), ``health_before``, ``equity_before_usd`` (USD), ``rounds`` (closed legs at
         the liquidation price, fee, margin ratio after, ledger entry), ``cover_entry_ids``,
-        ``insurance_fund_delta`` (currency → decimal text, fees in − cover out), ``bad_debt``
-        (currency → decimal text left uncovered) and ``error`` (the ledger's refusal, if any).
+        ``conversions`` (coin the fund bought at ``market``'s index to cover a coin deficit:
+        :func:`cover_document`), ``insurance_fund_delta`` (currency → decimal text, fees in −
+        covers and conversions out), ``bad_debt`` (currency → decimal text left uncovered: a
+        recorded deficit once the fund is exhausted) and ``error`` (the ledger's refusal, if
+        any).
     """
     token = secrets.token_hex(6)
     guard = _Guard()
@@ -286,13 +298,18 @@ def post_liquidations(
         rounds[k].append(_round_document(transfer, outcome, ratio))
         for currency, fee in transfer.fees.items():
             fees[k][currency] += fee
-    covers, bad_debt = _cover_deficits(ledger, [p.account_id for p in planned], token)
+    covered = cover_deficits(
+        ledger,
+        [p.account_id for p in planned],
+        index_prices(market),
+        f"liquidation-{token}",
+        _FUND_CURRENCY,
+    )
     events = []
     for k, plan in enumerate(planned):
         delta = dict(fees[k])
-        entries: list[int] = []
-        for entry_id, currency, amount in covers.get(plan.account_id, []):
-            entries.append(entry_id)
+        entries, conversions, paid = cover_document(covered.covers.get(plan.account_id, []))
+        for currency, amount in paid.items():
             delta[currency] = delta.get(currency, Decimal(0)) - amount
         events.append(
             {
@@ -306,47 +323,57 @@ def post_liquidations(
                 "equity_after_usd": None,
                 "rounds": rounds[k],
                 "cover_entry_ids": entries,
+                "conversions": conversions,
                 "insurance_fund_delta": {c: str(v) for c, v in sorted(delta.items()) if v != 0},
-                "bad_debt": bad_debt.get(plan.account_id, {}),
+                "bad_debt": {
+                    c: str(v) for c, v in covered.bad_debt.get(plan.account_id, {}).items()
+                },
                 "error": errors[k],
             }
         )
     return events
 
 
-def _cover_deficits(
-    ledger: Ledger, account_ids: Sequence[int], token: str
-) -> tuple[dict[int, list[tuple[int, str, Decimal]]], dict[int, dict[str, str]]]:
-    """Let the insurance fund pay the accounts' deficits, in order, as far as it holds (one
-    batch); returns per account the (entry id, currency, amount) covered and the bad debt left
-    by currency (decimal text)."""
-    fund_id = ledger.system_account_id(AccountKind.INSURANCE)
-    fund = {c: max(v, Decimal(0)) for c, v in ledger.balances(fund_id).items()}
-    items: list[tuple[Operation, str]] = []
-    owners: list[tuple[int, str, Decimal]] = []
-    bad_debt: dict[int, dict[str, str]] = {}
-    for account_id in account_ids:
-        for currency, balance in sorted(ledger.balances(account_id).items()):
-            if balance >= 0:
-                continue
-            cover = min(-balance, fund.get(currency, Decimal(0)))
-            if cover > 0:
-                fund[currency] -= cover
-                operation = shortfall_settlement(account_id, currency, cover)
-                items.append((operation, f"liquidation-{token}-{account_id}-cover-{currency}"))
-                owners.append((account_id, currency, cover))
-            if -balance - cover > 0:
-                bad_debt.setdefault(account_id, {})[currency] = str(-balance - cover)
-    covers: dict[int, list[tuple[int, str, Decimal]]] = {}
-    for (account_id, currency, amount), outcome in zip(
-        owners, ledger.post_batch(items) if items else [], strict=True
-    ):
-        if isinstance(outcome, Exception):
-            left = bad_debt.setdefault(account_id, {})
-            left[currency] = str(Decimal(left.get(currency, "0")) + amount)
-            continue
-        covers.setdefault(account_id, []).append((outcome.entry_id, currency, amount))
-    return covers, bad_debt
+def index_prices(market: MarketSnapshot) -> dict[str, Decimal]:
+    """The market's index price of every coin (not the USD stablecoins), USD per coin as a
+    ``Decimal`` (the float's shortest repr): the price at which the insurance fund buys a coin
+    it does not hold to cover a deficit in it
+    (:func:`~crossmargin.ledger.liquidation_postings.cover_deficits`)."""
+    return {
+        asset: Decimal(repr(float(price)))
+        for asset, price in sorted(market.index_usd.items())
+        if asset not in STABLECOINS and price > 0
+    }
+
+
+def cover_document(
+    covers: Sequence[DeficitCover],
+) -> tuple[list[int], list[dict[str, str | int]], dict[str, Decimal]]:
+    """An event's view of an account's deficit covers: the entry ids, the conversions (a
+    currency owed bought from the market at the index with the account's own other balances or
+    the fund's USDC: ``entry_id``, ``payer`` (``account``/``insurance_fund``), ``currency``,
+    ``amount``, ``index_price`` (``cost_currency`` per unit), ``cost`` and ``cost_currency``;
+    decimal text) and what the insurance fund paid by currency (> 0)."""
+    entries: list[int] = []
+    conversions: list[dict[str, str | int]] = []
+    paid: defaultdict[str, Decimal] = defaultdict(Decimal)
+    for cover in covers:
+        entries.append(cover.entry_id)
+        if cover.payer == "insurance_fund":
+            paid[cover.paid_currency] += cover.paid
+        if cover.index_price is not None:
+            conversions.append(
+                {
+                    "entry_id": cover.entry_id,
+                    "payer": cover.payer,
+                    "currency": cover.currency,
+                    "amount": str(cover.amount),
+                    "index_price": str(cover.index_price),
+                    "cost": str(cover.paid),
+                    "cost_currency": cover.paid_currency,
+                }
+            )
+    return entries, conversions, dict(paid)
 
 
 def fund_of(ledger: Ledger) -> InsuranceFund:

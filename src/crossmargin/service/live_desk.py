@@ -147,7 +147,7 @@ class LiveDesk:
         )
         if not planned:
             return []
-        events = post_liquidations(ledger, planned, version)
+        events = post_liquidations(ledger, planned, version, self.book.market)
         self.book.refresh(ledger, [p.account_id for p in planned])
         after = self.book.margins()
         index = {account_id: a for a, account_id in enumerate(self.book.account_ids)}

@@ -10,8 +10,9 @@ the account id; every round is posted as one ledger entry
 (:func:`~crossmargin.ledger.liquidation_postings.liquidation_round`: fills against the market at
 the liquidation price, the fee to the insurance fund); a deficit left afterwards is covered by
 the insurance fund as far as it holds
-(:func:`~crossmargin.ledger.liquidation_postings.shortfall_settlement`), the rest stays a
-recorded deficit (bad debt).
+(:func:`~crossmargin.ledger.liquidation_postings.cover_deficits`: its own currency directly, a
+coin it does not hold bought from the market at the new market's index for its USDC), the rest
+stays a recorded deficit (bad debt).
 
 Each liquidation becomes an event: kept in the process's log (``GET /liquidations``, admin key
 only, newest first, paged; the ledger keeps the entries it names for good) and sent once per
@@ -34,11 +35,11 @@ from starlette.requests import HTTPConnection
 
 from crossmargin.core.errors import CrossmarginError
 from crossmargin.core.numeric import decimal_to_float
-from crossmargin.ledger import AccountKind, Ledger
+from crossmargin.ledger import AccountKind
 from crossmargin.ledger.liquidation_postings import (
     LiquidationFill,
+    cover_deficits,
     post_liquidation_entry,
-    shortfall_settlement,
 )
 from crossmargin.ledger.liquidation_postings import liquidation_round as round_operation
 from crossmargin.ledger.risk import holdings_portfolio
@@ -54,6 +55,7 @@ from crossmargin.margin.health import HealthState, health_state, margin_ratio
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio
 from crossmargin.service.auth import require_admin
+from crossmargin.service.book_liquidations import cover_document, index_prices
 from crossmargin.service.context import ServiceContext, get_context
 from crossmargin.service.errors import json_bytes
 from crossmargin.service.schemas import ErrorOut
@@ -118,24 +120,6 @@ def _candidates(
     ]
 
 
-def _cover_deficits(ledger: Ledger, account_id: int, key: str) -> tuple[list[int], dict[str, str]]:
-    """Let the insurance fund pay the account's deficits as far as it holds; returns the entry
-    ids and the bad debt left by currency (decimal text)."""
-    fund = ledger.system_account_id(AccountKind.INSURANCE)
-    entries: list[int] = []
-    bad_debt: dict[str, str] = {}
-    for currency, balance in ledger.balances(account_id).items():
-        if balance >= 0:
-            continue
-        cover = min(-balance, max(ledger.balance(fund, currency), Decimal(0)))
-        if cover > 0:
-            operation = shortfall_settlement(account_id, currency, cover)
-            entries.append(post_liquidation_entry(ledger, operation, f"{key}-{currency}").entry_id)
-        if -balance - cover > 0:
-            bad_debt[currency] = str(-balance - cover)
-    return entries, bad_debt
-
-
 def _liquidate(
     context: ServiceContext,
     desk: LiquidationDesk,
@@ -191,7 +175,10 @@ def _liquidate(
                 ),
             }
         )
-    cover_entries, bad_debt = _cover_deficits(ledger, account_id, f"liquidation-{token}-cover")
+    covered = cover_deficits(
+        ledger, [account_id], index_prices(market), f"liquidation-{token}", _FUND_CURRENCY
+    )
+    cover_entries, conversions, _ = cover_document(covered.covers.get(account_id, []))
     fund_after = ledger.balances(fund_id)
     after = model.margin(holdings_portfolio(ledger.holdings(account_id)), market)
     delta = {
@@ -212,8 +199,9 @@ def _liquidate(
         "equity_after_usd": decimal_to_float(after.equity),
         "rounds": rounds,
         "cover_entry_ids": cover_entries,
+        "conversions": conversions,
         "insurance_fund_delta": delta,
-        "bad_debt": bad_debt,
+        "bad_debt": {c: str(v) for c, v in covered.bad_debt.get(account_id, {}).items()},
         "error": error,
     }
 
