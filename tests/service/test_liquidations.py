@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -147,3 +148,40 @@ def test_liquidations_page_newest_first(own_service: Service) -> None:
     assert ids == sorted(ids, reverse=True) and page["total"] >= 3
     rest = service.client.get("/liquidations?limit=2&offset=2", headers=service.admin).json()
     assert rest["liquidations"][0]["liquidation_id"] == ids[-1] - 1
+
+
+def test_oracle_quotes_that_move_the_index_liquidate_too(own_service: Service) -> None:
+    """The oracle path moves the market as ``POST /market`` does, so it liquidates the same way:
+    Frank (14,000 USDC, long 1 at 72,000) is pushed under the band when two fresh sources quote
+    BTC at 65,000 and 65,010 (median 65,005: equity 14,000 − 6,995 = 7,005 USD, under 1.05 ×
+    the pm maintenance margin of a 1-BTC perpetual at that price); a tick back to 72,000 first
+    makes every earlier account's test independent of this one."""
+    service = own_service
+    back = service.client.post("/market", headers=service.admin, json={"snapshot": TEST_MARKET})
+    assert back.status_code == 200
+    before = service.client.get("/liquidations", headers=service.admin).json()["total"]
+    frank = service.open_account(deposit=None)
+    assert service.deposit(frank, "14000", "seed").status_code == 201
+    _buy(service, frank, "1", "buy")
+    published = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    quotes = {
+        "quotes": {
+            "BTC": [
+                {"source": source, "price_usd": price, "published_at": published}
+                for source, price in (("deribit", "65000"), ("binance", "65010"))
+            ]
+        }
+    }
+    moved = service.client.post("/oracle/quotes", headers=service.admin, json=quotes)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["moved"] == {"BTC": "65005.0"}
+    page = service.client.get("/liquidations", headers=service.admin).json()
+    assert page["total"] == before + 1
+    newest = page["liquidations"][0]
+    assert newest["account_id"] == frank.account_id
+    assert newest["health_before"] == "liquidatable" and newest["error"] is None
+    assert newest["market_version"] == moved.json()["market_version"]
+    with Ledger(service.database_url) as ledger:
+        assert ledger.check_invariants().ok
+        (position,) = ledger.positions(frank.account_id)
+        assert D(0) < position.size < D(1)

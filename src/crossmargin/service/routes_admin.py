@@ -196,18 +196,24 @@ def _apply_quotes(context: ServiceContext, body: OracleQuotes) -> dict[str, Any]
     dependencies=[Depends(require_admin)],
     responses=_ADMIN_ERRORS,
 )
-async def post_oracle_quotes(body: OracleQuotes, context: Context) -> dict[str, Any]:
+async def post_oracle_quotes(
+    body: OracleQuotes, context: Context, request: Request
+) -> dict[str, Any]:
     """Feed the oracles: quotes per asset (``source``, ``price_usd`` as a decimal string,
     ``published_at``, optional ``confidence_usd``). Each asset's newest quote per source is kept
     and aggregated at now with the configured policy (median of fresh sources, stale ones and
     outliers excluded). The index of an asset whose aggregate is ok/degraded moves to it through
     the checks of ``POST /market`` (422 when refused: nothing changes); an unavailable aggregate
     leaves the last good price in the market and refuses new risk on the asset (503
-    ``oracle_unavailable`` on trades, order checks and withdrawals)."""
+    ``oracle_unavailable`` on trades, order checks and withdrawals). A move liquidates as one
+    through ``POST /market`` does."""
     async with context.market_update_lock:
         answer = await run_in_threadpool(_apply_quotes, context, body)
-    if answer["moved"]:
-        context.stream.publish_all({"kind": "market", "market_version": answer["market_version"]})
+        if answer["moved"]:
+            version, market = context.market.versioned()
+            context.stream.publish_all({"kind": "market", "market_version": version})
+            desk = routes_liquidations.desk_of(request)
+            await routes_liquidations.liquidate_after_market(context, desk, version, market)
     return answer
 
 
