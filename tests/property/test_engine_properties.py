@@ -439,3 +439,74 @@ def test_position_rows_net_in_input_order_and_drop_zeros(
         wanted = sorted((i, s) for (a, i), s in expected.items() if a == account and s != 0.0)
         assert cols.tolist() == [i for i, _ in wanted]
         assert sizes.tolist() == [s for _, s in wanted]
+
+
+#: Delta-one contracts by risk vector (pair, currency): an account of one group only takes the
+#: kernel's delta-one shortcut (:func:`crossmargin.engine.kernels_pm._linear_account`).
+LINEAR_GROUPS = (
+    ("BTC-PERPETUAL", "BTC-29MAR24", "BTC-28JUN24"),
+    ("BTC_USDC-PERPETUAL", "BTC_USDC-28JUN24", "BTC_USDC"),
+    ("ETH-PERPETUAL", "ETH-28JUN24"),
+    ("ETH_USDC-PERPETUAL",),
+)
+#: Net USD notionals to aim at: the stressed delta-shock threshold (100,000 USD) and the starts
+#: of the extended scenarios' dampeners (dampener / (weight × move) for BTC, 0.16 each).
+LINEAR_NOTIONALS = (1e5, 106_250 / 0.16, 212_500 / 0.16, 312_500 / 0.16, 525_000 / 0.16)
+
+
+@st.composite
+def linear_books(draw: st.DrawFn) -> Book:
+    """Accounts holding only delta-one contracts of one risk vector, whose net notional is near
+    the delta-shock threshold or the start of an extended scenario's dampener (or anywhere)."""
+    market = draw(markets())
+    accounts = draw(st.integers(1, 5))
+    rows = []
+    for _ in range(accounts):
+        group = draw(st.sampled_from(LINEAR_GROUPS))
+        picked = draw(st.lists(st.sampled_from(group), min_size=1, max_size=3, unique=True))
+        near = draw(st.sampled_from(LINEAR_NOTIONALS)) * draw(st.floats(0.97, 1.03))
+        notional = draw(st.one_of(st.just(near), st.floats(1.0, 5e6)))
+        notional = notional if draw(st.booleans()) else -notional
+        shares = [draw(st.floats(-1.0, 2.0)) for _ in picked[1:]]
+        parts = [notional - sum(shares) * notional / 2, *(s * notional / 2 for s in shares)]
+        row = []
+        for name, part in zip(picked, parts, strict=True):
+            size = part if "_" not in name else part / market.index(name[:3])
+            if size != 0.0:
+                row.append((NAMES.index(name), size))
+        rows.append(row)
+    collateral = [draw(st.floats(0.0, 2_000_000.0)) for _ in range(accounts)]
+    coins = [{"BTC": 0.0, "ETH": 0.0} for _ in range(accounts)]
+    return market, rows, collateral, [None] * len(NAMES), coins
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(book=linear_books(), model=st.sampled_from(["pm", "pm-stressed"]))
+def test_the_delta_one_shortcut_equals_the_model_the_twin_and_the_general_path(
+    book: Book, model: str
+) -> None:
+    """Delta-one accounts of one risk vector near the delta-shock threshold and the extended
+    scenarios' dampeners: the single-account model to 1e-9, the numpy twin to 1e-12, and the
+    kernel's general path (the shortcut switched off) bit for bit."""
+    from crossmargin.engine.kernels_pm import pm_book_kernel
+
+    engine = _engine(model, book)
+    fused = engine.margin_all()
+    twin = engine.margin_all_reference()
+    scale = 1e-12 * np.maximum(np.abs(twin.initial_margin), 1.0)
+    assert np.all(np.abs(fused.initial_margin - twin.initial_margin) <= scale)
+    rows, p, n = engine._book, engine.tables.packed, engine.account_count
+    general = [np.zeros(n) for _ in range(4)] + [np.zeros(n, dtype=np.int64)]
+    pm_book_kernel(
+        np.arange(n, dtype=np.int64), rows.row_start, rows.row_len, rows.cols, rows.sizes,
+        engine._collateral, p.lanes, p.factor_rows, p.record_int, p.record_float, p.vector_int,
+        p.vector_table, p.vector_float, p.bucket_int, p.delta_lane, p.value_lane, *general,
+        np.full_like(p.loss_scenarios, -1),
+    )  # fmt: skip
+    assert np.array_equal(fused.initial_margin, general[0])
+    assert np.array_equal(fused.equity, general[2])
+    assert np.array_equal(fused.worst_scenario_index, general[4])
+    for account in range(n):
+        expected = _model(engine, account, model)
+        assert _close(fused.initial_margin[account], float(expected.initial_margin), model)
+        assert _worst_ties(fused.worst_scenario_label(account), expected)

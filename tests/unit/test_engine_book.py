@@ -438,3 +438,99 @@ def test_instrument_order_is_the_callers_whatever_the_engine_does_inside() -> No
     assert np.isnan(engine.entry_prices_usd[4])
     assert engine.entry_prices_usd[0] == 72000.0
     assert engine.pre_trade(0, 4, 1.0).instrument_index == 4
+
+
+def _kernel_without_shortcut(engine: BookEngine) -> tuple[list[np.ndarray], int]:
+    """The pm book kernel on every account of ``engine`` with the delta-one shortcut off (no
+    loss scenarios for any vector: every account takes the general path), and the number of
+    accounts the shortcut takes with the engine's own tables."""
+    from crossmargin.engine.kernels_pm import _linear_account, pm_book_kernel
+
+    book = engine._book
+    p = engine.tables.packed
+    n = engine.account_count
+    out = [np.zeros(n) for _ in range(4)] + [np.zeros(n, dtype=np.int64)]
+    pm_book_kernel(
+        np.arange(n, dtype=np.int64), book.row_start, book.row_len, book.cols, book.sizes,
+        engine._collateral, p.lanes, p.factor_rows, p.record_int, p.record_float, p.vector_int,
+        p.vector_table, p.vector_float, p.bucket_int, p.delta_lane, p.value_lane, *out,
+        np.full_like(p.loss_scenarios, -1),
+    )  # fmt: skip
+    taken = 0
+    for a in range(n):
+        start = int(book.row_start[a])
+        taken += bool(
+            _linear_account(
+                start, start + int(book.row_len[a]), book.cols, book.sizes, p.record_int,
+                p.record_float, p.factor_rows, p.vector_int, p.vector_table, p.vector_float,
+                p.bucket_int, p.loss_scenarios,
+            )[0]
+        )  # fmt: skip
+    return out, taken
+
+
+def test_the_delta_one_shortcut_gives_the_general_path_bit_for_bit() -> None:
+    """Accounts holding only delta-one contracts of one risk vector (long and short, with roll
+    buckets, near and inside the extended scenarios' dampeners, beyond the delta-shock
+    threshold) skip the scenario loop: the same IM, MM, equity, ratio and worst scenario as the
+    general path bit for bit, and the single-account model's to 1e-9."""
+    names = ["BTC-PERPETUAL", "BTC-29MAR24", "BTC-28JUN24", "BTC_USDC-PERPETUAL", "ETH-PERPETUAL"]
+    names += ["BTC-28JUN24-80000-C"]
+    book = [
+        [("BTC-PERPETUAL", 10_000.0)],
+        [("BTC-PERPETUAL", -2_000_000.0)],
+        [("BTC-29MAR24", 50_000.0), ("BTC-28JUN24", -30_000.0)],
+        [("BTC-PERPETUAL", 1.0)],  # inside every extended dampener, below the threshold
+        [("BTC-PERPETUAL", 20_000.0), ("BTC-29MAR24", -20_000.0)],  # net 0: general path
+        [("BTC_USDC-PERPETUAL", 3.0)],
+        [("BTC_USDC-PERPETUAL", -25.0)],
+        [("ETH-PERPETUAL", 400_000.0)],
+        [("BTC-PERPETUAL", 10_000.0), ("BTC_USDC-PERPETUAL", 1.0)],  # two vectors: general
+        [("BTC-PERPETUAL", 10_000.0), ("BTC-28JUN24-80000-C", 1.0)],  # an option: general
+    ]
+    parameters = _stressed_pm()
+    engine = BookEngine(names, MARKET, "pm", parameters)
+    rows = [(a, names.index(n), s) for a, positions in enumerate(book) for n, s in positions]
+    engine.load_positions(
+        np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
+        np.array([r[2] for r in rows]), np.full(len(book), 50_000.0),
+    )  # fmt: skip
+    fused = engine.margin_all()
+    general, taken = _kernel_without_shortcut(engine)
+    assert taken == 7  # the single-vector delta-one accounts but the one of net weight 0
+    for got, want in zip(
+        (fused.initial_margin, fused.maintenance_margin, fused.equity, fused.margin_ratio),
+        general[:4],
+        strict=True,
+    ):
+        assert np.array_equal(got, want)
+    assert np.array_equal(fused.worst_scenario_index, general[4])
+    twin = engine.margin_all_reference()
+    np.testing.assert_allclose(fused.initial_margin, twin.initial_margin, rtol=1e-12)
+    model = PortfolioMargin(parameters, haircuts=NO_HAIRCUTS)
+    for account, positions in enumerate(book):
+        expected = model.margin(Portfolio.of(positions, {"USD": 50_000}), MARKET)
+        assert fused.initial_margin[account] == pytest.approx(
+            float(expected.initial_margin), rel=1e-9, abs=1e-5
+        )
+        _assert_same_worst(fused.worst_scenario_label(account), expected)
+
+
+def test_loss_scenarios_keep_every_possible_worst_scenario() -> None:
+    """For every vector and sign, the worst scenario of a delta-one position over a sweep of
+    sizes (full scenario loop) is among the kept loss scenarios whenever it is a loss."""
+    engine = _engine()
+    p = engine.tables.packed
+    for f in range(p.factor_rows.shape[0]):
+        for v in range(p.vector_int.shape[0]):
+            count = int(p.vector_int[v, 1])
+            table = p.vector_table[v]
+            for side, sign in enumerate((1.0, -1.0)):
+                kept = set(p.loss_scenarios[f, v, side, 1 : 1 + p.loss_scenarios[f, v, side, 0]])
+                assert p.loss_scenarios[f, v, side, 0] > 0
+                for w in sign * np.geomspace(1e-2, 1e9, 400):
+                    weighted = table[0, :count] * (w * p.factor_rows[f, :count])
+                    shrunk = np.maximum(np.abs(weighted) - table[1, :count], 0.0)
+                    x = (np.copysign(shrunk, weighted) + 0.0) * table[2, :count]
+                    if x.min() < 0.0:
+                        assert int(np.argmin(x)) in kept

@@ -254,6 +254,100 @@ def _requirement(
 
 
 @_step
+def _linear_account(
+    start: int,
+    stop: int,
+    cols: NDArray[np.int32],
+    sizes: FloatArray,
+    record_int: IntArray,
+    record_float: FloatArray,
+    factor_rows: FloatArray,
+    vector_int: IntArray,
+    vector_table: FloatArray,
+    vector_float: FloatArray,
+    bucket_int: IntArray,
+    loss_scenarios: IntArray,
+) -> tuple[bool, float, int, float]:  # pragma: no cover - compiled
+    """The shortcut for an account whose positions are all delta-one contracts of one risk
+    vector and one factor: (taken, IM in USD, global worst scenario, mark value in USD).
+
+    Its vector is ``w × shape`` (w: the net factor weight), so its worst scenario is one of
+    ``loss_scenarios[f, v, w < 0]`` (:func:`crossmargin.engine.packed.linear_loss_scenarios`),
+    each evaluated with :func:`_requirement`'s arithmetic; with one vector the offset aggregate
+    equals the full one wherever it is negative, so the correlation contingency is 0 and the
+    worst scenario is the full aggregate's first minimum. Roll shocks, the delta shock and the
+    mark value are summed in the general path's order, so the numbers are the general path's
+    bit for bit. ``taken`` is False — and the account goes the general way — for any other
+    account, when the vector is not held, or when the minimum is not a loss (its first index
+    may then be any scenario of P&L 0)."""
+    if stop <= start:
+        return False, 0.0, -1, 0.0
+    i = cols[start]
+    v = record_int[i, R_VECTOR]
+    f = record_int[i, R_FACTOR]
+    if f < 0:
+        return False, 0.0, -1, 0.0
+    weight = 0.0
+    delta = 0.0
+    value = 0.0
+    roll = 0.0
+    holds = 0
+    bucket = -1
+    i_bucket = 0
+    net = 0.0
+    index = vector_float[v, VF_INDEX]
+    for j in range(start, stop):
+        i = cols[j]
+        if record_int[i, R_FACTOR] != f or record_int[i, R_VECTOR] != v:
+            return False, 0.0, -1, 0.0
+        size = sizes[j]
+        holds += record_int[i, R_HOLDS]
+        weight += size * record_float[i, P_COEF if size >= 0.0 else P_NEGATIVE_COEF]
+        delta += size * record_float[i, P_DELTA]
+        value += size * record_float[i, P_VALUE]
+        b = record_int[i, R_BUCKET]
+        if b >= 0:
+            if bucket_int[b, 0] != v:
+                return False, 0.0, -1, 0.0
+            if b != bucket:
+                if bucket >= 0:
+                    roll += record_float[i_bucket, P_ROLL_RATE] * abs(net) * index
+                bucket = b
+                i_bucket = i
+                net = 0.0
+            net += size * record_float[i, P_BUCKET_COIN]
+    if bucket >= 0:
+        roll += record_float[i_bucket, P_ROLL_RATE] * abs(net) * index
+    side = 0 if weight > 0.0 else 1
+    candidates = loss_scenarios[f, v, side, 0]
+    if holds <= 0 or weight == 0.0 or candidates <= 0:
+        return False, 0.0, -1, 0.0
+    price = vector_float[v, VF_PRICE]
+    lowest = np.inf
+    worst = 0
+    for c in range(1, candidates + 1):
+        k = loss_scenarios[f, v, side, c]
+        weighted = vector_table[v, VT_WEIGHT, k] * (weight * factor_rows[f, k])
+        shrunk = max(abs(weighted) - vector_table[v, VT_DAMPENER, k], 0.0)
+        x = (math.copysign(shrunk, weighted) + 0.0) * vector_table[v, VT_CONVERSION, k]
+        full = 0.0 + price * x
+        if full < lowest:
+            lowest = full
+            worst = k
+    if not lowest < 0.0:
+        return False, 0.0, -1, 0.0
+    exposure = abs(0.0 + delta)
+    excess = exposure - vector_float[v, VF_THRESHOLD] / index
+    if excess < 0.0:
+        excess = 0.0
+    move = min(vector_float[v, VF_MAX_SHOCK], vector_float[v, VF_INCREMENT] * excess)
+    other = 0.0 + ((0.0 + roll) + exposure * index * move)
+    worst_case = max(0.0, -lowest) + 0.0
+    initial = worst_case + 0.0 + other
+    return True, initial, vector_int[v, VI_OFFSET] + worst, 0.0 + (0.0 + value)
+
+
+@_step
 def _ratio(maintenance: float, equity: float) -> float:  # pragma: no cover - compiled
     """MM / equity by the rule of :func:`crossmargin.margin.health.margin_ratio`: 0 when no
     margin is due, inf when margin is due and equity ≤ 0."""
@@ -287,10 +381,13 @@ def pm_book_kernel(
     out_equity: FloatArray,
     out_ratio: FloatArray,
     out_worst: IntArray,
+    loss_scenarios: IntArray,
 ) -> None:  # pragma: no cover - compiled
     """Portfolio margin of account ``accounts[t]`` into ``out_*[t]``: IM, MM (USD), equity
     (collateral + mark value, USD), margin ratio (MM / equity) and the global worst scenario (-1
-    without scenario risk). Tables: :class:`crossmargin.engine.packed.PackedTables`."""
+    without scenario risk). Tables: :class:`crossmargin.engine.packed.PackedTables`. An account
+    holding only delta-one contracts of one risk vector takes :func:`_linear_account` (the same
+    numbers without the scenario loop) when it has a loss in some scenario."""
     vectors = vector_int.shape[0]
     width = lanes.shape[1]
     units = 1
@@ -310,7 +407,21 @@ def pm_book_kernel(
     mm_factor = vector_float[0, VF_MM_FACTOR] if vectors else 0.0
     for t in range(accounts.shape[0]):
         a = accounts[t]
-        for v in range(vectors):  # zero what the previous account wrote, nothing else
+        start = row_start[a]
+        taken, initial, worst, value = _linear_account(
+            start, start + row_len[a], cols, sizes, record_int, record_float, factor_rows,
+            vector_int, vector_table, vector_float, bucket_int, loss_scenarios,
+        )  # fmt: skip
+        if taken:
+            equity = collateral[a] + value
+            maintenance = mm_factor * initial
+            out_initial[t] = initial
+            out_maintenance[t] = maintenance
+            out_equity[t] = equity
+            out_ratio[t] = _ratio(maintenance, equity)
+            out_worst[t] = worst
+            continue
+        for v in range(vectors):  # zero what the previous general account wrote
             if holds[v] != 0 or touched[v] != 0:
                 for k in range(width):
                     acc[v, k] = 0.0
@@ -318,7 +429,6 @@ def pm_book_kernel(
             holds[v] = 0
             touched[v] = 0
             roll[v] = 0.0
-        start = row_start[a]
         _add_positions(
             start, start + row_len[a], cols, sizes, lanes, record_int, record_float, acc,
             factor_weight, factor_of, holds, touched, nets, roll, bucket_int, vector_float,

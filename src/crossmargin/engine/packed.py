@@ -16,6 +16,12 @@ reads as little as possible:
   (``vector_table``), the currency and pair scalars and the MM factor in ``vector_float``, the
   pair, scenario count and global scenario offset in ``vector_int``; the roll buckets' vector and
   first instrument in ``bucket_int``.
+* **Loss scenarios of a linear position.** For an account whose positions are all delta-one
+  contracts of one risk vector (most small accounts), the vector is ``w × shape`` of one factor,
+  so its dampened loss in scenario k is ``price × C_k × max(|w| × |W_k s_k| - D_k, 0)`` on the
+  scenarios where ``w W_k s_k < 0`` — a hinge in |w|. ``loss_scenarios`` lists, per factor,
+  vector and sign of w, the scenarios whose hinge is not beaten everywhere by another's
+  (:func:`linear_loss_scenarios`); the kernels look for the worst scenario among those only.
 
 Fewer, packed arguments also make a pre-trade check's dispatch cheaper (each argument of a numba
 call is type-checked and unboxed on every call).
@@ -77,12 +83,18 @@ from crossmargin.engine.columns import (
     VT_WEIGHT,
 )
 
-__all__ = ["PackedTables", "pack_tables"]
+__all__ = ["PackedTables", "linear_loss_scenarios", "pack_tables"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 _LANES = 8
+
+#: A scenario's hinge is dropped only when another's slope is larger by this relative margin...
+_SLOPE_MARGIN = 1e-9
+#: ...and the other's loss starts at a |w| smaller by this relative margin (or both start at 0),
+#: so that rounding (~1e-16 relative) can never make the dropped scenario the computed minimum.
+_START_MARGIN = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,6 +117,11 @@ class PackedTables:
     bucket_int:
         (n_b, 2) each roll bucket's risk vector and one of its instruments (whose roll rate, the
         bucket's, is in ``record_float``).
+    loss_scenarios:
+        (n_f, n_v, 2, 1 + width) for an account holding only delta-one contracts of factor f in
+        vector v, with net factor weight w > 0 (index 0) or w < 0 (index 1): column 0 the number
+        n of candidate worst scenarios (-1: no shortcut for this vector), columns 1 .. n the
+        scenarios in increasing order (see :func:`linear_loss_scenarios`).
     """
 
     lanes: FloatArray
@@ -117,6 +134,7 @@ class PackedTables:
     bucket_int: IntArray
     delta_lane: int
     value_lane: int
+    loss_scenarios: IntArray
 
     @property
     def width(self) -> int:
@@ -212,4 +230,91 @@ def pack_tables(
         bucket_int=bucket_int,
         delta_lane=delta_lane,
         value_lane=value_lane,
+        loss_scenarios=linear_loss_scenarios(shapes, vector_int, vector_table, packed_float),
     )
+
+
+def _candidates(
+    sign: float,
+    shape: FloatArray,
+    weight: FloatArray,
+    dampener: FloatArray,
+    conversion: FloatArray,
+    count: int,
+) -> list[int]:
+    """Scenarios ``k < count`` that can hold the first minimum of the dampened P&L of
+    ``w × shape`` for ``sign × w > 0``: those losing (``sign × W_k s_k < 0``), one of each
+    exactly equal set of inputs (the first: equal inputs give equal P&L, and the kernels keep the
+    first minimum), and not beaten with margin by another one (larger slope by
+    ``_SLOPE_MARGIN`` and an earlier start by ``_START_MARGIN``, or both starting at 0)."""
+    losing = [k for k in range(count) if sign * weight[k] * shape[k] < 0.0]
+    kept: list[int] = []
+    seen: set[tuple[float, float, float, float]] = set()
+    for k in losing:
+        key = (float(weight[k]), float(shape[k]), float(dampener[k]), float(conversion[k]))
+        if key not in seen:
+            seen.add(key)
+            kept.append(k)
+    slope = {k: float(conversion[k] * abs(weight[k] * shape[k])) for k in kept}
+    start = {k: float(dampener[k] / abs(weight[k] * shape[k])) for k in kept}
+
+    def beaten(k: int) -> bool:
+        for j in kept:
+            if j == k or not slope[j] >= slope[k] * (1.0 + _SLOPE_MARGIN):
+                continue
+            if (start[j] == 0.0 and start[k] == 0.0) or start[j] <= start[k] * (
+                1.0 - _START_MARGIN
+            ):
+                return True
+        return False
+
+    return [k for k in kept if not beaten(k)]
+
+
+def linear_loss_scenarios(
+    factor_rows: FloatArray,
+    vector_int: IntArray,
+    vector_table: FloatArray,
+    vector_float: FloatArray,
+) -> IntArray:
+    """Per factor f, risk vector v and sign of the net factor weight w (0: w > 0, 1: w < 0), the
+    scenarios where an account holding only delta-one contracts of f in v can have its first
+    worst (lowest) P&L when it has a loss: column 0 their number (-1 when the vector's inputs
+    are outside what the shortcut assumes — finite, positive price and conversions,
+    non-negative dampeners, gain offset and cap — and the kernels take the general path),
+    then the scenarios in increasing order.
+
+    The vector's dampened P&L in scenario k is ``price × C_k × copysign(max(|W_k w s_k| - D_k,
+    0), W_k w s_k)`` (USD): on the losing scenarios a hinge in |w| with start ``D_k / |W_k s_k|``
+    and slope ``C_k |W_k s_k|`` (× price). A losing scenario whose hinge lies below another's by
+    a margin wherever it is positive never holds the minimum, even after rounding, and is left
+    out; so the kernels, evaluating the remaining ones with the general path's own arithmetic,
+    find the same minimum and the same first index whenever it is negative (when it is not, the
+    account takes the general path)."""
+    factors = factor_rows.shape[0]
+    vectors = vector_int.shape[0]
+    width = vector_table.shape[2]
+    out = np.full((factors, vectors, 2, 1 + width), -1, dtype=np.int64)
+    for v in range(vectors):
+        count = int(vector_int[v, VI_COUNT])
+        weight = vector_table[v, VT_WEIGHT, :count]
+        dampener = vector_table[v, VT_DAMPENER, :count]
+        conversion = vector_table[v, VT_CONVERSION, :count]
+        scalars = vector_float[v, [VF_PRICE, VF_OFFSET, VF_CAP_COIN]]
+        usable = (
+            bool(np.all(np.isfinite(vector_table[v, :, :count])))
+            and bool(np.all(np.isfinite(scalars)))
+            and bool(np.all(conversion > 0.0))
+            and bool(np.all(dampener >= 0.0))
+            and bool(scalars[0] > 0.0)
+            and bool(np.all(scalars[1:] >= 0.0))
+        )
+        for f in range(factors):
+            shape = factor_rows[f, :count]
+            if not usable or not bool(np.all(np.isfinite(shape))):
+                continue
+            for side, sign in enumerate((1.0, -1.0)):
+                chosen = _candidates(sign, shape, weight, dampener, conversion, count)
+                out[f, v, side, 0] = len(chosen)
+                out[f, v, side, 1 : 1 + len(chosen)] = chosen
+    return out
