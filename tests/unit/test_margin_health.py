@@ -12,6 +12,7 @@ equity < MM.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -127,3 +128,13 @@ def test_results_use_the_one_rule(row: Row) -> None:
         worst_scenario_index=-1,
     )
     assert check.margin_ratio == row.ratio
+
+
+def test_a_quotient_that_overflows_is_inf_without_a_warning() -> None:
+    """1e300 USD of MM against 1e-300 USD of equity: 1e600 does not fit a float64; the ratio is
+    ``inf`` (the account is liquidatable) and no RuntimeWarning escapes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert margin_ratio(1e300, 1e-300) == math.inf
+        ratios = margin_ratio(np.array([1e300, 1.0]), np.array([1e-300, 2.0]))
+    assert ratios.tolist() == [math.inf, 0.5]

@@ -77,8 +77,9 @@ def margin_ratio(maintenance_margin: Any, equity: Any) -> float | FloatArray:
     float or (n,) float64 array
         Dimensionless, ≥ 0 (0.5 = half the equity is needed): 0 when no maintenance margin is
         due (MM ≤ 0, whatever the equity), ``inf`` when margin is due and equity ≤ 0, MM / equity
-        otherwise. Above 1.0 the account is liquidatable (:func:`is_liquidatable` decides on the
-        amounts themselves, not on this rounded quotient). ``Decimal`` amounts are divided
+        otherwise (``inf`` too when that quotient overflows float64). Above 1.0 the account is
+        liquidatable (:func:`is_liquidatable` decides on the amounts themselves, not on this
+        rounded quotient). ``Decimal`` amounts are divided
         exactly (in the current decimal context) and the quotient is rounded once to float.
     """
     scalar = np.ndim(maintenance_margin) == 0 and np.ndim(equity) == 0
@@ -88,7 +89,8 @@ def margin_ratio(maintenance_margin: Any, equity: Any) -> float | FloatArray:
     due = maintenance > 0
     ratio = np.where(due, np.inf, 0.0)
     covered = due & (own_equity > 0)
-    ratio[covered] = maintenance[covered] / own_equity[covered]
+    with np.errstate(over="ignore"):  # MM / a subnormal equity: the ratio is inf, as stated
+        ratio[covered] = maintenance[covered] / own_equity[covered]
     return float(ratio[0]) if scalar else ratio
 
 
