@@ -23,7 +23,7 @@ from crossmargin.backtest.market_path import MarketPath
 from crossmargin.backtest.restrike import reference_carry, restrike_portfolio, with_carry
 from crossmargin.core.errors import CrossmarginError, InputError
 from crossmargin.core.numeric import decimal_to_float
-from crossmargin.margin.base import MarginModel
+from crossmargin.margin.base import MarginModel, RequirementModel
 from crossmargin.margin.common import STABLE_CURRENCIES, risk_portfolio
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio
@@ -231,7 +231,11 @@ def run_backtest(
                     errors[book.name].add("realised", label, error)
             for model in models:
                 try:
-                    result = model.margin(held, now)
+                    result = (
+                        model.requirement(held, now)
+                        if isinstance(model, RequirementModel)
+                        else model.margin(held, now)
+                    )
                 except CrossmarginError as error:
                     errors[book.name].add(model.name, label, error)
                     continue

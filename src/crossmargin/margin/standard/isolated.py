@@ -39,7 +39,12 @@ from numpy.typing import NDArray
 from scipy.optimize import brentq
 
 from crossmargin.collateral import HaircutSchedule, default_haircuts
-from crossmargin.margin.common import AccountView, assemble_result, view_account
+from crossmargin.margin.common import (
+    AccountView,
+    assemble_requirement,
+    assemble_result,
+    view_account,
+)
 from crossmargin.margin.result import MarginResult
 from crossmargin.margin.standard.parameters import (
     StandardMarginParameters,
@@ -90,36 +95,58 @@ class IsolatedMargin:
         self.parameters = parameters if parameters is not None else load_standard_parameters()
         self.haircuts = haircuts if haircuts is not None else default_haircuts()
 
-    def margin(self, portfolio: Portfolio, market: MarketSnapshot) -> MarginResult:
-        """Margin ``portfolio`` at ``market`` under isolated margin (USD, IM ≥ MM ≥ 0)."""
-        view = view_account(portfolio, market, self.haircuts)
+    def _requirements(
+        self, view: AccountView
+    ) -> tuple[RateArrays, StandardRequirements, dict[str, float], dict[str, float]]:
+        """Per-position rates, requirements and the IM and MM components of ``view`` (USD)."""
         rates = rate_arrays(self.parameters, list(view.valuation.arrays.underlying))
         requirements = standard_requirements_usd(view.valuation.arrays, view.sizes, rates)
         values = requirements.value_usd
         held_im = np.maximum(values - requirements.initial_usd, 0.0)
         held_mm = np.maximum(values - requirements.maintenance_usd, 0.0)
+        initial = {
+            **category_totals(requirements.initial_usd, requirements.category, "im"),
+            "own_value_held_im": float(np.sum(held_im)),
+        }
+        maintenance = {
+            **category_totals(requirements.maintenance_usd, requirements.category, "mm"),
+            "own_value_held_mm": float(np.sum(held_mm)),
+        }
+        return rates, requirements, initial, maintenance
+
+    def margin(self, portfolio: Portfolio, market: MarketSnapshot) -> MarginResult:
+        """Margin ``portfolio`` at ``market`` under isolated margin (USD, IM ≥ MM ≥ 0)."""
+        view = view_account(portfolio, market, self.haircuts)
+        rates, requirements, initial, maintenance = self._requirements(view)
+        held_im = initial["own_value_held_im"]
         allocated = _allocation(view, requirements)
         result = assemble_result(
             self.name,
             view,
-            {
-                **category_totals(requirements.initial_usd, requirements.category, "im"),
-                "own_value_held_im": float(np.sum(held_im)),
-            },
-            {
-                **category_totals(requirements.maintenance_usd, requirements.category, "mm"),
-                "own_value_held_mm": float(np.sum(held_mm)),
-            },
-            requirements.initial_usd + held_im,
+            initial,
+            maintenance,
+            requirements.initial_usd
+            + np.maximum(requirements.value_usd - requirements.initial_usd, 0.0),
             self.parameters.version,
             notes=_notes(
                 view,
                 allocated,
                 _liquidation_prices(view, rates, allocated, self.haircuts),
-                float(held_im.sum()),
+                held_im,
             ),
         )
         return _maintenance_capped(result)
+
+    def requirement(self, portfolio: Portfolio, market: MarketSnapshot) -> MarginResult:
+        """The figures of :meth:`margin` a margin check or a backtest reads — IM and MM with
+        their components, equity and collateral value (USD, rounded as there) — without the
+        explanation (no positions, notes or liquidation prices, whose root finding is most of
+        an isolated margin run)."""
+        view = view_account(portfolio, market, self.haircuts)
+        _, _, initial, maintenance = self._requirements(view)
+        return _maintenance_capped(
+            assemble_requirement(self.name, view, initial, maintenance, self.parameters.version)
+        )
 
 
 def _maintenance_capped(result: MarginResult) -> MarginResult:
