@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from crossmargin.instruments import InstrumentKind, parse_instrument
-from crossmargin.ledger import Ledger, position_operations
+from crossmargin.ledger import Ledger, cash_operations, position_operations
 from crossmargin.ledger.risk import holdings_portfolio
 from crossmargin.margin.pm.model import PortfolioMargin
 from crossmargin.service.book_state import BookState, settled_portfolio
@@ -107,3 +107,51 @@ def test_a_pre_trade_check_equals_the_margin_after_posting(seeded: Ledger) -> No
     assert result is not None
     a = book.account_ids.index(account_id)
     assert _close(check.initial_margin, float(result.initial_margin[a]))
+
+
+def test_a_re_read_updates_the_engine_in_place(
+    seeded: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a tick, a trade and a BTC deposit are re-read: the engine takes the two accounts in
+    place (no reload of the book), their engine equity is the single-account valuation's at the
+    moment they were read, every other account keeps its collateral (its equity moved with its
+    marks since it was loaded, as in a state loaded afresh and moved to the same market), and
+    every account's IM and MM equal that fresh state's to a relative 1e-9."""
+    data_dir = shared_data_dir()
+    base = synthetic_market(data_dir)
+    market = load_tape(data_dir, base.valuation_time, 2).tick(base, 2).market
+    book = BookState(base)
+    book.load(seeded)
+    book.move_market(market)
+    engine = book.sync()
+    assert engine is not None
+    loads: list[object] = []
+    monkeypatch.setattr(engine, "load_positions", lambda *a, **k: loads.append(a))
+    trader, depositor = book.account_ids[5], book.account_ids[-3]
+    forward = Decimal(repr(round(market.index("BTC") * 2) / 2))
+    seeded.post_batch(
+        [
+            (position_operations.trade(trader, "BTC_USDC-PERPETUAL", 1, forward, 0), "inplace-t"),
+            (cash_operations.deposit(depositor, "BTC", Decimal("0.25")), "inplace-d"),
+        ]
+    )
+    book.refresh(seeded, [trader, depositor])
+    result = book.margins()
+    assert result is not None and book.sync() is engine and loads == []
+
+    fresh = BookState(base)
+    fresh.load(seeded)
+    expected = fresh.move_market(market)
+    assert expected is not None and fresh.account_ids == book.account_ids
+    for a, account_id in enumerate(book.account_ids):
+        assert _close(float(result.initial_margin[a]), float(expected.initial_margin[a]))
+        assert _close(float(result.maintenance_margin[a]), float(expected.maintenance_margin[a]))
+        row = book.row(account_id)
+        assert row is not None
+        if account_id in (trader, depositor):
+            assert row.collateral_usd > 0.0
+            assert float(result.equity[a]) == pytest.approx(row.equity_usd, rel=1e-9, abs=1e-6)
+        else:
+            assert float(result.equity[a]) == pytest.approx(
+                float(expected.equity[a]), rel=1e-9, abs=1e-6
+            )

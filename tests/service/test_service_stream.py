@@ -14,6 +14,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from crossmargin.service.log_redaction import TokenRedactingFilter
+from crossmargin.service.stream import MarginStream
 from support.service_client import LINEAR_PERP, TEST_MARKET, Account, Service
 
 D = Decimal
@@ -139,3 +140,33 @@ def test_tokens_in_websocket_urls_are_redacted_from_logs() -> None:
     assert record.getMessage() == (
         '127.0.0.1:5000 - "WebSocket /ws/accounts/3?token=***&model=pm" [accepted]'
     )
+
+
+def test_holdings_are_kept_until_the_accounts_next_write() -> None:
+    """A market update re-margins the holdings read last; every write the service tells the
+    stream of (trade, deposit, withdrawal: ``publish_account``; a liquidation: ``publish_event``)
+    makes them stale, and so does a write told of while they were being read."""
+    stream = MarginStream()
+    subscription = stream.subscribe(7, "pm")
+    assert subscription is not None
+    assert stream.holdings(7) is None
+    revision = stream.account_revision(7)
+    stream.keep_holdings(7, revision, "read-1")
+    assert stream.holdings(7) == "read-1"
+    stream.publish_market([7], {"kind": "market", "market_version": 2})
+    stream.publish_all({"kind": "market", "market_version": 3})
+    assert stream.holdings(7) == "read-1"
+    stream.publish_account(7, {"kind": "deposit", "account_sequence": 2})
+    assert stream.holdings(7) is None
+    stale = stream.account_revision(7)
+    stream.publish_account(7, {"kind": "trade", "account_sequence": 3})  # during the read
+    stream.keep_holdings(7, stale, "read-2")
+    assert stream.holdings(7) is None
+    stream.keep_holdings(7, stream.account_revision(7), "read-3")
+    stream.publish_event(7, "{}", {"kind": "liquidation", "liquidation_id": 1})
+    assert stream.holdings(7) is None
+    stream.keep_holdings(7, stream.account_revision(7), "read-4")
+    stream.keep_holdings(8, stream.account_revision(8), "nobody-listens")
+    assert stream.holdings(8) is None
+    stream.unsubscribe(subscription)
+    assert stream.holdings(7) is None

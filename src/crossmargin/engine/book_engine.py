@@ -364,6 +364,80 @@ class BookEngine:
         columns_of = np.concatenate([part[1] for part in parts])
         return accounts_of, columns_of, np.concatenate([part[2] for part in parts])
 
+    def set_account(
+        self,
+        account: int,
+        instrument_index: ArrayLike,
+        size: ArrayLike,
+        collateral_usd: float,
+        *,
+        balance_coin: Mapping[str, float] | None = None,
+    ) -> None:
+        """Replace one account's positions, coin balances and collateral; the others keep theirs.
+
+        The engine then margins as one freshly loaded (:meth:`load_positions`) with this account's
+        rows and collateral replaced, at the current market: the account is recomputed by the
+        next :meth:`margin_all` and its pre-trade state is rebuilt at its next check. Cost: the
+        account's row, never the book.
+
+        Parameters
+        ----------
+        account:
+            The account (0 .. n_accounts − 1).
+        instrument_index, size:
+            The account's whole set of positions, one element each: instrument (index into
+            ``instruments``) and size in native units (finite, positive long, negative short;
+            repeated instruments are added up, zeros dropped). Positions not listed are closed.
+        collateral_usd:
+            The account's collateral value, USD, finite and ≥ 0 (after haircuts; equity =
+            collateral + the positions' mark value).
+        balance_coin:
+            Optional (``pm``) coin balances that are positions in the scenarios: currency →
+            balance in coin (either sign), as in :meth:`load_positions`. Balances not listed are
+            zero; a stablecoin is left out.
+
+        Raises :class:`InputError` naming the argument and its first bad element; the engine is
+        unchanged after a rejected call.
+        """
+        a = checked_index(account, "account", self.account_count)
+        instruments = checked_index_vector(
+            instrument_index, "instrument_index", self._layout.instrument_count
+        )
+        sizes = checked_float_vector(size, "size", None)
+        same_lengths(instrument_index=instruments, size=sizes)
+        collateral = checked_size(collateral_usd, "collateral_usd")
+        if collateral < 0.0:
+            raise InputError("collateral_usd", collateral, "must be >= 0")
+        columns = self._rank[instruments]
+        if balance_coin is not None:
+            coins = {currency: [amount] for currency, amount in balance_coin.items()}
+            extra = self._balance_entries(coins, 1)
+            if extra is not None:
+                columns = np.concatenate([columns, extra[1]])
+                sizes = np.concatenate([sizes, extra[2]])
+        order = np.argsort(columns, kind="stable")  # added up in input order, as a load does
+        unique, inverse = np.unique(columns[order], return_inverse=True)
+        net = np.zeros(unique.shape[0])
+        np.add.at(net, inverse, sizes[order])
+        book = self._book
+        cols = book.cols
+        start, length = int(book.row_start[a]), int(book.row_len[a])
+        book.cols[start : start + length] = 0
+        book.sizes[start : start + length] = 0.0
+        book.row_len[a] = 0
+        for column, value in zip(unique.tolist(), net.tolist(), strict=True):
+            if value != 0.0:  # ascending: each one is appended to the row
+                book.set_size(a, int(column), float(value))
+        if book.cols is not cols:  # the row buffers grew: rebind the check's arguments
+            self._bind_check()
+        self._collateral[a] = collateral
+        self._held[a] = held_underlyings(
+            self._tables, book.row_start[a : a + 1], book.row_len[a : a + 1], book.cols
+        )[0]
+        self._stale[a] = True
+        if self._pool.has_slot(a):  # its stored scenario state no longer matches its positions
+            self._pool.epochs[self._pool.slot(a)] = -1
+
     # ------------------------------------------------------------------ margin
 
     def margin_all(self, *, incremental: bool = True) -> BookMarginResult:

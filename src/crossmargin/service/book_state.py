@@ -13,9 +13,11 @@ The ledger stays the record; this is its risk view, kept in step after every com
   mark when the instrument first entered the engine): an account's P&L against its own average
   price is settled into ``collateral_usd`` at that moment, as a venue's session settlement does
   (:func:`settled_portfolio` is that account as a portfolio).
-* **After a commit.** :meth:`BookState.refresh` re-reads the accounts an entry touched; the
-  engine is reloaded once, lazily, before its next use (:meth:`BookState.sync`). An instrument
-  the engine does not list yet makes it rebuild with the larger universe.
+* **After a commit.** :meth:`BookState.refresh` re-reads the accounts an entry touched; before
+  the engine's next use (:meth:`BookState.sync`) each re-read account is written into it in
+  place (:meth:`BookEngine.set_account`: its row and collateral only, recomputed by the next
+  margin). A new account reloads the engine's positions once; an instrument the engine does not
+  list yet makes it rebuild with the larger universe.
 * **Ticks.** :meth:`BookState.move_market` moves the engine to a new market
   (:meth:`BookEngine.update_market`: only the moved underlyings' rows are rebuilt) and margins
   every account (:meth:`BookEngine.margin_all`: only accounts holding a moved underlying are
@@ -70,11 +72,17 @@ class AccountRow:
         The ledger balances (currency → ``Decimal``, that currency's units).
     equity_usd:
         The single-account valuation's equity when the account was read (USD).
+    collateral_usd:
+        What the engine holds as the account's collateral (USD, ≥ 0): ``equity_usd`` less the
+        positions' mark value at the engine's entry prices, both at the market the account was
+        read at (clipped at 0). Kept until the account is read again, so the engine's equity
+        moves with the positions' marks in between.
     """
 
     positions: Mapping[str, float]
     balances: Mapping[str, Decimal]
     equity_usd: float
+    collateral_usd: float = 0.0
 
 
 def _has_entry(instrument: Instrument) -> bool:
@@ -126,6 +134,8 @@ class BookState:
         self._engine: BookEngine | None = None
         self._rebuild = True
         self._reload = True
+        self._dirty: set[int] = set()
+        self._values: tuple[MarketSnapshot, int, FloatArray] | None = None
         self._result: BookMarginResult | None = None
         self._moved: tuple[str, ...] = ()
 
@@ -167,15 +177,19 @@ class BookState:
                 portfolio_from_holdings(balances, positions), self._market, self._haircuts
             ).equity_usd
         )
-        row = AccountRow({p.instrument: float(p.size) for p in positions}, dict(balances), equity)
+        sizes = {p.instrument: float(p.size) for p in positions}
+        values = self._unit_values()
+        mark = math.fsum(size * values[self._instrument_index[n]] for n, size in sizes.items())
+        row = AccountRow(sizes, dict(balances), equity, max(equity - mark, 0.0))
         a = self._index.get(account_id)
         if a is None:
             self._index[account_id] = len(self._ids)
             self._ids.append(account_id)
             self._rows.append(row)
+            self._reload = True  # the engine's account count grows: one reload
         else:
             self._rows[a] = row
-        self._reload = True
+            self._dirty.add(a)
 
     def _add_instrument(self, instrument: Instrument) -> None:
         self._instrument_index[instrument.name] = len(self._instruments)
@@ -203,8 +217,26 @@ class BookState:
         )
 
     def _unit_values(self) -> FloatArray:
+        """Mark value of one unit of each instrument at the state's market (USD per native
+        unit; futures, perpetuals and spot: the P&L since the engine's entry price), computed
+        once per market and instrument universe."""
+        cached = self._values
+        if cached is not None and cached[0] is self._market and cached[1] == len(self._instruments):
+            return cached[2]
         entries = [self._entries.get(i.name, math.nan) for i in self._instruments]
-        return unit_values_usd(instrument_arrays(self._instruments, self._market, entries))
+        values = unit_values_usd(instrument_arrays(self._instruments, self._market, entries))
+        self._values = (self._market, len(self._instruments), values)
+        return values
+
+    def _coins(self, row: AccountRow) -> dict[str, float]:
+        """The row's coin balances the engine puts in its scenarios (coin units)."""
+        assert self._engine is not None
+        underlyings = self._engine.underlyings
+        return {
+            currency: float(amount)
+            for currency, amount in row.balances.items()
+            if currency not in STABLECOINS and currency in underlyings
+        }
 
     def sync(self) -> BookEngine | None:
         """Bring the engine up to date with the accounts read (rebuilt when the instrument
@@ -222,21 +254,30 @@ class BookState:
                 self._reload = True
             if self._reload:
                 accounts, instruments, sizes = self._engine_inputs()
-                values = self._unit_values()
-                mark = np.zeros(len(self._ids))
-                np.add.at(mark, accounts, sizes * values[instruments])
-                equity = np.array([row.equity_usd for row in self._rows])
-                self._collateral = np.maximum(equity - mark, 0.0)
+                self._collateral = np.array([row.collateral_usd for row in self._rows])
                 coins: dict[str, FloatArray] = {}
                 for a, row in enumerate(self._rows):
-                    for currency, amount in row.balances.items():
-                        if currency in STABLECOINS or currency not in self._engine.underlyings:
-                            continue
-                        coins.setdefault(currency, np.zeros(len(self._ids)))[a] = float(amount)
+                    for currency, amount in self._coins(row).items():
+                        coins.setdefault(currency, np.zeros(len(self._ids)))[a] = amount
                 self._engine.load_positions(
                     accounts, instruments, sizes, self._collateral, balance_coin=coins or None
                 )
                 self._reload = False
+                self._dirty.clear()
+                self._result = None
+            elif self._dirty:  # re-read accounts: their rows and collateral, in place
+                for a in sorted(self._dirty):
+                    row = self._rows[a]
+                    names = list(row.positions)
+                    self._engine.set_account(
+                        a,
+                        np.array([self._instrument_index[n] for n in names], dtype=np.int64),
+                        np.array([row.positions[n] for n in names], dtype=np.float64),
+                        row.collateral_usd,
+                        balance_coin=self._coins(row) or None,
+                    )
+                    self._collateral[a] = row.collateral_usd
+                self._dirty.clear()
                 self._result = None
             return self._engine
 

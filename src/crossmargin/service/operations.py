@@ -13,7 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from crossmargin.core.numeric import decimal_to_float
-from crossmargin.ledger import AccountKind, InsufficientMarginError, canonical_decimal
+from crossmargin.ledger import (
+    AccountHoldings,
+    AccountKind,
+    InsufficientMarginError,
+    canonical_decimal,
+)
 from crossmargin.ledger.money import parse_price, parse_size
 from crossmargin.ledger.risk import MarginCheck, enforce_initial_margin, holdings_portfolio
 from crossmargin.margin.result import MarginResult
@@ -31,6 +36,7 @@ __all__ = [
     "book_engine_check",
     "ledger_page",
     "margin_document",
+    "margin_message",
     "margin_message_tail",
     "order_check_document",
     "probe_market",
@@ -172,16 +178,29 @@ def margin_message_tail(context: ServiceContext, account_id: int, model_name: st
     """The part of a WebSocket margin message every subscriber of the account and model shares:
     ``"market_version":…,"as_of_account_sequence":…,"margin":{…}}`` (JSON, closing brace
     included; the caller prefixes its own type, account, model and triggers)."""
+    return margin_message(context, account_id, model_name)[0]
+
+
+def margin_message(
+    context: ServiceContext,
+    account_id: int,
+    model_name: str,
+    holdings: AccountHoldings | None = None,
+) -> tuple[str, AccountHoldings]:
+    """:func:`margin_message_tail` on ``holdings`` (read from the ledger when ``None``) at the
+    current market, and the holdings it margined (for the stream to keep until the account's
+    next write)."""
     model = context.model(model_name)
     version, market = context.market.versioned()
-    holdings = context.ledger.holdings(account_id)
+    if holdings is None:
+        holdings = context.ledger.holdings(account_id)
     result = model.margin(holdings_portfolio(holdings), market)
     shared = {
         "market_version": version,
         "as_of_account_sequence": holdings.account_sequence,
         "margin": render_margin(result),
     }
-    return json_bytes(shared).decode("ascii")[1:]
+    return json_bytes(shared).decode("ascii")[1:], holdings
 
 
 def probe_market(context: ServiceContext, market: MarketSnapshot) -> None:

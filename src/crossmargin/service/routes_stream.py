@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -79,8 +78,16 @@ async def _pump(websocket: WebSocket, context: ServiceContext, subscription: Sub
     computed once per change for every subscriber of the account and model."""
     account_id, model = subscription.account_id, subscription.model
 
-    def compute() -> Awaitable[str]:
-        return run_in_threadpool(operations.margin_message_tail, context, account_id, model)
+    stream = context.stream
+
+    async def compute() -> str:  # the holdings are read once per write of the account
+        revision = stream.account_revision(account_id)
+        kept = stream.holdings(account_id)
+        tail, holdings = await run_in_threadpool(
+            operations.margin_message, context, account_id, model, kept
+        )
+        stream.keep_holdings(account_id, revision, holdings)
+        return tail
 
     head = f'{{"type":"margin","account_id":{account_id},"model":{json_bytes(model).decode()},'
     while True:

@@ -10,6 +10,12 @@ Amplification is bounded twice: a key may hold at most ``max_per_key`` subscript
 process ``max_total``); and an account's margin under one model is computed once per change
 (:meth:`MarginStream.shared`) — every subscriber waiting for the same account, model, account
 revision and market revision awaits the same computation and sends the same bytes.
+
+An account's holdings are read from the ledger once per account revision (:meth:`MarginStream.
+holdings`, :meth:`MarginStream.keep_holdings`): a market update re-margins the holdings read
+last (every write the service posts for the account — trade, deposit, withdrawal, liquidation —
+bumps its revision, so the next message reads them again). A tick then costs each moved account
+its margin run and rendering, not a ledger read.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ class MarginStream:
         self._account_revisions: Counter[int] = Counter()
         self._market_revision = 0
         self._computations: dict[tuple[int, str], tuple[tuple[int, int], asyncio.Future[str]]] = {}
+        self._holdings: dict[int, tuple[int, Any]] = {}
 
     def subscribe(self, account_id: int, model: str, owner: str = "") -> Subscription | None:
         """A new subscription for the key ``owner`` (already closed when the stream is), or
@@ -94,6 +101,7 @@ class MarginStream:
                 self._computations = {
                     k: v for k, v in self._computations.items() if k[0] != subscription.account_id
                 }
+                self._holdings.pop(subscription.account_id, None)
 
     async def shared(
         self, account_id: int, model: str, compute: Callable[[], Awaitable[str]]
@@ -107,6 +115,24 @@ class MarginStream:
         future: asyncio.Future[str] = asyncio.ensure_future(compute())
         self._computations[(account_id, model)] = (revision, future)
         return await asyncio.shield(future)
+
+    def account_revision(self, account_id: int) -> int:
+        """How many writes of the account the stream has been told of (0 at first)."""
+        return self._account_revisions[account_id]
+
+    def holdings(self, account_id: int) -> Any | None:
+        """The account's holdings kept at its current revision, or ``None`` (read them)."""
+        found = self._holdings.get(account_id)
+        if found is None or found[0] != self._account_revisions[account_id]:
+            return None
+        return found[1]
+
+    def keep_holdings(self, account_id: int, revision: int, holdings: Any) -> None:
+        """Keep ``holdings`` read at ``revision`` (:meth:`account_revision` taken before the
+        read, so a write told of meanwhile makes them stale) while the account has
+        subscribers."""
+        if account_id in self._subscribers and revision == self._account_revisions[account_id]:
+            self._holdings[account_id] = (revision, holdings)
 
     def subscriber_count(self) -> int:
         """How many subscriptions are open."""
