@@ -23,33 +23,16 @@ from crossmargin.engine import BookEngine, BookMarginResult
 from crossmargin.margin.pm.model import PortfolioMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position
-from support.markets import NOW
+from support.engine_books import ENGINE_NAMES
+from support.markets import MARKET, NOW
 
-MARKET = MarketSnapshot(
-    NOW,
-    {"BTC": 72000.0, "ETH": 4000.0},
-    0.0,
-    {"BTC": VolSurface.flat(0.6), "ETH": VolSurface.flat(0.7)},
-)
 MOVED = MarketSnapshot(
     NOW,
     {"BTC": 66000.0, "ETH": 3700.0},
     0.0,
     {"BTC": VolSurface.flat(0.7), "ETH": VolSurface.flat(0.8)},
 )
-NAMES = (
-    "BTC-PERPETUAL",
-    "BTC_USDC-PERPETUAL",
-    "BTC-29MAR24",
-    "BTC-28JUN24",
-    "BTC-28JUN24-80000-C",
-    "BTC-28JUN24-60000-P",
-    "BTC-29MAR24-72000-C",
-    "BTC-29MAR24-72000-P",
-    "ETH-PERPETUAL",
-    "ETH-28JUN24-4000-C",
-    "BTC_USDC",
-)
+NAMES = ENGINE_NAMES
 NO_HAIRCUTS = HaircutSchedule(
     version="none",
     source="tests: no haircuts",
