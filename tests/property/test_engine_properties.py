@@ -501,10 +501,80 @@ def test_the_delta_one_shortcut_equals_the_model_the_twin_and_the_general_path(
         np.arange(n, dtype=np.int64), rows.row_start, rows.row_len, rows.cols, rows.sizes,
         engine._collateral, p.lanes, p.factor_rows, p.record_int, p.record_float, p.vector_int,
         p.vector_table, p.vector_float, p.bucket_int, p.delta_lane, p.value_lane, *general,
-        np.full_like(p.loss_scenarios, -1),
+        np.full_like(p.loss_scenarios, -1), p.pair_scenarios,
     )  # fmt: skip
     assert np.array_equal(fused.initial_margin, general[0])
     assert np.array_equal(fused.equity, general[2])
+    assert np.array_equal(fused.worst_scenario_index, general[4])
+    for account in range(n):
+        expected = _model(engine, account, model)
+        assert _close(fused.initial_margin[account], float(expected.initial_margin), model)
+        assert _worst_ties(fused.worst_scenario_label(account), expected)
+
+
+@st.composite
+def linear_pair_books(draw: st.DrawFn) -> Book:
+    """Accounts holding delta-one contracts of two risk vectors (the same pair in two currencies,
+    or two pairs), each leg's net notional near the delta-shock threshold or an extended
+    scenario's dampener start (or anywhere), long or short, often hedging the other; now and
+    then a third vector (the general path)."""
+    market = draw(markets())
+    accounts = draw(st.integers(1, 5))
+    rows = []
+    for _ in range(accounts):
+        legs = draw(st.integers(2, 2) | st.just(3))
+        groups = draw(st.lists(st.sampled_from(LINEAR_GROUPS), min_size=legs, max_size=legs,
+                               unique=True))  # fmt: skip
+        row = []
+        for group in groups:
+            picked = draw(st.lists(st.sampled_from(group), min_size=1, max_size=2, unique=True))
+            near = draw(st.sampled_from(LINEAR_NOTIONALS)) * draw(st.floats(0.97, 1.03))
+            notional = draw(st.one_of(st.just(near), st.floats(1.0, 5e6), st.just(0.0)))
+            notional = notional if draw(st.booleans()) else -notional
+            share = draw(st.floats(-1.0, 2.0))
+            parts = [notional * (1.0 - share / 2), notional * share / 2][: len(picked)]
+            if len(picked) == 1:
+                parts = [notional]
+            for name, part in zip(picked, parts, strict=True):
+                size = part if "_" not in name else part / market.index(name[:3])
+                if size != 0.0:
+                    row.append((NAMES.index(name), size))
+        rows.append(sorted(row))
+    collateral = [draw(st.floats(0.0, 2_000_000.0)) for _ in range(accounts)]
+    coins = [{"BTC": 0.0, "ETH": 0.0} for _ in range(accounts)]
+    return market, rows, collateral, [None] * len(NAMES), coins
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(book=linear_pair_books(), model=st.sampled_from(["pm", "pm-stressed"]))
+def test_the_two_vector_shortcut_equals_the_model_the_twin_and_the_general_path(
+    book: Book, model: str
+) -> None:
+    """Delta-one accounts of two risk vectors (hedged or not, near the delta-shock threshold
+    and the extended scenarios' dampeners): the single-account model to 1e-9, the numpy twin
+    to 1e-12, and the kernel's general path (the shortcut switched off) bit for bit — IM, MM,
+    equity, ratio and the worst scenario."""
+    from crossmargin.engine.kernels_pm import pm_book_kernel
+
+    engine = _engine(model, book)
+    fused = engine.margin_all()
+    twin = engine.margin_all_reference()
+    scale = 1e-12 * np.maximum(np.abs(twin.initial_margin), 1.0)
+    assert np.all(np.abs(fused.initial_margin - twin.initial_margin) <= scale)
+    rows, p, n = engine._book, engine.tables.packed, engine.account_count
+    general = [np.zeros(n) for _ in range(4)] + [np.zeros(n, dtype=np.int64)]
+    pm_book_kernel(
+        np.arange(n, dtype=np.int64), rows.row_start, rows.row_len, rows.cols, rows.sizes,
+        engine._collateral, p.lanes, p.factor_rows, p.record_int, p.record_float, p.vector_int,
+        p.vector_table, p.vector_float, p.bucket_int, p.delta_lane, p.value_lane, *general,
+        np.full_like(p.loss_scenarios, -1), p.pair_scenarios,
+    )  # fmt: skip
+    for got, want in zip(
+        (fused.initial_margin, fused.maintenance_margin, fused.equity, fused.margin_ratio),
+        general[:4],
+        strict=True,
+    ):
+        assert np.array_equal(got, want)
     assert np.array_equal(fused.worst_scenario_index, general[4])
     for account in range(n):
         expected = _model(engine, account, model)

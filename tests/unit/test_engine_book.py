@@ -444,7 +444,7 @@ def _kernel_without_shortcut(engine: BookEngine) -> tuple[list[np.ndarray], int]
     """The pm book kernel on every account of ``engine`` with the delta-one shortcut off (no
     loss scenarios for any vector: every account takes the general path), and the number of
     accounts the shortcut takes with the engine's own tables."""
-    from crossmargin.engine.kernels_pm import _linear_account, pm_book_kernel
+    from crossmargin.engine.kernels_pm import _linear_shortcut, pm_book_kernel
 
     book = engine._book
     p = engine.tables.packed
@@ -454,26 +454,27 @@ def _kernel_without_shortcut(engine: BookEngine) -> tuple[list[np.ndarray], int]
         np.arange(n, dtype=np.int64), book.row_start, book.row_len, book.cols, book.sizes,
         engine._collateral, p.lanes, p.factor_rows, p.record_int, p.record_float, p.vector_int,
         p.vector_table, p.vector_float, p.bucket_int, p.delta_lane, p.value_lane, *out,
-        np.full_like(p.loss_scenarios, -1),
+        np.full_like(p.loss_scenarios, -1), p.pair_scenarios,
     )  # fmt: skip
     taken = 0
     for a in range(n):
         start = int(book.row_start[a])
         taken += bool(
-            _linear_account(
+            _linear_shortcut(
                 start, start + int(book.row_len[a]), book.cols, book.sizes, p.record_int,
                 p.record_float, p.factor_rows, p.vector_int, p.vector_table, p.vector_float,
-                p.bucket_int, p.loss_scenarios,
+                p.bucket_int, p.loss_scenarios, p.pair_scenarios,
             )[0]
         )  # fmt: skip
     return out, taken
 
 
 def test_the_delta_one_shortcut_gives_the_general_path_bit_for_bit() -> None:
-    """Accounts holding only delta-one contracts of one risk vector (long and short, with roll
-    buckets, near and inside the extended scenarios' dampeners, beyond the delta-shock
-    threshold) skip the scenario loop: the same IM, MM, equity, ratio and worst scenario as the
-    general path bit for bit, and the single-account model's to 1e-9."""
+    """Accounts holding only delta-one contracts of one or two risk vectors (long and short, with
+    roll buckets, near and inside the extended scenarios' dampeners, beyond the delta-shock
+    threshold, hedged across vectors) skip the general path: the same IM, MM, equity, ratio
+    and worst scenario as the general path bit for bit, and the single-account model's to
+    1e-9."""
     names = ["BTC-PERPETUAL", "BTC-29MAR24", "BTC-28JUN24", "BTC_USDC-PERPETUAL", "ETH-PERPETUAL"]
     names += ["BTC-28JUN24-80000-C"]
     book = [
@@ -485,7 +486,13 @@ def test_the_delta_one_shortcut_gives_the_general_path_bit_for_bit() -> None:
         [("BTC_USDC-PERPETUAL", 3.0)],
         [("BTC_USDC-PERPETUAL", -25.0)],
         [("ETH-PERPETUAL", 400_000.0)],
-        [("BTC-PERPETUAL", 10_000.0), ("BTC_USDC-PERPETUAL", 1.0)],  # two vectors: general
+        [("BTC-PERPETUAL", 10_000.0), ("BTC_USDC-PERPETUAL", 1.0)],  # two vectors
+        [("BTC-PERPETUAL", 200_000.0), ("BTC_USDC-PERPETUAL", -2.9)],  # a hedged basis
+        [("BTC-29MAR24", -90_000.0), ("ETH-PERPETUAL", 300_000.0)],  # two pairs
+        [("BTC-PERPETUAL", -10.0), ("ETH-PERPETUAL", 10.0)],  # inside the dampeners
+        [("BTC-PERPETUAL", 5.0), ("BTC-29MAR24", -5.0), ("ETH-PERPETUAL", 2.0)],  # w = 0 in one
+        [("BTC_USDC-PERPETUAL", 40.0), ("ETH-PERPETUAL", -3_000_000.0)],
+        [("BTC-PERPETUAL", 1.0), ("BTC_USDC-PERPETUAL", 1.0), ("ETH-PERPETUAL", 1.0)],  # three
         [("BTC-PERPETUAL", 10_000.0), ("BTC-28JUN24-80000-C", 1.0)],  # an option: general
     ]
     parameters = _stressed_pm()
@@ -497,7 +504,7 @@ def test_the_delta_one_shortcut_gives_the_general_path_bit_for_bit() -> None:
     )  # fmt: skip
     fused = engine.margin_all()
     general, taken = _kernel_without_shortcut(engine)
-    assert taken == 7  # the single-vector delta-one accounts but the one of net weight 0
+    assert taken == 13  # the delta-one accounts of one vector (but the one of net weight 0) or two
     for got, want in zip(
         (fused.initial_margin, fused.maintenance_margin, fused.equity, fused.margin_ratio),
         general[:4],
@@ -514,6 +521,39 @@ def test_the_delta_one_shortcut_gives_the_general_path_bit_for_bit() -> None:
             float(expected.initial_margin), rel=1e-9, abs=1e-5
         )
         _assert_same_worst(fused.worst_scenario_label(account), expected)
+
+
+def test_pair_scenarios_keep_every_possible_worst_scenario() -> None:
+    """For every pair of vectors, factors and signs, the first worst offset aggregate of two
+    delta-one positions over random sizes (full scenario loop, in numpy) is among the kept
+    pair scenarios whenever it is a loss."""
+    engine = _engine()
+    p = engine.tables.packed
+    rng = np.random.default_rng(7)
+    factors, vectors = p.factor_rows.shape[0], p.vector_int.shape[0]
+    checked = 0
+    for fa, va, sa, fb, vb, sb in np.ndindex(factors, vectors, 2, factors, vectors, 2):
+        n_kept = p.pair_scenarios[fa, va, sa, fb, vb, sb, 0]
+        if vb <= va:
+            assert n_kept == -1
+            continue
+        assert n_kept > 0
+        kept = set(p.pair_scenarios[fa, va, sa, fb, vb, sb, 1 : 1 + n_kept].tolist())
+        count = int(p.vector_int[va, 1])
+        for _ in range(200):
+            total = np.zeros(count)
+            for v, f, side in ((va, fa, sa), (vb, fb, sb)):
+                w = (1.0 if side == 0 else -1.0) * 10.0 ** rng.uniform(-2, 9)
+                table = p.vector_table[v]
+                weighted = table[0, :count] * (w * p.factor_rows[f, :count])
+                shrunk = np.maximum(np.abs(weighted) - table[1, :count], 0.0)
+                x = (np.copysign(shrunk, weighted) + 0.0) * table[2, :count]
+                price, offset, cap = p.vector_float[v, [0, 1, 2]]
+                total += price * (np.minimum(x, 0.0) + np.minimum(offset * np.maximum(x, 0.0), cap))
+            if total.min() < 0.0:
+                assert int(np.argmin(total)) in kept
+                checked += 1
+    assert checked > 1000
 
 
 def test_loss_scenarios_keep_every_possible_worst_scenario() -> None:

@@ -77,6 +77,10 @@ IntArray = NDArray[np.int64]
 #: The kernels' steps: nothing allocated, so no reference counting (see the module docstring).
 _STEP_OPTIONS: dict[str, Any] = {"nogil": True, "error_model": "numpy", "_nrt": False}
 _step: Callable[[Callable[..., Any]], Any] = numba.njit(**_STEP_OPTIONS)
+#: Delta-one accounts of two vectors are set aside and run in batches of this many, in a loop
+#: of their own (inlined into the main loop, their code slowed the other accounts); the few
+#: the shortcut does not take go the general path in a second pass.
+_BATCH = 64
 
 
 @_step
@@ -254,6 +258,120 @@ def _requirement(
 
 
 @_step
+def _hinge_coin(
+    weight: float, f: int, v: int, k: int, factor_rows: FloatArray, vector_table: FloatArray
+) -> float:  # pragma: no cover - compiled
+    """The dampened P&L in coin of ``weight × shape f`` in vector v, scenario k, with
+    :func:`_requirement`'s arithmetic (its accumulator holds ``0.0 + weight × shape``, which
+    differs only for a product of -0.0, and both give a P&L of 0.0)."""
+    weighted = vector_table[v, VT_WEIGHT, k] * (weight * factor_rows[f, k])
+    shrunk = max(abs(weighted) - vector_table[v, VT_DAMPENER, k], 0.0)
+    coin: float = (math.copysign(shrunk, weighted) + 0.0) * vector_table[v, VT_CONVERSION, k]
+    return coin
+
+
+@_step
+def _delta_charge(delta: float, v: int, vector_float: FloatArray) -> float:  # pragma: no cover
+    """|net delta| × index × delta shock of vector v, :func:`_requirement`'s arithmetic."""
+    index = vector_float[v, VF_INDEX]
+    exposure = abs(0.0 + delta)
+    excess = exposure - vector_float[v, VF_THRESHOLD] / index
+    if excess < 0.0:
+        excess = 0.0
+    move = min(vector_float[v, VF_MAX_SHOCK], vector_float[v, VF_INCREMENT] * excess)
+    charge: float = exposure * index * move
+    return charge
+
+
+@_step
+def _offset_loss(x: float, v: int, vector_float: FloatArray) -> float:  # pragma: no cover
+    """Vector v's term of the offset aggregate for coin P&L x (USD), as :func:`_requirement`."""
+    gain = min(vector_float[v, VF_OFFSET] * max(x, 0.0), vector_float[v, VF_CAP_COIN])
+    loss: float = vector_float[v, VF_PRICE] * (min(x, 0.0) + gain)
+    return loss
+
+
+@_step
+def _linear_pair(
+    va: int,
+    fa: int,
+    wa: float,
+    vb: int,
+    fb: int,
+    wb: float,
+    other: float,
+    factor_rows: FloatArray,
+    vector_int: IntArray,
+    vector_table: FloatArray,
+    vector_float: FloatArray,
+    pair_scenarios: IntArray,
+) -> tuple[bool, float, int]:  # pragma: no cover - compiled
+    """(taken, IM in USD, global worst scenario) of two delta-one vectors ``va < vb`` with net
+    factor weights ``wa`` (factor ``fa``) and ``wb`` (``fb``) and the other charges ``other``
+    (roll and delta shocks, summed as the general path does).
+
+    Only the scenarios of ``pair_scenarios`` are evaluated (those where either vector can lose,
+    one of each set of identical inputs: :func:`crossmargin.engine.packed.linear_pair_scenarios`)
+    — elsewhere both aggregates are ≥ 0 — from the two weights in registers, with
+    :func:`_requirement`'s arithmetic in its order (full and offset aggregates summed over the
+    vectors in increasing order, the first minimum, the pair that loses most there): the
+    general path's numbers bit for bit when the offset aggregate's minimum is a loss (else
+    ``taken`` is False: its first index may be a scenario left out). The full aggregate's
+    minimum over the kept scenarios is the worst case's: when it is ≥ 0, so is the one over all,
+    and the worst case is 0 either way."""
+    candidates = pair_scenarios[fa, va, 0 if wa > 0.0 else 1, fb, vb, 0 if wb > 0.0 else 1, 0]
+    if candidates <= 0:
+        return False, 0.0, -1
+    pa = vector_float[va, VF_PRICE]
+    pb = vector_float[vb, VF_PRICE]
+    ga = vector_float[va, VF_OFFSET]
+    gb = vector_float[vb, VF_OFFSET]
+    ca = vector_float[va, VF_CAP_COIN]
+    cb = vector_float[vb, VF_CAP_COIN]
+    lowest_full = np.inf
+    lowest = np.inf
+    worst = 0
+    for c in range(1, candidates + 1):
+        k = pair_scenarios[fa, va, 0 if wa > 0.0 else 1, fb, vb, 0 if wb > 0.0 else 1, c]
+        xa = _hinge_coin(wa, fa, va, k, factor_rows, vector_table)
+        xb = _hinge_coin(wb, fb, vb, k, factor_rows, vector_table)
+        full = (0.0 + pa * xa) + pb * xb
+        offset = (0.0 + pa * (min(xa, 0.0) + min(ga * max(xa, 0.0), ca))) + pb * (
+            min(xb, 0.0) + min(gb * max(xb, 0.0), cb)
+        )
+        lowest_full = min(lowest_full, full)
+        if offset < lowest:
+            lowest = offset
+            worst = k
+    if not lowest < 0.0:
+        return False, 0.0, -1
+    worst_case = max(0.0, -lowest_full) + 0.0
+    correlation = max(max(0.0, -lowest) - worst_case, 0.0) + 0.0
+    loss_a = _offset_loss(
+        _hinge_coin(wa, fa, va, worst, factor_rows, vector_table), va, vector_float
+    )
+    loss_b = _offset_loss(
+        _hinge_coin(wb, fb, vb, worst, factor_rows, vector_table), vb, vector_float
+    )
+    ua = vector_int[va, VI_UNDERLYING]
+    ub = vector_int[vb, VI_UNDERLYING]
+    chosen = -1
+    if ua == ub:
+        pair = loss_b if math.isnan(loss_a) else loss_a + loss_b
+        if not math.isnan(pair):
+            chosen = va
+    else:
+        low, high = (va, vb) if ua < ub else (vb, va)
+        loss_low, loss_high = (loss_a, loss_b) if ua < ub else (loss_b, loss_a)
+        if not math.isnan(loss_low):
+            chosen = low
+        if not math.isnan(loss_high) and (chosen < 0 or loss_high < loss_low):
+            chosen = high
+    first = 0 if chosen < 0 else vector_int[chosen, VI_OFFSET]
+    return True, worst_case + correlation + other, first + worst
+
+
+@_step
 def _linear_account(
     start: int,
     stop: int,
@@ -267,9 +385,11 @@ def _linear_account(
     vector_float: FloatArray,
     bucket_int: IntArray,
     loss_scenarios: IntArray,
-) -> tuple[bool, float, int, float]:  # pragma: no cover - compiled
+) -> tuple[int, float, int, float]:  # pragma: no cover - compiled
     """The shortcut for an account whose positions are all delta-one contracts of one risk
-    vector and one factor: (taken, IM in USD, global worst scenario, mark value in USD).
+    vector and one factor: (status, IM in USD, global worst scenario, mark value in USD);
+    status 1: taken, 0: the general path, 2: a position of another vector (for
+    :func:`_linear_two`).
 
     Its vector is ``w × shape`` (w: the net factor weight), so its worst scenario is one of
     ``loss_scenarios[f, v, w < 0]`` (:func:`crossmargin.engine.packed.linear_loss_scenarios`),
@@ -277,16 +397,16 @@ def _linear_account(
     equals the full one wherever it is negative, so the correlation contingency is 0 and the
     worst scenario is the full aggregate's first minimum. Roll shocks, the delta shock and the
     mark value are summed in the general path's order, so the numbers are the general path's
-    bit for bit. ``taken`` is False — and the account goes the general way — for any other
+    bit for bit. The status is 0 — and the account goes the general way — for any other
     account, when the vector is not held, or when the minimum is not a loss (its first index
     may then be any scenario of P&L 0)."""
     if stop <= start:
-        return False, 0.0, -1, 0.0
+        return 0, 0.0, -1, 0.0
     i = cols[start]
     v = record_int[i, R_VECTOR]
     f = record_int[i, R_FACTOR]
     if f < 0:
-        return False, 0.0, -1, 0.0
+        return 0, 0.0, -1, 0.0
     weight = 0.0
     delta = 0.0
     value = 0.0
@@ -299,7 +419,7 @@ def _linear_account(
     for j in range(start, stop):
         i = cols[j]
         if record_int[i, R_FACTOR] != f or record_int[i, R_VECTOR] != v:
-            return False, 0.0, -1, 0.0
+            return 2 if record_int[i, R_VECTOR] != v else 0, 0.0, -1, 0.0
         size = sizes[j]
         holds += record_int[i, R_HOLDS]
         weight += size * record_float[i, P_COEF if size >= 0.0 else P_NEGATIVE_COEF]
@@ -308,7 +428,7 @@ def _linear_account(
         b = record_int[i, R_BUCKET]
         if b >= 0:
             if bucket_int[b, 0] != v:
-                return False, 0.0, -1, 0.0
+                return 0, 0.0, -1, 0.0
             if b != bucket:
                 if bucket >= 0:
                     roll += record_float[i_bucket, P_ROLL_RATE] * abs(net) * index
@@ -321,30 +441,161 @@ def _linear_account(
     side = 0 if weight > 0.0 else 1
     candidates = loss_scenarios[f, v, side, 0]
     if holds <= 0 or weight == 0.0 or candidates <= 0:
-        return False, 0.0, -1, 0.0
+        return 0, 0.0, -1, 0.0
     price = vector_float[v, VF_PRICE]
     lowest = np.inf
     worst = 0
     for c in range(1, candidates + 1):
         k = loss_scenarios[f, v, side, c]
-        weighted = vector_table[v, VT_WEIGHT, k] * (weight * factor_rows[f, k])
-        shrunk = max(abs(weighted) - vector_table[v, VT_DAMPENER, k], 0.0)
-        x = (math.copysign(shrunk, weighted) + 0.0) * vector_table[v, VT_CONVERSION, k]
-        full = 0.0 + price * x
+        full = 0.0 + price * _hinge_coin(weight, f, v, k, factor_rows, vector_table)
         if full < lowest:
             lowest = full
             worst = k
     if not lowest < 0.0:
-        return False, 0.0, -1, 0.0
-    exposure = abs(0.0 + delta)
-    excess = exposure - vector_float[v, VF_THRESHOLD] / index
-    if excess < 0.0:
-        excess = 0.0
-    move = min(vector_float[v, VF_MAX_SHOCK], vector_float[v, VF_INCREMENT] * excess)
-    other = 0.0 + ((0.0 + roll) + exposure * index * move)
+        return 0, 0.0, -1, 0.0
+    other = 0.0 + ((0.0 + roll) + _delta_charge(delta, v, vector_float))
     worst_case = max(0.0, -lowest) + 0.0
     initial = worst_case + 0.0 + other
-    return True, initial, vector_int[v, VI_OFFSET] + worst, 0.0 + (0.0 + value)
+    return 1, initial, vector_int[v, VI_OFFSET] + worst, 0.0 + (0.0 + value)
+
+
+@_step
+def _linear_two(
+    start: int,
+    stop: int,
+    cols: NDArray[np.int32],
+    sizes: FloatArray,
+    record_int: IntArray,
+    record_float: FloatArray,
+    factor_rows: FloatArray,
+    vector_int: IntArray,
+    vector_table: FloatArray,
+    vector_float: FloatArray,
+    bucket_int: IntArray,
+    loss_scenarios: IntArray,
+    pair_scenarios: IntArray,
+) -> tuple[int, float, int, float]:  # pragma: no cover - compiled
+    """:func:`_linear_account` for an account whose positions are all delta-one contracts of
+    two risk vectors, one factor each (status 1: taken, 0: the general path): the weights,
+    deltas, mark values and roll shocks per vector in one pass (each summed in the general
+    path's order), then :func:`_linear_pair`. Status 0 for any other account, when a vector is
+    not held or its ``loss_scenarios`` count is -1 (inputs outside the shortcut's assumptions;
+    all -1 switches the shortcut off), or when the offset aggregate's minimum is not a loss."""
+    i = cols[start]
+    v = record_int[i, R_VECTOR]
+    f = record_int[i, R_FACTOR]
+    v2 = -1
+    f2 = -1
+    weight = 0.0
+    delta = 0.0
+    value = 0.0
+    roll = 0.0
+    holds = 0
+    weight2 = 0.0
+    delta2 = 0.0
+    value2 = 0.0
+    roll2 = 0.0
+    holds2 = 0
+    bucket = -1
+    i_bucket = 0
+    net = 0.0
+    for j in range(start, stop):
+        i = cols[j]
+        size = sizes[j]
+        coefficient = record_float[i, P_COEF if size >= 0.0 else P_NEGATIVE_COEF]
+        if record_int[i, R_VECTOR] == v and record_int[i, R_FACTOR] == f:
+            holds += record_int[i, R_HOLDS]
+            weight += size * coefficient
+            delta += size * record_float[i, P_DELTA]
+            value += size * record_float[i, P_VALUE]
+        else:
+            if v2 < 0 and record_int[i, R_VECTOR] != v and record_int[i, R_FACTOR] >= 0:
+                v2 = record_int[i, R_VECTOR]
+                f2 = record_int[i, R_FACTOR]
+            if record_int[i, R_VECTOR] != v2 or record_int[i, R_FACTOR] != f2:
+                return 0, 0.0, -1, 0.0
+            holds2 += record_int[i, R_HOLDS]
+            weight2 += size * coefficient
+            delta2 += size * record_float[i, P_DELTA]
+            value2 += size * record_float[i, P_VALUE]
+        b = record_int[i, R_BUCKET]
+        if b >= 0 and b != bucket:
+            if bucket >= 0:
+                owner = bucket_int[bucket, 0]
+                shock = record_float[i_bucket, P_ROLL_RATE] * abs(net)
+                if owner == v:
+                    roll += shock * vector_float[v, VF_INDEX]
+                elif owner == v2:
+                    roll2 += shock * vector_float[v2, VF_INDEX]
+                else:
+                    return 0, 0.0, -1, 0.0
+            bucket = b
+            i_bucket = i
+            net = 0.0
+        if b >= 0:
+            net += size * record_float[i, P_BUCKET_COIN]
+    if bucket >= 0:
+        owner = bucket_int[bucket, 0]
+        shock = record_float[i_bucket, P_ROLL_RATE] * abs(net)
+        if owner == v:
+            roll += shock * vector_float[v, VF_INDEX]
+        elif owner == v2:
+            roll2 += shock * vector_float[v2, VF_INDEX]
+        else:
+            return 0, 0.0, -1, 0.0
+    if v2 < 0 or holds <= 0 or holds2 <= 0:
+        return 0, 0.0, -1, 0.0
+    if loss_scenarios[f, v, 0 if weight > 0.0 else 1, 0] < 0:
+        return 0, 0.0, -1, 0.0
+    if loss_scenarios[f2, v2, 0 if weight2 > 0.0 else 1, 0] < 0:
+        return 0, 0.0, -1, 0.0
+    if v < v2:
+        other = 0.0 + ((0.0 + roll) + _delta_charge(delta, v, vector_float))
+        other += (0.0 + roll2) + _delta_charge(delta2, v2, vector_float)
+        taken, initial, worst = _linear_pair(
+            v, f, weight, v2, f2, weight2, other, factor_rows, vector_int, vector_table,
+            vector_float, pair_scenarios,
+        )  # fmt: skip
+        return (1 if taken else 0), initial, worst, (0.0 + value) + value2
+    other = 0.0 + ((0.0 + roll2) + _delta_charge(delta2, v2, vector_float))
+    other += (0.0 + roll) + _delta_charge(delta, v, vector_float)
+    taken, initial, worst = _linear_pair(
+        v2, f2, weight2, v, f, weight, other, factor_rows, vector_int, vector_table,
+        vector_float, pair_scenarios,
+    )  # fmt: skip
+    return (1 if taken else 0), initial, worst, (0.0 + value2) + value
+
+
+@_step
+def _linear_shortcut(
+    start: int,
+    stop: int,
+    cols: NDArray[np.int32],
+    sizes: FloatArray,
+    record_int: IntArray,
+    record_float: FloatArray,
+    factor_rows: FloatArray,
+    vector_int: IntArray,
+    vector_table: FloatArray,
+    vector_float: FloatArray,
+    bucket_int: IntArray,
+    loss_scenarios: IntArray,
+    pair_scenarios: IntArray,
+) -> tuple[bool, float, int, float]:  # pragma: no cover - compiled
+    """(taken, IM in USD, global worst scenario, mark value in USD) of an account of delta-one
+    contracts of one risk vector (:func:`_linear_account`) or two (:func:`_linear_two`); taken
+    is False for any other account (the general path). :func:`pm_book_kernel` makes the same
+    decision in two steps (the two-vector accounts in batches); tests count with this one."""
+    status, initial, worst, value = _linear_account(
+        start, stop, cols, sizes, record_int, record_float, factor_rows, vector_int,
+        vector_table, vector_float, bucket_int, loss_scenarios,
+    )  # fmt: skip
+    if status == 2:
+        status, initial, worst, value = _linear_two(
+            start, stop, cols, sizes, record_int, record_float, factor_rows, vector_int,
+            vector_table, vector_float, bucket_int, loss_scenarios, pair_scenarios,
+        )  # fmt: skip
+    return status == 1, initial, worst, value
 
 
 @_step
@@ -356,6 +607,74 @@ def _ratio(maintenance: float, equity: float) -> float:  # pragma: no cover - co
     if not equity > 0.0:
         return np.inf
     return maintenance / equity
+
+
+@_step
+def _pairs(
+    batch: IntArray,
+    failed: IntArray,
+    failures: int,
+    accounts: IntArray,
+    row_start: IntArray,
+    row_len: IntArray,
+    cols: NDArray[np.int32],
+    sizes: FloatArray,
+    collateral: FloatArray,
+    record_int: IntArray,
+    record_float: FloatArray,
+    factor_rows: FloatArray,
+    vector_int: IntArray,
+    vector_table: FloatArray,
+    vector_float: FloatArray,
+    bucket_int: IntArray,
+    loss_scenarios: IntArray,
+    pair_scenarios: IntArray,
+    out_initial: FloatArray,
+    out_maintenance: FloatArray,
+    out_equity: FloatArray,
+    out_ratio: FloatArray,
+    out_worst: IntArray,
+) -> int:  # pragma: no cover - compiled
+    """:func:`_linear_two` on the accounts ``accounts[t]``, t in ``batch``, into ``out_*[t]``;
+    those it does not take are appended to ``failed`` after ``failures`` entries; the new
+    count."""
+    for q in range(batch.shape[0]):
+        t = batch[q]
+        a = accounts[t]
+        start = row_start[a]
+        status, initial, worst, value = _linear_two(
+            start, start + row_len[a], cols, sizes, record_int, record_float, factor_rows,
+            vector_int, vector_table, vector_float, bucket_int, loss_scenarios, pair_scenarios,
+        )  # fmt: skip
+        if status == 1:
+            _write(t, initial, worst, collateral[a] + value, vector_float, out_initial,
+                   out_maintenance, out_equity, out_ratio, out_worst)  # fmt: skip
+        else:
+            failed[failures] = t
+            failures += 1
+    return failures
+
+
+@_step
+def _write(
+    t: int,
+    initial: float,
+    worst: int,
+    equity: float,
+    vector_float: FloatArray,
+    out_initial: FloatArray,
+    out_maintenance: FloatArray,
+    out_equity: FloatArray,
+    out_ratio: FloatArray,
+    out_worst: IntArray,
+) -> None:  # pragma: no cover - compiled
+    """IM, MM = mm_factor × IM, equity, margin ratio and worst scenario into ``out_*[t]``."""
+    maintenance = (vector_float[0, VF_MM_FACTOR] if vector_float.shape[0] else 0.0) * initial
+    out_initial[t] = initial
+    out_maintenance[t] = maintenance
+    out_equity[t] = equity
+    out_ratio[t] = _ratio(maintenance, equity)
+    out_worst[t] = worst
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -382,12 +701,17 @@ def pm_book_kernel(
     out_ratio: FloatArray,
     out_worst: IntArray,
     loss_scenarios: IntArray,
+    pair_scenarios: IntArray,
 ) -> None:  # pragma: no cover - compiled
     """Portfolio margin of account ``accounts[t]`` into ``out_*[t]``: IM, MM (USD), equity
     (collateral + mark value, USD), margin ratio (MM / equity) and the global worst scenario (-1
     without scenario risk). Tables: :class:`crossmargin.engine.packed.PackedTables`. An account
-    holding only delta-one contracts of one risk vector takes :func:`_linear_account` (the same
-    numbers without the scenario loop) when it has a loss in some scenario."""
+    holding only delta-one contracts of one risk vector takes :func:`_linear_account`, one of
+    two vectors :func:`_linear_two` (the same numbers without the accumulators and the full
+    scenario loop) when it has a loss in some scenario. The latter are set aside and run in
+    batches (:func:`_pairs`); the few they do not take go the general path in a second pass
+    over the accounts. Each account's numbers depend on its positions only, whatever the
+    order."""
     vectors = vector_int.shape[0]
     width = lanes.shape[1]
     units = 1
@@ -404,51 +728,65 @@ def pm_book_kernel(
     roll = np.zeros(vectors)
     nets = np.zeros(max(bucket_int.shape[0], 1))
     pair_loss = np.zeros(units)
-    mm_factor = vector_float[0, VF_MM_FACTOR] if vectors else 0.0
-    for t in range(accounts.shape[0]):
-        a = accounts[t]
-        start = row_start[a]
-        taken, initial, worst, value = _linear_account(
-            start, start + row_len[a], cols, sizes, record_int, record_float, factor_rows,
-            vector_int, vector_table, vector_float, bucket_int, loss_scenarios,
-        )  # fmt: skip
-        if taken:
-            equity = collateral[a] + value
-            maintenance = mm_factor * initial
-            out_initial[t] = initial
-            out_maintenance[t] = maintenance
-            out_equity[t] = equity
-            out_ratio[t] = _ratio(maintenance, equity)
-            out_worst[t] = worst
-            continue
-        for v in range(vectors):  # zero what the previous general account wrote
-            if holds[v] != 0 or touched[v] != 0:
-                for k in range(width):
-                    acc[v, k] = 0.0
-            factor_weight[v] = 0.0
-            holds[v] = 0
-            touched[v] = 0
-            roll[v] = 0.0
-        _add_positions(
-            start, start + row_len[a], cols, sizes, lanes, record_int, record_float, acc,
-            factor_weight, factor_of, holds, touched, nets, roll, bucket_int, vector_float,
-            delta_lane, value_lane,
-        )  # fmt: skip
-        _expand_factors(acc, factor_weight, factor_of, factor_rows)
-        initial, worst = _requirement(
-            acc, holds, roll, vector_int, vector_table, vector_float, coin, full, offset_total,
-            pair_loss, delta_lane,
-        )  # fmt: skip
-        value = 0.0
-        for v in range(vectors):
-            value += acc[v, value_lane]
-        equity = collateral[a] + value
-        maintenance = mm_factor * initial
-        out_initial[t] = initial
-        out_maintenance[t] = maintenance
-        out_equity[t] = equity
-        out_ratio[t] = _ratio(maintenance, equity)
-        out_worst[t] = worst
+    pairs = np.empty(_BATCH, dtype=np.int64)
+    failed = np.empty(accounts.shape[0], dtype=np.int64)  # pages touched only when written
+    waiting = 0
+    failures = 0
+    for second in range(2):  # 0: every account; 1: those of two vectors the shortcut left
+        for r in range(accounts.shape[0] if second == 0 else failures):
+            t = r if second == 0 else failed[r]
+            a = accounts[t]
+            start = row_start[a]
+            status, initial, worst, value = _linear_account(
+                start, start + row_len[a], cols, sizes, record_int, record_float, factor_rows,
+                vector_int, vector_table, vector_float, bucket_int, loss_scenarios,
+            )  # fmt: skip
+            if status == 1:
+                _write(t, initial, worst, collateral[a] + value, vector_float, out_initial,
+                       out_maintenance, out_equity, out_ratio, out_worst)  # fmt: skip
+                continue
+            if status == 2 and second == 0:
+                pairs[waiting] = t
+                waiting += 1
+                if waiting == _BATCH:
+                    failures = _pairs(
+                        pairs, failed, failures, accounts, row_start, row_len, cols, sizes,
+                        collateral, record_int, record_float, factor_rows, vector_int,
+                        vector_table, vector_float, bucket_int, loss_scenarios, pair_scenarios,
+                        out_initial, out_maintenance, out_equity, out_ratio, out_worst,
+                    )  # fmt: skip
+                    waiting = 0
+                continue
+            for v in range(vectors):  # zero what the previous general account wrote
+                if holds[v] != 0 or touched[v] != 0:
+                    for k in range(width):
+                        acc[v, k] = 0.0
+                factor_weight[v] = 0.0
+                holds[v] = 0
+                touched[v] = 0
+                roll[v] = 0.0
+            _add_positions(
+                start, start + row_len[a], cols, sizes, lanes, record_int, record_float, acc,
+                factor_weight, factor_of, holds, touched, nets, roll, bucket_int, vector_float,
+                delta_lane, value_lane,
+            )  # fmt: skip
+            _expand_factors(acc, factor_weight, factor_of, factor_rows)
+            initial, worst = _requirement(
+                acc, holds, roll, vector_int, vector_table, vector_float, coin, full,
+                offset_total, pair_loss, delta_lane,
+            )  # fmt: skip
+            value = 0.0
+            for v in range(vectors):
+                value += acc[v, value_lane]
+            _write(t, initial, worst, collateral[a] + value, vector_float, out_initial,
+                   out_maintenance, out_equity, out_ratio, out_worst)  # fmt: skip
+        if second == 0:
+            failures = _pairs(
+                pairs[:waiting], failed, failures, accounts, row_start, row_len, cols, sizes,
+                collateral, record_int, record_float, factor_rows, vector_int, vector_table,
+                vector_float, bucket_int, loss_scenarios, pair_scenarios, out_initial,
+                out_maintenance, out_equity, out_ratio, out_worst,
+            )  # fmt: skip
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

@@ -22,6 +22,9 @@ reads as little as possible:
   scenarios where ``w W_k s_k < 0`` — a hinge in |w|. ``loss_scenarios`` lists, per factor,
   vector and sign of w, the scenarios whose hinge is not beaten everywhere by another's
   (:func:`linear_loss_scenarios`); the kernels look for the worst scenario among those only.
+  An account of delta-one contracts over two vectors looks among ``pair_scenarios``: the
+  scenarios where at least one of the two loses, one of each set of identical inputs
+  (:func:`linear_pair_scenarios`).
 
 Fewer, packed arguments also make a pre-trade check's dispatch cheaper (each argument of a numba
 call is type-checked and unboxed on every call).
@@ -83,7 +86,7 @@ from crossmargin.engine.columns import (
     VT_WEIGHT,
 )
 
-__all__ = ["PackedTables", "linear_loss_scenarios", "pack_tables"]
+__all__ = ["PackedTables", "linear_loss_scenarios", "linear_pair_scenarios", "pack_tables"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -122,6 +125,10 @@ class PackedTables:
         vector v, with net factor weight w > 0 (index 0) or w < 0 (index 1): column 0 the number
         n of candidate worst scenarios (-1: no shortcut for this vector), columns 1 .. n the
         scenarios in increasing order (see :func:`linear_loss_scenarios`).
+    pair_scenarios:
+        (n_f, n_v, 2, n_f, n_v, 2, 1 + width) the same for an account holding delta-one
+        contracts of factor fa in vector va and of fb in vb > va, indexed (fa, va, side of wa,
+        fb, vb, side of wb) (see :func:`linear_pair_scenarios`; -1 for va ≥ vb).
     """
 
     lanes: FloatArray
@@ -135,6 +142,7 @@ class PackedTables:
     delta_lane: int
     value_lane: int
     loss_scenarios: IntArray
+    pair_scenarios: IntArray
 
     @property
     def width(self) -> int:
@@ -219,6 +227,7 @@ def pack_tables(
         members = np.flatnonzero(instrument_int[:, I_BUCKET] == b)
         bucket_int[b, 0] = instrument_int[members[0], I_VECTOR]
         bucket_int[b, 1] = members[0]
+    loss = linear_loss_scenarios(shapes, vector_int, vector_table, packed_float)
     return PackedTables(
         lanes=lanes,
         factor_rows=shapes,
@@ -230,7 +239,8 @@ def pack_tables(
         bucket_int=bucket_int,
         delta_lane=delta_lane,
         value_lane=value_lane,
-        loss_scenarios=linear_loss_scenarios(shapes, vector_int, vector_table, packed_float),
+        loss_scenarios=loss,
+        pair_scenarios=linear_pair_scenarios(shapes, vector_int, vector_table, loss),
     )
 
 
@@ -317,4 +327,69 @@ def linear_loss_scenarios(
                 chosen = _candidates(sign, shape, weight, dampener, conversion, count)
                 out[f, v, side, 0] = len(chosen)
                 out[f, v, side, 1 : 1 + len(chosen)] = chosen
+    return out
+
+
+def linear_pair_scenarios(
+    factor_rows: FloatArray,
+    vector_int: IntArray,
+    vector_table: FloatArray,
+    loss_scenarios: IntArray,
+) -> IntArray:
+    """Per (fa, va, side of wa, fb, vb, side of wb) with va < vb, the scenarios where an account
+    holding only delta-one contracts of factor fa in vector va (net weight wa; side 0: wa > 0,
+    1: wa ≤ 0) and of fb in vb can have its first worst offset aggregate when it is a loss:
+    column 0 their number (-1 when the two vectors' scenario counts differ or either vector is
+    outside the shortcut's assumptions, ``loss_scenarios`` -1: the general path), then the
+    scenarios in increasing order.
+
+    Kept: the scenarios where either vector can lose (the signs of weight, shape and w give a
+    negative weighted P&L) — elsewhere both vectors' coin P&L are ≥ 0, so the full and the
+    offset aggregate are too (positive prices and conversions, non-negative gain offsets and
+    caps) — and of those with identical inputs in both vectors (weight, shape, dampener and
+    conversion) the first only: they give identical aggregates, and the first minimum is the
+    first of them. Unlike one vector's hinges, no scenario is dropped by dominance: the offset
+    aggregate mixes one vector's loss with the other's capped gain."""
+    factors = factor_rows.shape[0]
+    vectors = vector_int.shape[0]
+    width = vector_table.shape[2]
+    out = np.full((factors, vectors, 2, factors, vectors, 2, 1 + width), -1, dtype=np.int64)
+    signs = (1.0, -1.0)
+    for va in range(vectors):
+        count = int(vector_int[va, VI_COUNT])
+        for vb in range(va + 1, vectors):
+            if int(vector_int[vb, VI_COUNT]) != count:
+                continue
+            for fa in range(factors):
+                for fb in range(factors):
+                    inputs = np.concatenate(
+                        [
+                            vector_table[va, :, :count],
+                            factor_rows[fa, None, :count],
+                            vector_table[vb, :, :count],
+                            factor_rows[fb, None, :count],
+                        ]
+                    )
+                    direction_a = np.sign(vector_table[va, VT_WEIGHT, :count]) * np.sign(
+                        factor_rows[fa, :count]
+                    )
+                    direction_b = np.sign(vector_table[vb, VT_WEIGHT, :count]) * np.sign(
+                        factor_rows[fb, :count]
+                    )
+                    for sa, sign_a in enumerate(signs):
+                        if loss_scenarios[fa, va, sa, 0] < 0:
+                            continue
+                        for sb, sign_b in enumerate(signs):
+                            if loss_scenarios[fb, vb, sb, 0] < 0:
+                                continue
+                            losing = (sign_a * direction_a < 0.0) | (sign_b * direction_b < 0.0)
+                            kept: list[int] = []
+                            seen: set[tuple[float, ...]] = set()
+                            for k in np.flatnonzero(losing).tolist():
+                                key = tuple(float(x) for x in inputs[:, k])
+                                if key not in seen:
+                                    seen.add(key)
+                                    kept.append(k)
+                            out[fa, va, sa, fb, vb, sb, 0] = len(kept)
+                            out[fa, va, sa, fb, vb, sb, 1 : 1 + len(kept)] = kept
     return out

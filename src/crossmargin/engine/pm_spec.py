@@ -169,7 +169,7 @@ def run_pm_kernel(
             p.record_int, p.record_float, p.vector_int, p.vector_table, p.vector_float,
             p.bucket_int, p.delta_lane, p.value_lane, out.initial_margin,
             out.maintenance_margin, out.equity, out.margin_ratio, out.worst_scenario_index,
-            p.loss_scenarios,
+            p.loss_scenarios, p.pair_scenarios,
         )  # fmt: skip
         return
     pool = CheckPool(1, 1, tables.vector_count, p.width, p.bucket_count)
