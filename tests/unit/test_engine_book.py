@@ -21,27 +21,10 @@ from crossmargin.margin.pm.parameters import PortfolioMarginParameters, load_pm_
 from crossmargin.margin.span.model import SpanMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position
-from support.markets import NOW
+from support.engine_books import ENGINE_NAMES
+from support.markets import MARKET, NOW
 
-MARKET = MarketSnapshot(
-    NOW,
-    {"BTC": 72000.0, "ETH": 4000.0},
-    0.0,
-    {"BTC": VolSurface.flat(0.6), "ETH": VolSurface.flat(0.7)},
-)
-NAMES = (
-    "BTC-PERPETUAL",
-    "BTC_USDC-PERPETUAL",
-    "BTC-29MAR24",
-    "BTC-28JUN24",
-    "BTC-28JUN24-80000-C",
-    "BTC-28JUN24-60000-P",
-    "BTC-29MAR24-72000-C",
-    "BTC-29MAR24-72000-P",
-    "ETH-PERPETUAL",
-    "ETH-28JUN24-4000-C",
-    "BTC_USDC",
-)
+NAMES = ENGINE_NAMES
 ACCOUNTS = np.array([0, 0, 0, 1, 1, 2, 2, 2, 3, 3])
 INSTRUMENTS = np.array([0, 4, 5, 2, 3, 6, 7, 8, 9, 10])
 SIZES = np.array([10_000.0, -2.0, 1.0, 50_000.0, -50_000.0, -3.0, -3.0, 20_000.0, 15.0, 2.0])
