@@ -128,10 +128,23 @@ async def post_market(body: MarketUpdate, context: Context, request: Request) ->
     async with context.market_update_lock:
         market = await run_in_threadpool(_checked, context, body)
         version = context.market.replace(market)
-        context.stream.publish_all({"kind": "market", "market_version": version})
-        desk = routes_liquidations.desk_of(request)
-        await routes_liquidations.liquidate_after_market(context, desk, version, market)
+        await _after_move(context, request, version, market)
     return render_market(version, market)
+
+
+async def _after_move(
+    context: ServiceContext, request: Request, version: int, market: MarketSnapshot
+) -> None:
+    """What every market move does once it is in place (under the market-update lock): move the
+    live desk's book engine with it (the overview and the order checks' ``book_engine`` answer
+    read it), tell every WebSocket subscriber, then liquidate the accounts the move put in the
+    band."""
+    book = context.live.book
+    if book is not None:
+        await run_in_threadpool(book.move_market, market)
+    context.stream.publish_all({"kind": "market", "market_version": version})
+    desk = routes_liquidations.desk_of(request)
+    await routes_liquidations.liquidate_after_market(context, desk, version, market)
 
 
 def _quote(asset: str, index: int, given: QuoteIn) -> Quote:
@@ -210,10 +223,7 @@ async def post_oracle_quotes(
     async with context.market_update_lock:
         answer = await run_in_threadpool(_apply_quotes, context, body)
         if answer["moved"]:
-            version, market = context.market.versioned()
-            context.stream.publish_all({"kind": "market", "market_version": version})
-            desk = routes_liquidations.desk_of(request)
-            await routes_liquidations.liquidate_after_market(context, desk, version, market)
+            await _after_move(context, request, *context.market.versioned())
     return answer
 
 
