@@ -23,7 +23,7 @@ from crossmargin.backtest.market_path import MarketPath
 from crossmargin.backtest.restrike import reference_carry, restrike_portfolio, with_carry
 from crossmargin.core.errors import CrossmarginError, InputError
 from crossmargin.core.numeric import decimal_to_float
-from crossmargin.margin.base import MarginModel, RequirementModel
+from crossmargin.margin.base import MarginModel, requirement_run
 from crossmargin.margin.common import STABLE_CURRENCIES, risk_portfolio
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio
@@ -190,6 +190,7 @@ def run_backtest(
     if len(set(names)) != len(names) or not names:
         raise InputError("books", names, "need at least one book, with distinct names")
     model_names = tuple(model.name for model in models)
+    runs = [requirement_run(model) for model in models]
     if len(set(model_names)) != len(model_names) or not model_names:
         raise InputError("models", list(model_names), "need at least one model, distinct names")
     window = path.positions_between(start, end)
@@ -229,13 +230,9 @@ def run_backtest(
                     pnl[book.name][row] = _realised_pnl_usd(held, now, then)
                 except CrossmarginError as error:
                     errors[book.name].add("realised", label, error)
-            for model in models:
+            for model, run in zip(models, runs, strict=True):
                 try:
-                    result = (
-                        model.requirement(held, now)
-                        if isinstance(model, RequirementModel)
-                        else model.margin(held, now)
-                    )
+                    result = run(held, now)
                 except CrossmarginError as error:
                     errors[book.name].add(model.name, label, error)
                     continue

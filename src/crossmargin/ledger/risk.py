@@ -26,7 +26,7 @@ from crossmargin.ledger.entries import EntryDraft
 from crossmargin.ledger.errors import InsufficientMarginError
 from crossmargin.ledger.rules import UncoveredDebit
 from crossmargin.ledger.state import AccountHoldings, LedgerPosition
-from crossmargin.margin.base import MarginModel, RequirementModel
+from crossmargin.margin.base import MarginModel, requirement_run
 from crossmargin.margin.result import MarginResult
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, Position
@@ -71,14 +71,13 @@ class MarginModelRiskCheck:
     ) -> None:
         self.model = model
         self._market = market
+        self._run = requirement_run(model)
 
     def __call__(self, portfolio: Portfolio) -> MarginResult:
         """The model's margin of ``portfolio`` at the current market (its cheaper
         ``requirement`` run when it has one: the check reads no explanation)."""
         market = self._market() if callable(self._market) else self._market
-        if isinstance(self.model, RequirementModel):
-            return self.model.requirement(portfolio, market)
-        return self.model.margin(portfolio, market)
+        return self._run(portfolio, market)
 
 
 def portfolio_from_holdings(
