@@ -37,6 +37,7 @@ from crossmargin.margin.pm.parameters import PortfolioMarginParameters, load_pm_
 from crossmargin.margin.span.model import SpanMargin
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, Position
+from support.engine_books import general_path_margins
 from support.strategies import flat_markets
 
 BTC_OPTIONS = tuple(
@@ -488,21 +489,13 @@ def test_the_delta_one_shortcut_equals_the_model_the_twin_and_the_general_path(
     """Delta-one accounts of one risk vector near the delta-shock threshold and the extended
     scenarios' dampeners: the single-account model to 1e-9, the numpy twin to 1e-12, and the
     kernel's general path (the shortcut switched off) bit for bit."""
-    from crossmargin.engine.kernels_pm import pm_book_kernel
-
     engine = _engine(model, book)
     fused = engine.margin_all()
     twin = engine.margin_all_reference()
     scale = 1e-12 * np.maximum(np.abs(twin.initial_margin), 1.0)
     assert np.all(np.abs(fused.initial_margin - twin.initial_margin) <= scale)
-    rows, p, n = engine._book, engine.tables.packed, engine.account_count
-    general = [np.zeros(n) for _ in range(4)] + [np.zeros(n, dtype=np.int64)]
-    pm_book_kernel(
-        np.arange(n, dtype=np.int64), rows.row_start, rows.row_len, rows.cols, rows.sizes,
-        engine._collateral, p.lanes, p.factor_rows, p.record_int, p.record_float, p.vector_int,
-        p.vector_table, p.vector_float, p.bucket_int, p.delta_lane, p.value_lane, *general,
-        np.full_like(p.loss_scenarios, -1), p.pair_scenarios,
-    )  # fmt: skip
+    n = engine.account_count
+    general = general_path_margins(engine)
     assert np.array_equal(fused.initial_margin, general[0])
     assert np.array_equal(fused.equity, general[2])
     assert np.array_equal(fused.worst_scenario_index, general[4])
@@ -554,21 +547,13 @@ def test_the_two_vector_shortcut_equals_the_model_the_twin_and_the_general_path(
     and the extended scenarios' dampeners): the single-account model to 1e-9, the numpy twin
     to 1e-12, and the kernel's general path (the shortcut switched off) bit for bit — IM, MM,
     equity, ratio and the worst scenario."""
-    from crossmargin.engine.kernels_pm import pm_book_kernel
-
     engine = _engine(model, book)
     fused = engine.margin_all()
     twin = engine.margin_all_reference()
     scale = 1e-12 * np.maximum(np.abs(twin.initial_margin), 1.0)
     assert np.all(np.abs(fused.initial_margin - twin.initial_margin) <= scale)
-    rows, p, n = engine._book, engine.tables.packed, engine.account_count
-    general = [np.zeros(n) for _ in range(4)] + [np.zeros(n, dtype=np.int64)]
-    pm_book_kernel(
-        np.arange(n, dtype=np.int64), rows.row_start, rows.row_len, rows.cols, rows.sizes,
-        engine._collateral, p.lanes, p.factor_rows, p.record_int, p.record_float, p.vector_int,
-        p.vector_table, p.vector_float, p.bucket_int, p.delta_lane, p.value_lane, *general,
-        np.full_like(p.loss_scenarios, -1), p.pair_scenarios,
-    )  # fmt: skip
+    n = engine.account_count
+    general = general_path_margins(engine)
     for got, want in zip(
         (fused.initial_margin, fused.maintenance_margin, fused.equity, fused.margin_ratio),
         general[:4],

@@ -8,7 +8,14 @@ at 70 %, r = 0, at :data:`support.markets.NOW`).
 
 from __future__ import annotations
 
-__all__ = ["ENGINE_NAMES"]
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossmargin.engine import BookEngine
+
+__all__ = ["ENGINE_NAMES", "general_path_margins"]
 
 ENGINE_NAMES = (
     "BTC-PERPETUAL",
@@ -23,3 +30,20 @@ ENGINE_NAMES = (
     "ETH-28JUN24-4000-C",
     "BTC_USDC",
 )
+
+
+def general_path_margins(engine: BookEngine) -> list[NDArray[Any]]:
+    """The pm book kernel on every account of ``engine`` with the delta-one shortcuts off (no
+    loss scenarios for any vector, so every account takes the general path): IM, MM, equity
+    (USD), margin ratio and the worst scenario's index, one element per account."""
+    from crossmargin.engine.kernels_pm import pm_book_kernel
+
+    rows, p, n = engine._book, engine.tables.packed, engine.account_count
+    out: list[NDArray[Any]] = [np.zeros(n) for _ in range(4)] + [np.zeros(n, dtype=np.int64)]
+    pm_book_kernel(
+        np.arange(n, dtype=np.int64), rows.row_start, rows.row_len, rows.cols, rows.sizes,
+        engine._collateral, p.lanes, p.factor_rows, p.record_int, p.record_float, p.vector_int,
+        p.vector_table, p.vector_float, p.bucket_int, p.delta_lane, p.value_lane, *out,
+        np.full_like(p.loss_scenarios, -1), p.pair_scenarios,
+    )  # fmt: skip
+    return out

@@ -21,7 +21,7 @@ from crossmargin.margin.pm.parameters import PortfolioMarginParameters, load_pm_
 from crossmargin.margin.span.model import SpanMargin
 from crossmargin.market import MarketSnapshot, VolSurface
 from crossmargin.portfolio import Portfolio, Position
-from support.engine_books import ENGINE_NAMES
+from support.engine_books import ENGINE_NAMES, general_path_margins
 from support.markets import MARKET, NOW
 
 NAMES = ENGINE_NAMES
@@ -427,18 +427,12 @@ def _kernel_without_shortcut(engine: BookEngine) -> tuple[list[np.ndarray], int]
     """The pm book kernel on every account of ``engine`` with the delta-one shortcut off (no
     loss scenarios for any vector: every account takes the general path), and the number of
     accounts the shortcut takes with the engine's own tables."""
-    from crossmargin.engine.kernels_pm import _linear_shortcut, pm_book_kernel
+    from crossmargin.engine.kernels_pm import _linear_shortcut
 
     book = engine._book
     p = engine.tables.packed
     n = engine.account_count
-    out = [np.zeros(n) for _ in range(4)] + [np.zeros(n, dtype=np.int64)]
-    pm_book_kernel(
-        np.arange(n, dtype=np.int64), book.row_start, book.row_len, book.cols, book.sizes,
-        engine._collateral, p.lanes, p.factor_rows, p.record_int, p.record_float, p.vector_int,
-        p.vector_table, p.vector_float, p.bucket_int, p.delta_lane, p.value_lane, *out,
-        np.full_like(p.loss_scenarios, -1), p.pair_scenarios,
-    )  # fmt: skip
+    out = general_path_margins(engine)
     taken = 0
     for a in range(n):
         start = int(book.row_start[a])
