@@ -112,3 +112,33 @@ def test_an_account_session_sees_only_its_own_account(desk_service: Service) -> 
         assert own.status_code == 200 and str(mine.account_id) in own.text
         assert browser.get(f"/dashboard/accounts/{other.account_id}").status_code == 404
         assert browser.get("/api/overview").status_code == 403
+
+
+def test_enforced_trades_are_shown_by_the_engine_and_refusals_left_to_the_model(
+    desk_service: Service,
+) -> None:
+    """``POST /trades`` through the live desk's margin screen: a trade well inside the account's
+    margin is shown to pass by the book engine (``enforced_checks.shown_by_engine`` counts it,
+    the model is not run); one far beyond it goes to the model, which refuses it with its own
+    numbers (``margined_by_model`` counts it)."""
+    service = desk_service
+    account = service.open_account()
+
+    def counts() -> tuple[int, int]:
+        document = service.client.get("/api/overview", headers=service.admin).json()
+        checks = document["enforced_checks"]
+        return checks["shown_by_engine"], checks["margined_by_model"]
+
+    shown, margined = counts()
+    _trade(service, account, "0.5")
+    assert counts() == (shown + 1, margined)
+    refused = service.client.post(
+        f"/accounts/{account.account_id}/trades",
+        headers=account.headers,
+        json={"instrument": LINEAR_PERP, "size": "300", "price": "72000", "idempotency_key": "x"},
+    )
+    assert refused.status_code == 409, refused.text
+    body = refused.json()
+    assert body["error"] == "insufficient_margin" and body["model"] == "pm"
+    assert Decimal(body["equity_after"]) < Decimal(body["initial_margin_after"])
+    assert counts() == (shown + 1, margined + 1)

@@ -52,7 +52,7 @@ from crossmargin.engine.execution import (
 )
 from crossmargin.engine.layout import build_layout, coerce_instruments, engine_order
 from crossmargin.engine.margin_arrays import MarginArrays
-from crossmargin.engine.positions import PositionBook
+from crossmargin.engine.positions import PackedRows, PositionBook
 from crossmargin.engine.results import BookMarginResult, PreTradeCheck
 from crossmargin.engine.specs import model_spec
 from crossmargin.engine.tables import KernelTables, UnderlyingBlock, same_inputs
@@ -400,25 +400,10 @@ class BookEngine:
         unchanged after a rejected call.
         """
         a = checked_index(account, "account", self.account_count)
-        instruments = checked_index_vector(
-            instrument_index, "instrument_index", self._layout.instrument_count
-        )
-        sizes = checked_float_vector(size, "size", None)
-        same_lengths(instrument_index=instruments, size=sizes)
+        unique, net = self._account_row(instrument_index, size, balance_coin)
         collateral = checked_size(collateral_usd, "collateral_usd")
         if collateral < 0.0:
             raise InputError("collateral_usd", collateral, "must be >= 0")
-        columns = self._rank[instruments]
-        if balance_coin is not None:
-            coins = {currency: [amount] for currency, amount in balance_coin.items()}
-            extra = self._balance_entries(coins, 1)
-            if extra is not None:
-                columns = np.concatenate([columns, extra[1]])
-                sizes = np.concatenate([sizes, extra[2]])
-        order = np.argsort(columns, kind="stable")  # added up in input order, as a load does
-        unique, inverse = np.unique(columns[order], return_inverse=True)
-        net = np.zeros(unique.shape[0])
-        np.add.at(net, inverse, sizes[order])
         book = self._book
         cols = book.cols
         start, length = int(book.row_start[a]), int(book.row_len[a])
@@ -437,6 +422,32 @@ class BookEngine:
         self._stale[a] = True
         if self._pool.has_slot(a):  # its stored scenario state no longer matches its positions
             self._pool.epochs[self._pool.slot(a)] = -1
+
+    def _account_row(
+        self,
+        instrument_index: ArrayLike,
+        size: ArrayLike,
+        balance_coin: Mapping[str, float] | None,
+    ) -> tuple[IntArray, FloatArray]:
+        """One account's row, checked: its columns ascending and their net sizes (repeated
+        columns added up in input order, as a load does; zeros kept)."""
+        instruments = checked_index_vector(
+            instrument_index, "instrument_index", self._layout.instrument_count
+        )
+        sizes = checked_float_vector(size, "size", None)
+        same_lengths(instrument_index=instruments, size=sizes)
+        columns = self._rank[instruments]
+        if balance_coin is not None:
+            coins = {currency: [amount] for currency, amount in balance_coin.items()}
+            extra = self._balance_entries(coins, 1)
+            if extra is not None:
+                columns = np.concatenate([columns, extra[1]])
+                sizes = np.concatenate([sizes, extra[2]])
+        order = np.argsort(columns, kind="stable")
+        unique, inverse = np.unique(columns[order], return_inverse=True)
+        net = np.zeros(unique.shape[0])
+        np.add.at(net, inverse, sizes[order])
+        return unique.astype(np.int64), net
 
     # ------------------------------------------------------------------ margin
 
@@ -685,6 +696,34 @@ class BookEngine:
         )[0]
         self._stale[a] = True
         return check
+
+    def margin_of(
+        self,
+        instrument_index: ArrayLike,
+        size: ArrayLike,
+        *,
+        balance_coin: Mapping[str, float] | None = None,
+    ) -> tuple[float, float]:
+        """Initial and maintenance margin (USD, ≥ 0) of an account holding exactly these
+        positions and coin balances at the engine's current market, computed from them alone:
+        nothing is stored and no account of the book is read, so the answer is the same
+        whatever the book holds (a what-if of any shape: several legs, coin balances moved by a
+        premium or a fee, a withdrawal).
+
+        Parameters are those of :meth:`set_account` (instrument indices into ``instruments``,
+        sizes in native units, positive long; ``balance_coin``: currency → coin, ``pm``).
+        Raises :class:`InputError` naming the argument and its first bad element.
+        """
+        columns, net = self._account_row(instrument_index, size, balance_coin)
+        held = net != 0.0
+        count = int(np.count_nonzero(held))
+        rows = PackedRows(
+            np.array([0, count], dtype=np.int64),
+            columns[held].astype(np.int32),
+            net[held],
+        )
+        out = margin_partition(self._tables, rows, np.zeros(1))
+        return float(out.initial_margin[0]), float(out.maintenance_margin[0])
 
 
 def _partition_task(tables: KernelTables, piece: tuple[Any, FloatArray]) -> MarginArrays:

@@ -48,7 +48,7 @@ from crossmargin.ledger.funding import (
 from crossmargin.ledger.invariants import InvariantReport
 from crossmargin.ledger.ledger import Ledger
 from crossmargin.ledger.money import DecimalInput, canonical_decimal, round_cash_to_account
-from crossmargin.ledger.risk import MarginModelRiskCheck, RiskCheck, TradePreview
+from crossmargin.ledger.risk import MarginModelRiskCheck, MarginScreen, RiskCheck, TradePreview
 from crossmargin.ledger.state import (
     AccountHoldings,
     LedgerPosition,
@@ -80,6 +80,7 @@ __all__ = [
     "LedgerPosition",
     "LedgerState",
     "MarginModelRiskCheck",
+    "MarginScreen",
     "PositionChange",
     "Posting",
     "PostingKind",

@@ -62,6 +62,7 @@ from crossmargin.ledger.invariants import InvariantReport, check_store_invariant
 from crossmargin.ledger.money import DecimalInput, parse_currency
 from crossmargin.ledger.operations import Operation
 from crossmargin.ledger.risk import (
+    MarginScreen,
     RiskCheck,
     TradePreview,
     holdings_portfolio,
@@ -98,6 +99,11 @@ class Ledger:
     risk_check:
         Margins user withdrawals and trades (see :mod:`crossmargin.ledger.risk`); without one
         only the no-negative-balance rule applies.
+    margin_screen:
+        Tried before ``risk_check`` on each withdrawal and trade
+        (:class:`~crossmargin.ledger.risk.MarginScreen`): what it shows to pass is not
+        margined again. Settable later (a service installs its book engine's screen once the
+        engine is loaded).
     clock:
         Source of the ``recorded_at`` audit timestamps (UTC now by default).
     _after_postings:
@@ -109,11 +115,13 @@ class Ledger:
         url: str | None = None,
         risk_check: RiskCheck | None = None,
         *,
+        margin_screen: MarginScreen | None = None,
         clock: Callable[[], datetime] | None = None,
         _after_postings: Callable[[EntryRecord], None] | None = None,
     ) -> None:
         self.url = database_url(url)
         self.risk_check = risk_check
+        self.margin_screen = margin_screen
         self._clock = clock or (lambda: datetime.now(UTC))
         self._after_postings = _after_postings
         self._engine: Engine = create_ledger_engine(self.url)
@@ -267,7 +275,9 @@ class Ledger:
         database raises: then nothing of the batch was written."""
         if not items:
             return []
-        context = BatchContext(self._system, self.risk_check, self._clock, self._after_postings)
+        context = BatchContext(
+            self._system, self.risk_check, self._clock, self._after_postings, self.margin_screen
+        )
         with self._write_lock:
             try:
                 with self._writer.begin() as connection:

@@ -34,6 +34,7 @@ from crossmargin.portfolio import Portfolio, Position
 __all__ = [
     "MarginCheck",
     "MarginModelRiskCheck",
+    "MarginScreen",
     "RiskCheck",
     "TradePreview",
     "enforce_initial_margin",
@@ -48,6 +49,19 @@ class RiskCheck(Protocol):
 
     def __call__(self, portfolio: Portfolio) -> MarginResult:
         """Margin ``portfolio``; amounts in USD."""
+        ...
+
+
+@runtime_checkable
+class MarginScreen(Protocol):
+    """A faster proof of the rule of the module docstring, tried before the risk check:
+    ``screen(check, after)`` returns True only when it has shown that the account's equity after
+    the operation (``after``: its holdings then) covers its initial margin then under the risk
+    check's own model — the operation passes, and the risk check is not run. False means
+    "not shown" (not "refused"): the risk check then decides, as without a screen."""
+
+    def __call__(self, check: MarginCheck, after: AccountHoldings) -> bool:
+        """Whether the operation provably passes (see the class docstring)."""
         ...
 
 

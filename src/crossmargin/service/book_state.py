@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -89,6 +90,12 @@ def _has_entry(instrument: Instrument) -> bool:
     return instrument.kind is not InstrumentKind.OPTION
 
 
+def _entry_scales_pnl(instrument: Instrument) -> bool:
+    """Whether the instrument's scenario P&L depends on its entry price: a future or perpetual
+    settled in coin (USD P&L per USD of face (1/entry − 1/F')·S')."""
+    return instrument.is_inverse and instrument.kind is not InstrumentKind.OPTION
+
+
 def settled_portfolio(
     balances: Mapping[str, Decimal],
     positions: Sequence[LedgerPosition],
@@ -130,6 +137,7 @@ class BookState:
         self._instruments: list[Instrument] = []
         self._instrument_index: dict[str, int] = {}
         self._entries: dict[str, float] = {}
+        self._chosen_entries: dict[str, float] = {}
         self._collateral: FloatArray = np.zeros(0)
         self._engine: BookEngine | None = None
         self._rebuild = True
@@ -153,6 +161,7 @@ class BookState:
             positions.setdefault(account_id, []).append(position)
         users = sorted(a for a, r in state.accounts.items() if r.kind is AccountKind.USER)
         with self._lock:
+            self._choose_entries(p for a in users for p in positions.get(a, []))
             for account_id in users:
                 self._store(account_id, balances.get(account_id, {}), positions.get(account_id, []))
         return len(users)
@@ -191,12 +200,27 @@ class BookState:
             self._rows[a] = row
             self._dirty.add(a)
 
+    def _choose_entries(self, positions: Iterable[LedgerPosition]) -> None:
+        """Entry price of each coin-settled future and perpetual not listed yet: the average
+        price most of its positions hold (a venue's book entered at one settlement price keeps
+        one), so the engine margins exactly those accounts (:meth:`initial_margin_of`)."""
+        prices: dict[str, Counter[Decimal]] = {}
+        for held in positions:
+            price = held.average_price
+            if price is not None and held.instrument not in self._instrument_index:
+                prices.setdefault(held.instrument, Counter())[price] += 1
+        for name, counts in prices.items():
+            if _entry_scales_pnl(parse_instrument(name)):
+                self._chosen_entries[name] = float(counts.most_common(1)[0][0])
+
     def _add_instrument(self, instrument: Instrument) -> None:
         self._instrument_index[instrument.name] = len(self._instruments)
         self._instruments.append(instrument)
         if _has_entry(instrument):
-            arrays = instrument_arrays([instrument], self._market)
-            self._entries[instrument.name] = float(arrays.entry_usd[0])
+            chosen = self._chosen_entries.get(instrument.name)
+            if chosen is None:
+                chosen = float(instrument_arrays([instrument], self._market).entry_usd[0])
+            self._entries[instrument.name] = chosen
         self._rebuild = True
 
     # ------------------------------------------------------------------ the engine
@@ -350,6 +374,50 @@ class BookState:
             if engine.market is not self._market:
                 engine.update_market(self._market)
             return engine.pre_trade(a, i, size)
+
+    def initial_margin_of(
+        self,
+        positions: Sequence[LedgerPosition],
+        balances: Mapping[str, Decimal],
+        market: MarketSnapshot,
+    ) -> float | None:
+        """The engine's initial margin (USD) of an account holding exactly ``positions`` and
+        ``balances`` at ``market`` (:meth:`BookEngine.margin_of`: from them alone, whatever the
+        engine holds for any account) — the single-account ``pm`` model's, to the engine's
+        1e-9. ``None`` when the engine cannot give exactly that number: it is not at ``market``
+        (the state moves to each tick after the service's market has), an instrument or a coin
+        balance is one it does not list, or a future or perpetual settled in coin was entered
+        away from the engine's entry price (its USD P&L scales with 1/entry, and the engine
+        keeps one entry per instrument)."""
+        with self._lock:
+            if market is not self._market:
+                return None
+            indices: list[int] = []
+            sizes: list[float] = []
+            for held in positions:
+                i = self._instrument_index.get(held.instrument)
+                if i is None:
+                    return None
+                if _entry_scales_pnl(self._instruments[i]) and (
+                    held.average_price is None
+                    or float(held.average_price) != self._entries[held.instrument]
+                ):
+                    return None
+                indices.append(i)
+                sizes.append(float(held.size))
+            engine = self.sync()
+            if engine is None:
+                return None
+            coins: dict[str, float] = {}
+            for currency, amount in balances.items():
+                if currency in STABLECOINS or amount == 0:
+                    continue
+                if currency not in engine.underlyings:
+                    return None
+                coins[currency] = float(amount)
+            if engine.market is not self._market:
+                engine.update_market(self._market)
+            return engine.margin_of(indices, sizes, balance_coin=coins or None)[0]
 
     # ------------------------------------------------------------------ views
 

@@ -3,9 +3,12 @@
 :func:`install` (called once by :func:`crossmargin.service.create_app`) loads every user account
 of the ledger into a :class:`~crossmargin.service.book_state.BookState`, hooks it to the ledger
 writer (every committed trade, deposit and withdrawal re-reads the accounts it touched), mounts
-the dashboard (:mod:`crossmargin.service.dashboard`) and, when ``CROSSMARGIN_REPLAY_DAYS`` is
-set and the shared data set is found, starts replaying the real BTC/ETH history
-(:mod:`crossmargin.service.replay`) at ``CROSSMARGIN_REPLAY_PACE`` seconds per 4-hour bar.
+the dashboard (:mod:`crossmargin.service.dashboard`), gives the ledger the engine's margin
+screen when the enforced model is the engine's (:mod:`crossmargin.service.margin_screen`: a
+withdrawal or trade the engine shows to pass is not margined again by the model) and, when
+``CROSSMARGIN_REPLAY_DAYS`` is set and the shared data set is found, starts replaying the real
+BTC/ETH history (:mod:`crossmargin.service.replay`) at ``CROSSMARGIN_REPLAY_PACE`` seconds per
+4-hour bar.
 
 A tick (:meth:`LiveDesk.tick`): the new market becomes current; the engine moves to it
 (:meth:`BookEngine.update_market` rebuilds only the moved underlyings' rows) and re-margins the
@@ -40,6 +43,7 @@ from crossmargin.service.book_liquidations import fund_of, plan_liquidations, po
 from crossmargin.service.book_state import BookState
 from crossmargin.service.context import ServiceContext
 from crossmargin.service.errors import json_bytes
+from crossmargin.service.margin_screen import EngineMarginScreen, engine_matches
 from crossmargin.service.replay import ReplayTape, Tick, load_tape
 from crossmargin.shared_data import find_shared_data_dir
 
@@ -100,6 +104,16 @@ class LiveDesk:
         self._count_lock = threading.Lock()
         self._last_account_id = 0
         self._user_accounts = 0
+        enforced = context.model(context.risk_model)
+        #: The ledger's margin screen on this desk's engine (``None`` when the enforced model is
+        #: not the engine's: then the model margins every withdrawal and trade).
+        self.margin_screen: EngineMarginScreen | None = None
+        if engine_matches(enforced):
+            self.margin_screen = EngineMarginScreen(
+                self.book,
+                context.market.current,
+                enforced.haircuts,
+            )
 
     # ------------------------------------------------------------------ ledger hook
 
@@ -230,6 +244,13 @@ class LiveDesk:
                 self._last_account_id = record.account_id
                 self._user_accounts += record.kind is AccountKind.USER
 
+    def _enforced_checks(self) -> dict[str, int | None]:
+        screen = self.margin_screen
+        return {
+            "shown_by_engine": None if screen is None else screen.shown,
+            "margined_by_model": None if screen is None else screen.deferred,
+        }
+
     def overview(self) -> dict[str, Any]:
         """The venue at a glance (blocking: reads the ledger).
 
@@ -242,7 +263,10 @@ class LiveDesk:
             accounts, USD), ``insurance_fund_usd`` (the insurance fund's balances valued at the
             index, stablecoins at 1), ``last_tick`` (``time``, ``index_usd``, ``dvol_pct``;
             ``None`` before the first tick), ``liquidations`` (``count`` and the ``recent`` ten,
-            newest first) and ``price_history`` (the replayed ticks).
+            newest first), ``price_history`` (the replayed ticks) and ``enforced_checks``: the
+            withdrawals and trades the ledger held to its initial-margin rule since start,
+            ``shown_by_engine`` (the book engine showed they pass) and ``margined_by_model``
+            (the enforced model decided; ``None`` both when the desk has no margin screen).
         """
         context = self.context
         ledger = context.ledger
@@ -294,6 +318,7 @@ class LiveDesk:
             "insurance_fund": {c: str(a) for c, a in sorted(fund.items())},
             "market_version": context.market.versioned()[0],
             "last_tick": last,
+            "enforced_checks": self._enforced_checks(),
             "liquidations": {
                 "count": total,
                 "recent": [
@@ -333,6 +358,7 @@ def install(app: FastAPI, context: ServiceContext, start: datetime | None = None
     app.state.live_desk = desk
     context.live.book = desk.book
     context.writer.on_commit = desk.on_commit
+    context.ledger.margin_screen = desk.margin_screen
     mount_dashboard(app, context, desk)
     settings = _replay_settings()
     inner = app.router.lifespan_context
