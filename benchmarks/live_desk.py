@@ -2,7 +2,8 @@
 against today's per-request path in the same run.
 
 Run as ``python benchmarks/live_desk.py [--accounts 10000 --accounts 100000] [--subscribers 100]
-[--repetitions 9] [--checks 3000] [--model-checks 60] [--model-sample 60] [--workdir DIR]``.
+[--repetitions 9] [--checks 3000] [--model-checks 60] [--model-sample 60] [--trades 400]
+[--trade-concurrency 32] [--workdir DIR]``.
 
 For each book size a demo ledger is seeded once (``crossmargin.service.seed``: the example
 portfolios and a synthetic book; kept in ``--workdir`` and reused) and the service with its live
@@ -23,6 +24,16 @@ Per repetition, interleaved:
   engine's ``pre_trade`` (``BookState.pre_trade``) against today's per-request path (the
   ledger's portfolio, ``apply_trade`` at mark, ``model.margin`` before and after), in checks
   per second.
+* **trades** — ``--trades`` margin-checked trades (random account, one of its instruments, one
+  or two lots at the mark rounded to the tick, a new idempotency key each) posted over HTTP
+  (``POST /accounts/{id}/trades``, admin key) by a child process keeping
+  ``--trade-concurrency`` requests in flight (a venue's order flow: the writer commits them in
+  groups, checking each in turn), with the ledger's margin screen
+  on (:mod:`crossmargin.service.margin_screen`: the book engine shows the trade passes) and off
+  (the enforced ``pm`` model margins every trade, as before the screen), the two in alternating
+  order; trades per second each, and the share the screen showed. The same trades' enforced
+  check alone (the holdings after from ``Ledger.preview_trade``, not timed): the screen's call
+  against ``enforce_initial_margin`` with the model, in checks per second.
 
 Reported: the median over repetitions of each number and of each ratio (per-request / engine
 time; engine / per-request rate).
@@ -32,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -126,9 +138,106 @@ def _seed(path: Path, accounts: int) -> float:
     return time.perf_counter() - started
 
 
+def _order(context: Any, market: Any, account_id: int, name: str, rng: random.Random) -> Any:
+    """(instrument, size, price) of a small trade at the mark: one or two lots either way, the
+    mark rounded to the instrument's tick (at least one tick)."""
+    from decimal import Decimal
+
+    from crossmargin.instruments import parse_instrument
+    from crossmargin.service.trading import mark_price
+
+    instrument = parse_instrument(name)
+    rule = context.trading.rule_for(instrument)
+    tick = rule.tick_size
+    mark = Decimal(repr(mark_price(instrument, market)))
+    price = max((mark / tick).quantize(Decimal(1)) * tick, tick)
+    return name, rule.lot_size * rng.choice((-2, -1, 1, 2)), price
+
+
+def _post_trades(
+    port: int, key: str, bodies: list[Any], concurrency: int, pipe: Connection
+) -> None:
+    """Child process: post every (path, body) with ``concurrency`` requests in flight; reports
+    (seconds from the first request to the last answer, the status codes)."""
+    import httpx
+
+    async def run() -> tuple[float, list[int]]:
+        statuses: list[int] = []
+        queue = list(reversed(bodies))
+        headers = {"Authorization": f"Bearer {key}"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            await client.get("/health")
+
+            async def worker() -> None:
+                while queue:
+                    path, body = queue.pop()
+                    answer = await client.post(path, json=body, headers=headers)
+                    statuses.append(answer.status_code)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return time.perf_counter() - started, statuses
+
+    pipe.send(asyncio.run(run()))
+
+
+def _trades(
+    context: Any, desk: Any, port: int, key: str, orders: list[Any], rep: int, concurrency: int
+) -> dict[str, float]:
+    """Post ``orders`` over HTTP (``concurrency`` in flight, from a child process) with the
+    margin screen on and off (alternating order by ``rep``); trades per second each and the
+    share the screen showed; then the enforced check alone on the same trades, screen against
+    model, in checks per second."""
+    from crossmargin.ledger import InsufficientMarginError
+    from crossmargin.ledger.risk import MarginCheck, enforce_initial_margin, holdings_portfolio
+
+    screen = desk.margin_screen
+    rates: dict[str, float] = {}
+    shown_before = screen.shown
+    for mode in ("screen", "model") if rep % 2 else ("model", "screen"):
+        context.ledger.margin_screen = screen if mode == "screen" else None
+        bodies = [
+            (f"/accounts/{account_id}/trades",
+             {"instrument": name, "size": str(size), "price": str(price),
+              "idempotency_key": f"bench-{rep}-{mode}-{n}"})
+            for n, (account_id, (name, size, price)) in enumerate(orders)
+        ]  # fmt: skip
+        parent, child = multiprocessing.Pipe()
+        poster = multiprocessing.get_context("spawn").Process(
+            target=_post_trades, args=(port, key, bodies, concurrency, child), daemon=True
+        )
+        poster.start()
+        elapsed, statuses = parent.recv()
+        poster.join(timeout=30)
+        assert set(statuses) <= {201, 409}, statuses
+        rates[f"{mode}_trades_per_s"] = len(orders) / elapsed
+    context.ledger.margin_screen = screen
+    rates["shown_share"] = (screen.shown - shown_before) / len(orders)
+    previews = [
+        context.ledger.preview_trade(account_id, name, size, price)
+        for account_id, (name, size, price) in orders
+    ]
+    afters = [(preview.before, preview.after) for preview in previews]
+    risk_check = context.ledger.risk_check
+    t0 = time.perf_counter()
+    for _, after in afters:
+        screen(MarginCheck.TRADE, after)
+    rates["screen_checks_per_s"] = len(afters) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for before, after in afters:
+        with contextlib.suppress(InsufficientMarginError):
+            enforce_initial_margin(
+                risk_check, after.account.account_id, MarginCheck.TRADE,
+                holdings_portfolio(before), holdings_portfolio(after),
+            )  # fmt: skip
+    rates["model_enforced_checks_per_s"] = len(afters) / (time.perf_counter() - t0)
+    return rates
+
+
 def _size(accounts: int, args: argparse.Namespace) -> dict[str, Any]:
     import uvicorn
 
+    from crossmargin.instruments import parse_instrument
     from crossmargin.ledger.risk import holdings_portfolio
     from crossmargin.margin.pm.model import PortfolioMargin
     from crossmargin.portfolio import apply_trade
@@ -201,15 +310,25 @@ def _size(accounts: int, args: argparse.Namespace) -> dict[str, Any]:
         t0 = time.perf_counter()
         for account_id, name, size in checks[: args.model_checks]:
             portfolio = context.ledger.portfolio(account_id)
-            instrument = next(
-                p.instrument for p in portfolio.positions if p.instrument.name == name
-            )
-            after = apply_trade(portfolio, instrument, size, market)
+            after = apply_trade(portfolio, parse_instrument(name), size, market)
             model.margin(portfolio, market)
             model.margin(after, market)
         model_rate = args.model_checks / (time.perf_counter() - t0)
+        orders = [
+            (a, _order(context, market, a, rng.choice(_held(desk, a)), rng))
+            for a in (rng.choice(holders) for _ in range(args.trades))
+        ]
+        trades = _trades(context, desk, port, key, orders, rep, args.trade_concurrency)
         if rep == 0:
             continue
+        for k, v in trades.items():
+            rows.setdefault(k, []).append(v)
+        rows.setdefault("trades_ratio", []).append(
+            trades["screen_trades_per_s"] / trades["model_trades_per_s"]
+        )
+        rows.setdefault("enforced_checks_ratio", []).append(
+            trades["screen_checks_per_s"] / trades["model_enforced_checks_per_s"]
+        )
         for k, v in zip(
             _KEYS,
             (
@@ -227,7 +346,11 @@ def _size(accounts: int, args: argparse.Namespace) -> dict[str, Any]:
         print(
             f"  {accounts:,} rep {rep}: tick→last WS {tick_s * 1e3:.0f} ms (applied "
             f"{(applied - arrived) * 1e3:.0f} ms), per-request tick {per_request_tick:.1f} s, "
-            f"checks/s engine {engine_rate:,.0f} model {model_rate:,.1f}",
+            f"checks/s engine {engine_rate:,.0f} model {model_rate:,.1f}; trades/s screen "
+            f"{trades['screen_trades_per_s']:,.0f} model {trades['model_trades_per_s']:,.0f} "
+            f"(shown {trades['shown_share']:.0%}); enforced checks/s screen "
+            f"{trades['screen_checks_per_s']:,.0f} model "
+            f"{trades['model_enforced_checks_per_s']:,.0f}",
             flush=True,
         )
     parent.send("stop")
@@ -265,6 +388,11 @@ class _Empty:
 _EMPTY = _Empty()
 
 
+def _held(desk: Any, account_id: int) -> list[str]:
+    """The instruments ``account_id`` holds in the desk's book, sorted."""
+    return sorted((desk.book.row(account_id) or _EMPTY).positions)
+
+
 def server_loop(server: Any) -> asyncio.AbstractEventLoop:
     """The event loop uvicorn's ``server`` runs on (started)."""
     loop: asyncio.AbstractEventLoop = server.servers[0].get_loop()
@@ -279,6 +407,8 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=3000)
     parser.add_argument("--model-checks", type=int, default=60)
     parser.add_argument("--model-sample", type=int, default=60)
+    parser.add_argument("--trades", type=int, default=400)
+    parser.add_argument("--trade-concurrency", type=int, default=32)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", default="/tmp/crossmargin-live-desk-bench")
     args = parser.parse_args()
@@ -297,6 +427,19 @@ def main() -> None:
             f"{r['per_request_tick_s']:.1f} s | {r['tick_ratio']:.0f}x | "
             f"{r['engine_checks_per_s']:,.0f} | {r['model_checks_per_s']:,.1f} | "
             f"{r['checks_ratio']:,.0f}x |"
+        )
+    print()
+    print(
+        "| accounts | trades/s screen | trades/s model | ratio | shown by engine | "
+        "enforced checks/s screen | model | ratio |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(
+            f"| {r['accounts']:,} | {r['screen_trades_per_s']:,.0f} | "
+            f"{r['model_trades_per_s']:,.0f} | {r['trades_ratio']:.2f}x | "
+            f"{r['shown_share']:.0%} | {r['screen_checks_per_s']:,.0f} | "
+            f"{r['model_enforced_checks_per_s']:,.0f} | {r['enforced_checks_ratio']:.1f}x |"
         )
     print(json.dumps(results, indent=1))
 

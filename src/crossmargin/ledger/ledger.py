@@ -20,7 +20,7 @@ the database discards the uncommitted transaction.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -44,7 +44,7 @@ from crossmargin.ledger.batch import (
     post_operations,
     validate_idempotency_key,
 )
-from crossmargin.ledger.cache import CommittedState
+from crossmargin.ledger.cache import CachedLoader, CommittedState
 from crossmargin.ledger.database import (
     WRITE_OPTION,
     create_ledger_engine,
@@ -427,6 +427,19 @@ class Ledger:
         account_id = parse_account_id(account_id)
         with self._reading() as store:
             return StateBuilder(store, store.last_sequence()).holdings(account_id)
+
+    def holdings_many(self, account_ids: Iterable[int]) -> dict[int, AccountHoldings]:
+        """The holdings of several accounts as of one event sequence (account id → holdings).
+        Accounts a write batch touched since the head last moved under another writer come
+        from the writer's cache of committed state (:mod:`crossmargin.ledger.cache`) without a
+        query; the others are read in one transaction (and cached). Meant for a writer's
+        follower re-reading what a commit touched: it takes the write lock for the read."""
+        ids = sorted({parse_account_id(a) for a in account_ids})
+        with self._write_lock, self._reading() as store:
+            last = store.last_sequence()
+            self._cache.validate(last)
+            loader = CachedLoader(self._cache, store)
+            return {a: StateBuilder(loader, last).holdings(a) for a in ids}
 
     def balances(self, account_id: int) -> dict[str, Decimal]:
         """Non-zero cash balances of the account by currency (sorted), exact."""

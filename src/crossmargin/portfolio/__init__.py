@@ -7,6 +7,7 @@ from crossmargin.portfolio.valuation import (
     PortfolioValuation,
     PositionValuation,
     UnderlyingRisk,
+    portfolio_equity_usd,
     value_portfolio,
 )
 
@@ -19,6 +20,7 @@ __all__ = [
     "UnderlyingRisk",
     "apply_trade",
     "load_portfolio_file",
+    "portfolio_equity_usd",
     "portfolio_from_dict",
     "value_portfolio",
 ]

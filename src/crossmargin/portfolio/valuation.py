@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from crossmargin.collateral import CollateralValuation, HaircutSchedule, value_collateral
 from crossmargin.core.numeric import to_decimal_nearest
@@ -18,7 +19,15 @@ from crossmargin.pricing.instrument_arrays import (
     unit_values_usd,
 )
 
-__all__ = ["PortfolioValuation", "PositionValuation", "UnderlyingRisk", "value_portfolio"]
+__all__ = [
+    "PortfolioValuation",
+    "PositionValuation",
+    "UnderlyingRisk",
+    "portfolio_equity_usd",
+    "value_portfolio",
+]
+
+FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,14 +130,8 @@ def value_portfolio(
         _sum_underlying(asset, market.index(asset), [r for r in rows if r.underlying == asset])
         for asset in portfolio.underlyings
     )
-    by_currency: dict[str, float] = {}
-    for row in rows:
-        currency = row.settlement_currency
-        by_currency[currency] = by_currency.get(currency, 0.0) + row.mark_value_settlement
-    collateral = value_collateral(portfolio.collateral, market, haircuts, by_currency)
-    positions_value = sum(
-        (to_decimal_nearest(row.mark_value_usd, "USD", row.instrument) for row in rows),
-        Decimal(0),
+    collateral, positions_value = _collateral_and_positions(
+        portfolio, market, haircuts, arrays, values
     )
     return PortfolioValuation(
         positions=rows,
@@ -138,6 +141,43 @@ def value_portfolio(
         equity_usd=collateral.value_usd + positions_value,
         arrays=arrays,
     )
+
+
+def _collateral_and_positions(
+    portfolio: Portfolio,
+    market: MarketSnapshot,
+    haircuts: HaircutSchedule,
+    arrays: InstrumentArrays,
+    values: FloatArray,
+) -> tuple[CollateralValuation, Decimal]:
+    """The collateral valuation (each currency's haircut on its balance plus the value of the
+    positions settled in it) and the positions' mark value (USD, each rounded to the quantum)
+    of ``portfolio``, whose positions' whole mark values in USD are ``values``."""
+    by_currency: dict[str, float] = {}
+    positions_value = Decimal(0)
+    for i, position in enumerate(portfolio.positions):
+        currency = position.instrument.settlement_currency
+        settlement = float(values[i] / arrays.settlement_usd[i])
+        by_currency[currency] = by_currency.get(currency, 0.0) + settlement
+        positions_value += to_decimal_nearest(float(values[i]), "USD", position.instrument.name)
+    collateral = value_collateral(portfolio.collateral, market, haircuts, by_currency)
+    return collateral, positions_value
+
+
+def portfolio_equity_usd(
+    portfolio: Portfolio, market: MarketSnapshot, haircuts: HaircutSchedule
+) -> Decimal:
+    """``value_portfolio(portfolio, market, haircuts).equity_usd`` — the same number from the
+    same code, without the Greeks and rows (USD, ``Decimal``): collateral after haircuts plus
+    the positions' mark value. For a check that needs the equity alone."""
+    arrays = instrument_arrays(
+        portfolio.instruments, market, [p.average_price for p in portfolio.positions]
+    )
+    sizes = np.array([p.size for p in portfolio.positions], dtype=np.float64)
+    collateral, positions_value = _collateral_and_positions(
+        portfolio, market, haircuts, arrays, unit_values_usd(arrays) * sizes
+    )
+    return collateral.value_usd + positions_value
 
 
 def _sum_underlying(asset: str, index_usd: float, rows: list[PositionValuation]) -> UnderlyingRisk:

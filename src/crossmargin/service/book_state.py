@@ -8,7 +8,7 @@ The ledger stays the record; this is its risk view, kept in step after every com
   balances (``balance_coin``: they are positions in their pair's scenarios, as in
   :class:`~crossmargin.margin.pm.model.PortfolioMargin`) and ``collateral_usd`` chosen so that the
   engine's equity equals the single-account valuation's (collateral after haircuts plus the
-  positions' mark value, :func:`~crossmargin.portfolio.value_portfolio`) at the moment it was
+  positions' mark value, :func:`~crossmargin.portfolio.portfolio_equity_usd`) at the moment it was
   read. Futures, perpetuals and spot share one entry price per instrument in the engine (the
   mark when the instrument first entered the engine): an account's P&L against its own average
   price is settled into ``collateral_usd`` at that moment, as a venue's session settlement does
@@ -52,7 +52,7 @@ from crossmargin.ledger import AccountKind, Ledger
 from crossmargin.ledger.risk import portfolio_from_holdings
 from crossmargin.ledger.state import LedgerPosition
 from crossmargin.market import MarketSnapshot
-from crossmargin.portfolio import Portfolio, Position, value_portfolio
+from crossmargin.portfolio import Portfolio, Position, portfolio_equity_usd
 from crossmargin.pricing import instrument_arrays, unit_values_usd
 
 __all__ = ["AccountRow", "BookState", "settled_portfolio"]
@@ -168,10 +168,9 @@ class BookState:
 
     def refresh(self, ledger: Ledger, account_ids: Iterable[int]) -> None:
         """Re-read the user accounts ``account_ids`` (after a commit touched them)."""
-        for account_id in sorted(set(account_ids)):
-            if ledger.account(account_id).kind is not AccountKind.USER:
+        for account_id, holdings in ledger.holdings_many(account_ids).items():
+            if holdings.account.kind is not AccountKind.USER:
                 continue
-            holdings = ledger.holdings(account_id)
             with self._lock:
                 self._store(account_id, dict(holdings.balances), list(holdings.positions))
 
@@ -182,9 +181,9 @@ class BookState:
             if held.instrument not in self._instrument_index:
                 self._add_instrument(parse_instrument(held.instrument))
         equity = float(
-            value_portfolio(
+            portfolio_equity_usd(
                 portfolio_from_holdings(balances, positions), self._market, self._haircuts
-            ).equity_usd
+            )
         )
         sizes = {p.instrument: float(p.size) for p in positions}
         values = self._unit_values()

@@ -8,7 +8,8 @@ account's positions and coin balances in tens of microseconds
 :class:`EngineMarginScreen` is the ledger's :class:`~crossmargin.ledger.risk.MarginScreen`:
 
 * the account's equity after the operation is the model's own valuation
-  (:func:`~crossmargin.portfolio.value_portfolio` with the model's haircuts, ``Decimal`` USD);
+  (:func:`~crossmargin.portfolio.portfolio_equity_usd` with the model's haircuts, ``Decimal``
+  USD: the equity of :func:`~crossmargin.portfolio.value_portfolio`, without the Greeks);
 * its initial margin after is the engine's, where the engine gives the model's number;
 * the operation is shown to pass when equity ≥ IM × (1 + :data:`RELATIVE_MARGIN`) +
   :data:`ABSOLUTE_MARGIN_USD`: the engine agrees with the model to 1e-9 relative and the model
@@ -32,7 +33,7 @@ from crossmargin.margin.base import MarginModel
 from crossmargin.margin.pm import PortfolioMargin
 from crossmargin.margin.pm.parameters import load_pm_parameters
 from crossmargin.market import MarketSnapshot
-from crossmargin.portfolio import value_portfolio
+from crossmargin.portfolio import portfolio_equity_usd
 from crossmargin.service.book_state import BookState
 
 __all__ = ["ABSOLUTE_MARGIN_USD", "RELATIVE_MARGIN", "EngineMarginScreen", "engine_matches"]
@@ -95,6 +96,5 @@ class EngineMarginScreen:
         initial = self._book.initial_margin_of(after.positions, after.balances, market)
         if initial is None:
             return False
-        portfolio = holdings_portfolio(after)
-        equity = float(value_portfolio(portfolio, market, self._haircuts).equity_usd)
+        equity = float(portfolio_equity_usd(holdings_portfolio(after), market, self._haircuts))
         return equity >= initial * (1.0 + RELATIVE_MARGIN) + ABSOLUTE_MARGIN_USD
