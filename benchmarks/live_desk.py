@@ -314,9 +314,10 @@ def _size(accounts: int, args: argparse.Namespace) -> dict[str, Any]:
             model.margin(portfolio, market)
             model.margin(after, market)
         model_rate = args.model_checks / (time.perf_counter() - t0)
+        holding = [a for a in holders if _held(desk, a)]  # trades close some positions
         orders = [
             (a, _order(context, market, a, rng.choice(_held(desk, a)), rng))
-            for a in (rng.choice(holders) for _ in range(args.trades))
+            for a in (rng.choice(holding) for _ in range(args.trades))
         ]
         trades = _trades(context, desk, port, key, orders, rep, args.trade_concurrency)
         if rep == 0:

@@ -180,7 +180,7 @@ def test_closing_everything_leaves_collateral_only() -> None:
         ((0, [11], [1.0], 0.0, None), "instrument_index"),
         ((0, [0, 1], [1.0], 0.0, None), "size"),
         ((0, [0], [float("nan")], 0.0, None), "size"),
-        ((0, [0], [1.0], -1.0, None), "collateral_usd"),
+        ((0, [0], [1.0], float("nan"), None), "collateral_usd"),
         ((0, [0], [1.0], float("inf"), None), "collateral_usd"),
         ((0, [0], [1.0], 0.0, {"SOL": 1.0}), "balance_coin"),
         ((0, [0], [1.0], 0.0, {"BTC": float("nan")}), "balance_coin"),

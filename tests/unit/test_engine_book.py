@@ -182,7 +182,7 @@ def test_duplicates_are_netted_and_zero_positions_dropped() -> None:
     [
         (([0, 1], [0, 99], [1.0, 1.0], [1.0, 1.0]), "instrument_index[1]", 99),
         (([0, 1], [0, 1], [1.0, float("nan")], [1.0, 1.0]), "size[1]", None),
-        (([0, 1], [0, 1], [1.0, 1.0], [1.0, -5.0]), "collateral_usd[1]", -5.0),
+        (([0, 1], [0, 1], [1.0, 1.0], [1.0, -np.inf]), "collateral_usd[1]", -np.inf),
         (([0, 1], [0, 1, 2], [1.0, 1.0], [1.0, 1.0]), "instrument_index", 3),
         (([0, 1], [0, 1], [1.0], [1.0, 1.0]), "size", 1),
         (([0, 2], [0, 1], [1.0, 1.0], [1.0, 1.0]), "account_index[1]", 2),

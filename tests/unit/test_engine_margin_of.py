@@ -121,3 +121,30 @@ def test_margin_of_refuses_bad_input_naming_it(
     with pytest.raises(InputError) as raised:
         _engine().margin_of(instruments, sizes, balance_coin=coins)
     assert raised.value.field.startswith(field)
+
+
+def test_position_arrays_list_every_position_and_no_balance() -> None:
+    engine = _engine()
+    engine.set_account(2, [8, 6], [5_000.0, -1.0], 1_000.0, balance_coin={"BTC": 2.0})
+    accounts, instruments, sizes = engine.position_arrays()
+    expected = sorted([(a, i, s) for a, i, s in BOOK if a != 2] + [(2, 6, -1.0), (2, 8, 5_000.0)])
+    got = sorted(zip(accounts.tolist(), instruments.tolist(), sizes.tolist(), strict=True))
+    assert got == expected
+    assert list(accounts) == sorted(accounts)
+
+
+def test_set_collateral_moves_equity_by_the_change_and_keeps_margin() -> None:
+    engine = _engine()
+    before = engine.margin_all()
+    collateral = np.array(COLLATERAL) + np.array([0.0, -60_000.0, 0.0, 12.5, 0.0])
+    engine.set_collateral(collateral)
+    after = engine.margin_all()
+    assert np.allclose(after.equity - before.equity, [0.0, -60_000.0, 0.0, 12.5, 0.0], atol=1e-6)
+    assert float(after.equity[1]) < 0.0  # a debt larger than the positions' value
+    assert np.array_equal(after.initial_margin, before.initial_margin)
+    full = engine.margin_all(incremental=False)
+    assert np.array_equal(after.equity, full.equity)
+    assert np.array_equal(after.margin_ratio, full.margin_ratio)
+    with pytest.raises(InputError) as raised:
+        engine.set_collateral(collateral[:3])
+    assert raised.value.field == "collateral_usd"

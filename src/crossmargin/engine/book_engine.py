@@ -306,7 +306,7 @@ class BookEngine:
             One element per position: account (0 .. n_accounts − 1), instrument (index into
             ``instruments``), size in native units (finite; repeated pairs are added up).
         collateral_usd:
-            (n_accounts,) collateral value per account, USD, finite and ≥ 0 (the equity's
+            (n_accounts,) collateral value per account, USD, finite, either sign (the equity's
             collateral part, after haircuts).
         balance_coin:
             Optional coin balances that are positions in the scenarios (``pm``): currency →
@@ -316,7 +316,7 @@ class BookEngine:
         Raises :class:`InputError` naming the argument and its first bad element; the engine is
         unchanged after a rejected call.
         """
-        collateral = checked_float_vector(collateral_usd, "collateral_usd", 0.0)
+        collateral = checked_float_vector(collateral_usd, "collateral_usd", None)
         accounts = checked_index_vector(account_index, "account_index", collateral.shape[0])
         instruments = checked_index_vector(
             instrument_index, "instrument_index", self._layout.instrument_count
@@ -389,7 +389,8 @@ class BookEngine:
             ``instruments``) and size in native units (finite, positive long, negative short;
             repeated instruments are added up, zeros dropped). Positions not listed are closed.
         collateral_usd:
-            The account's collateral value, USD, finite and ≥ 0 (after haircuts; equity =
+            The account's collateral value, USD, finite, either sign (after haircuts, negative
+            for a debt; equity =
             collateral + the positions' mark value).
         balance_coin:
             Optional (``pm``) coin balances that are positions in the scenarios: currency →
@@ -402,8 +403,6 @@ class BookEngine:
         a = checked_index(account, "account", self.account_count)
         unique, net = self._account_row(instrument_index, size, balance_coin)
         collateral = checked_size(collateral_usd, "collateral_usd")
-        if collateral < 0.0:
-            raise InputError("collateral_usd", collateral, "must be >= 0")
         book = self._book
         cols = book.cols
         start, length = int(book.row_start[a]), int(book.row_len[a])
@@ -724,6 +723,32 @@ class BookEngine:
         )
         out = margin_partition(self._tables, rows, np.zeros(1))
         return float(out.initial_margin[0]), float(out.maintenance_margin[0])
+
+    def position_arrays(self) -> tuple[IntArray, IntArray, FloatArray]:
+        """Every position the engine holds, coin balances left out: (account, instrument index
+        into ``instruments``, size in native units), ordered by account (one array each)."""
+        book = self._book
+        count = self.account_count
+        lengths = book.row_len[:count]
+        accounts = np.repeat(np.arange(count, dtype=np.int64), lengths)
+        slots = np.repeat(book.row_start[:count] - np.cumsum(lengths) + lengths, lengths)
+        slots = slots + np.arange(accounts.shape[0], dtype=np.int64)
+        cols = book.cols[slots].astype(np.int64)
+        held = cols < self._layout.instrument_count  # balance columns follow the instruments
+        return accounts[held], self._order[cols[held]].astype(np.int64), book.sizes[slots][held]
+
+    def set_collateral(self, collateral_usd: ArrayLike) -> None:
+        """Replace every account's collateral (``(n_accounts,)`` USD, finite, either sign: the
+        equity's collateral part after haircuts, as in :meth:`load_positions`); the accounts
+        whose collateral changed are recomputed by the next :meth:`margin_all`, the others keep
+        their numbers. Raises :class:`InputError` naming the first bad element."""
+        collateral = checked_float_vector(collateral_usd, "collateral_usd", None)
+        if collateral.shape[0] != self.account_count:
+            raise InputError(
+                "collateral_usd", collateral.shape[0], f"must have {self.account_count} elements"
+            )
+        self._stale |= collateral != self._collateral
+        self._collateral[:] = collateral  # in place: the bound pre-trade check reads it
 
 
 def _partition_task(tables: KernelTables, piece: tuple[Any, FloatArray]) -> MarginArrays:

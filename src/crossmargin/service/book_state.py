@@ -9,24 +9,28 @@ The ledger stays the record; this is its risk view, kept in step after every com
   :class:`~crossmargin.margin.pm.model.PortfolioMargin`) and ``collateral_usd`` chosen so that the
   engine's equity equals the single-account valuation's (collateral after haircuts plus the
   positions' mark value, :func:`~crossmargin.portfolio.portfolio_equity_usd`) at the moment it was
-  read. Futures, perpetuals and spot share one entry price per instrument in the engine (the
-  mark when the instrument first entered the engine): an account's P&L against its own average
-  price is settled into ``collateral_usd`` at that moment, as a venue's session settlement does
-  (:func:`settled_portfolio` is that account as a portfolio).
+  read. Futures and perpetuals share one entry price per instrument in the engine (for a
+  coin-settled one the average price most of its holders hold when the ledger is loaded, else
+  the mark when it first entered the engine): an account's P&L against its own average price
+  is carried in ``collateral_usd`` (:func:`settled_portfolio` is that account as a portfolio;
+  its scenario P&L, hence its margin, is the plain ledger portfolio's unless it holds a
+  coin-settled future entered elsewhere, whose USD P&L scales with 1/entry).
 * **After a commit.** :meth:`BookState.refresh` re-reads the accounts an entry touched; before
   the engine's next use (:meth:`BookState.sync`) each re-read account is written into it in
   place (:meth:`BookEngine.set_account`: its row and collateral only, recomputed by the next
   margin). A new account reloads the engine's positions once; an instrument the engine does not
   list yet makes it rebuild with the larger universe.
 * **Ticks.** :meth:`BookState.move_market` moves the engine to a new market
-  (:meth:`BookEngine.update_market`: only the moved underlyings' rows are rebuilt) and margins
-  every account (:meth:`BookEngine.margin_all`: only accounts holding a moved underlying are
-  recomputed).
+  (:meth:`BookEngine.update_market`: only the moved underlyings' rows are rebuilt), values
+  every account's collateral part there in a few array passes
+  (:mod:`crossmargin.service.book_collateral`: coin balances at the new index, each
+  currency's haircut on its net holding), and margins every account
+  (:meth:`BookEngine.margin_all`: only accounts holding a moved underlying or whose collateral
+  moved are recomputed). Every account's engine equity is the single-account valuation's at
+  every market, to its rounding of each line to 1e-6 USD.
 * **Checks.** :meth:`BookState.pre_trade` answers a what-if from the engine's stored scenario
   vectors (:meth:`BookEngine.pre_trade`) in microseconds.
 
-Between two reads of an account its coin balances keep the USD value they had when read (the
-engine's equity moves with its positions' marks); :meth:`BookState.refresh` re-values them.
 Thread safety: one lock around the engine (it is not thread-safe).
 """
 
@@ -54,6 +58,7 @@ from crossmargin.ledger.state import LedgerPosition
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, Position, portfolio_equity_usd
 from crossmargin.pricing import instrument_arrays, unit_values_usd
+from crossmargin.service.book_collateral import CollateralTable, account_entries
 
 __all__ = ["AccountRow", "BookState", "settled_portfolio"]
 
@@ -74,10 +79,9 @@ class AccountRow:
     equity_usd:
         The single-account valuation's equity when the account was read (USD).
     collateral_usd:
-        What the engine holds as the account's collateral (USD, ≥ 0): ``equity_usd`` less the
-        positions' mark value at the engine's entry prices, both at the market the account was
-        read at (clipped at 0). Kept until the account is read again, so the engine's equity
-        moves with the positions' marks in between.
+        The account's collateral part when it was read (USD, either sign): ``equity_usd`` less
+        the positions' mark value at the engine's entry prices, both at the market it was read
+        at. Each market move values it again (:meth:`BookState.move_market`).
     """
 
     positions: Mapping[str, float]
@@ -139,6 +143,9 @@ class BookState:
         self._entries: dict[str, float] = {}
         self._chosen_entries: dict[str, float] = {}
         self._collateral: FloatArray = np.zeros(0)
+        self._table = CollateralTable()
+        self._settlement: tuple[MarketSnapshot, int, tuple[list[str], FloatArray]] | None = None
+        self._revalue_due = False
         self._engine: BookEngine | None = None
         self._rebuild = True
         self._reload = True
@@ -188,16 +195,19 @@ class BookState:
         sizes = {p.instrument: float(p.size) for p in positions}
         values = self._unit_values()
         mark = math.fsum(size * values[self._instrument_index[n]] for n, size in sizes.items())
-        row = AccountRow(sizes, dict(balances), equity, max(equity - mark, 0.0))
+        row = AccountRow(sizes, dict(balances), equity, equity - mark)
         a = self._index.get(account_id)
         if a is None:
-            self._index[account_id] = len(self._ids)
+            a = self._index[account_id] = len(self._ids)
             self._ids.append(account_id)
             self._rows.append(row)
             self._reload = True  # the engine's account count grows: one reload
+            self._table.resize(len(self._ids))
         else:
             self._rows[a] = row
             self._dirty.add(a)
+        listed = [(self._instruments[self._instrument_index[p.instrument]], p) for p in positions]
+        self._table.set(a, account_entries(balances, listed, self._entries, self._market))
 
     def _choose_entries(self, positions: Iterable[LedgerPosition]) -> None:
         """Entry price of each coin-settled future and perpetual not listed yet: the average
@@ -285,6 +295,7 @@ class BookState:
                 self._engine.load_positions(
                     accounts, instruments, sizes, self._collateral, balance_coin=coins or None
                 )
+                self._revalue_due = True  # rows read at earlier markets: value them all now
                 self._reload = False
                 self._dirty.clear()
                 self._result = None
@@ -304,6 +315,41 @@ class BookState:
                 self._result = None
             return self._engine
 
+    def _current(self) -> BookEngine | None:
+        """The engine, in step with the accounts read and at the state's market, every
+        account's collateral valued there."""
+        engine = self.sync()
+        if engine is None:
+            return None
+        if engine.market is not self._market:
+            engine.update_market(self._market)
+            self._revalue_due = True
+        if self._revalue_due:
+            self._revalue(engine)
+        return engine
+
+    def _revalue(self, engine: BookEngine) -> None:
+        """Every account's collateral part at the state's market
+        (:class:`~crossmargin.service.book_collateral.CollateralTable`): the engine's equity is
+        then the single-account valuation's for every account, coin balances and haircuts
+        included."""
+        cached = self._settlement
+        if cached is None or cached[0] is not self._market or cached[1] != len(self._instruments):
+            arrays = instrument_arrays(self._instruments, self._market)
+            currencies = [i.settlement_currency for i in self._instruments]
+            cached = (self._market, len(self._instruments), (currencies, arrays.settlement_usd))
+            self._settlement = cached
+        collateral = self._table.collateral_usd(
+            self._market,
+            self._haircuts,
+            engine.position_arrays(),
+            self._unit_values(),
+            cached[2],
+        )
+        engine.set_collateral(collateral)
+        self._collateral = collateral
+        self._revalue_due = False
+
     def move_market(self, market: MarketSnapshot) -> BookMarginResult | None:
         """Move to ``market`` and margin every account (USD arrays indexed like
         :attr:`account_ids`); ``None`` while the engine holds nothing."""
@@ -314,6 +360,7 @@ class BookState:
                 self._moved = tuple(market.index_usd)
                 return None
             self._moved = engine.update_market(market)
+            self._revalue(engine)
             self._result = engine.margin_all()
             return self._result
 
@@ -334,11 +381,9 @@ class BookState:
         """Every account's margin at the current market (computed only where something
         changed since the last call)."""
         with self._lock:
-            engine = self.sync()
+            engine = self._current()
             if engine is None:
                 return None
-            if engine.market is not self._market:
-                engine.update_market(self._market)
             self._result = engine.margin_all()
             return self._result
 
@@ -350,11 +395,9 @@ class BookState:
         indexed like ``account_ids``); ``None`` while the engine holds nothing. ``work`` must
         only read the engine."""
         with self._lock:
-            engine = self.sync()
+            engine = self._current()
             if engine is None:
                 return None
-            if engine.market is not self._market:
-                engine.update_market(self._market)
             self._result = engine.margin_all()
             return work(engine, self._result, tuple(self._ids))
 
@@ -367,11 +410,9 @@ class BookState:
             i = self._instrument_index.get(instrument)
             if a is None or i is None:
                 return None
-            engine = self.sync()
+            engine = self._current()
             if engine is None:
                 return None
-            if engine.market is not self._market:
-                engine.update_market(self._market)
             return engine.pre_trade(a, i, size)
 
     def initial_margin_of(
@@ -414,8 +455,8 @@ class BookState:
                 if currency not in engine.underlyings:
                     return None
                 coins[currency] = float(amount)
-            if engine.market is not self._market:
-                engine.update_market(self._market)
+            if self._current() is not engine:
+                return None
             return engine.margin_of(indices, sizes, balance_coin=coins or None)[0]
 
     # ------------------------------------------------------------------ views
