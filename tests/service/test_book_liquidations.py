@@ -39,7 +39,7 @@ from crossmargin.service.book_liquidations import (
     post_liquidations,
 )
 from crossmargin.service.book_state import BookState
-from crossmargin.service.context import ServiceContext
+from crossmargin.service.context import LiveDeskSlot, ServiceContext
 from crossmargin.service.seed import seed_demo_ledger
 from crossmargin.service.stream import MarginStream
 from crossmargin.shared_data import shared_data_dir
@@ -247,32 +247,48 @@ def test_a_market_push_reaches_the_moved_accounts_only() -> None:
 class _Context:
     """What :func:`routes_liquidations._liquidate_all` reads of a service context."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, book: BookState | None = None) -> None:
         self.ledger = ledger
         self.risk_model = "pm"
         self._model = build_model("pm")
+        self.live = LiveDeskSlot(book)
 
     def model(self, name: str) -> MarginModel:
         assert name == "pm"
         return self._model
 
 
-def test_after_post_market_a_coin_deficit_is_bought_at_the_index(tmp_path: Path) -> None:
+@pytest.mark.parametrize("live_desk", [False, True], ids=["model-pass", "engine-narrowed"])
+def test_after_post_market_a_coin_deficit_is_bought_at_the_index(
+    tmp_path: Path, live_desk: bool
+) -> None:
     """The ``POST /market`` path (:mod:`crossmargin.service.routes_liquidations`): Alice holds
     3,000 USDC and is short 100,000 USD of BTC-PERPETUAL (inverse) at 72,000; BTC +25 % to
     90,000 costs her 100,000 × (1/72,000 − 1/90,000) ≈ 0.2778 BTC she does not hold. Her USDC
     buys what it can at the index, the fund buys the rest for its USDC: she ends owing nothing,
-    every currency's total over all accounts is unchanged and the ledger's invariants hold."""
+    every currency's total over all accounts is unchanged and the ledger's invariants hold.
+    With a live desk at the market, its engine narrows the pass (Bob, flat and funded, is shown
+    clear and not margined by the model) and Alice is found all the same."""
     with Ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
         alice = ledger.open_account("alice")
         ledger.deposit(alice, "USDC", "3000", "deposit")
         ledger.trade(alice, "BTC-PERPETUAL", "-100000", "72000", "0", "sell")
         ledger.insurance_fund_deposit("USDC", "1000000", "fund")
+        bob = ledger.open_account("bob")
+        ledger.deposit(bob, "USDC", "500000", "bob-deposit")
+        ledger.trade(bob, "BTC_USDC-PERPETUAL", "1", "72000", "0", "bob-buy")
         totals = _totals(ledger)
         market = MARKET.shocked({"BTC": 0.25})
         desk = routes_liquidations.LiquidationDesk()
+        book = None
+        if live_desk:
+            book = BookState(MARKET)
+            book.load(ledger)
+            book.move_market(market)
+            unclear = book.accounts_to_confirm(market, desk.parameters.health.reduce_only_from)
+            assert unclear == {alice}
         (event,) = routes_liquidations._liquidate_all(
-            cast(ServiceContext, _Context(ledger)), desk, 2, market
+            cast(ServiceContext, _Context(ledger, book)), desk, 2, market
         )
         assert event["account_id"] == alice and event["health_before"] == "bankrupt"
         assert event["error"] is None and event["bad_debt"] == {}

@@ -459,6 +459,28 @@ class BookState:
                 return None
             return engine.margin_of(indices, sizes, balance_coin=coins or None)[0]
 
+    def accounts_to_confirm(
+        self, market: MarketSnapshot, liquidatable_below: float
+    ) -> set[int] | None:
+        """Ledger ids of the accounts a liquidation pass at ``market`` must still margin with
+        the single-account model: all but those the engine shows healthy enough — margined
+        exactly as held (:meth:`CollateralTable.margined_as_held`) with equity ≥
+        ``liquidatable_below`` × MM × (1 + 1e-6) + 0.01 USD (equity / MM below
+        ``liquidatable_below`` is liquidatable; the engine equals the model to 1e-9). ``None``
+        when the state is not at ``market``."""
+        with self._lock:
+            if market is not self._market:
+                return None
+            engine = self._current()
+            if engine is None:
+                return set(self._ids)
+            result = engine.margin_all()
+            clear = self._table.margined_as_held(engine.underlyings) & (
+                result.equity
+                >= liquidatable_below * result.maintenance_margin * (1.0 + 1e-6) + 0.01
+            )
+            return {account_id for account_id, ok in zip(self._ids, clear, strict=True) if not ok}
+
     # ------------------------------------------------------------------ views
 
     @property

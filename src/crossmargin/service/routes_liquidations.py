@@ -58,6 +58,7 @@ from crossmargin.service.auth import require_admin
 from crossmargin.service.book_liquidations import cover_document, index_prices
 from crossmargin.service.context import ServiceContext, get_context
 from crossmargin.service.errors import json_bytes
+from crossmargin.service.margin_screen import engine_matches
 from crossmargin.service.schemas import ErrorOut
 
 __all__ = ["LiquidationDesk", "desk_of", "liquidate_after_market", "router"]
@@ -101,10 +102,17 @@ def _candidates(
     context: ServiceContext, market: MarketSnapshot, parameters: LiquidationParameters
 ) -> list[tuple[int, Portfolio]]:
     """User accounts with positions in the liquidatable or bankrupt band under the enforced
-    model, most underwater first (highest MM / equity; ties by account id)."""
+    model, most underwater first (highest MM / equity; ties by account id). With a live desk
+    whose engine margins as the enforced model, the model runs only on the accounts the engine
+    does not show clear of the band (:meth:`BookState.accounts_to_confirm`)."""
     ledger, model = context.ledger, context.model(context.risk_model)
     state = ledger.state()
     holders = sorted({account for account, _ in state.positions})
+    book = context.live.book
+    if book is not None and engine_matches(model):  # the live desk's engine narrows the pass
+        unclear = book.accounts_to_confirm(market, parameters.health.reduce_only_from)
+        if unclear is not None:
+            holders = [account for account in holders if account in unclear]
     due: list[tuple[float, int, Portfolio]] = []
     for account_id in holders:
         if state.accounts[account_id].kind is not AccountKind.USER:
