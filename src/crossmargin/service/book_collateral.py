@@ -176,13 +176,21 @@ class CollateralTable:
         accounts, instruments, sizes = positions
         currencies, settlement_usd = settlement
         in_settlement = sizes * unit_values_usd[instruments] / settlement_usd[instruments]
-        settles_in = np.array(currencies, dtype=object)[instruments]
+        names = sorted(set(currencies))
+        code_of = {name: code for code, name in enumerate(names)}
+        settles_in = np.array([code_of[c] for c in currencies], dtype=np.int64)[instruments]
+        per_code = np.bincount(settles_in, minlength=len(names))
         total = self._linear.copy()
         for underlying, coins in self._inverse.items():
             total += coins * market.index(underlying)
-        for currency in sorted(set(self._balances) | set(settles_in.tolist())):
-            chosen = settles_in == currency
-            held = np.bincount(accounts[chosen], in_settlement[chosen], minlength=self._count)
+        held_in = {names[code] for code in np.flatnonzero(per_code)}
+        for currency in sorted(set(self._balances) | held_in):
+            held: FloatArray = np.zeros(self._count)
+            if currency in held_in:
+                chosen = settles_in == code_of[currency]
+                held = np.bincount(
+                    accounts[chosen], in_settlement[chosen], minlength=self._count
+                ).astype(np.float64)
             balance = self._balances.get(currency)
             coin = np.zeros(self._count) if balance is None else balance
             net = coin + held + self._inverse.get(currency, 0.0)
