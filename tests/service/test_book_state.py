@@ -5,11 +5,10 @@ A ledger is seeded with the example portfolios and 60 synthetic accounts (option
 perpetuals, spot; USDC, BTC and ETH balances from their premiums), loaded into a
 :class:`BookState`, and replayed for two days of real 4-hour BTC/ETH closes and DVOL from
 2024-03-11 (12 ticks); two trades are posted between ticks and re-read. At every tick every
-account's engine initial and maintenance margin must equal ``PortfolioMargin`` run on that account
-as the engine holds it (:func:`settled_portfolio`: futures re-entered at the engine's one entry
-price per instrument) to a relative 1e-9 — plus 1e-6 USD per component, which the model rounds
-up (as in the engine's property tests). Accounts without inverse delta-one positions must also
-equal the model on their plain ledger portfolio (the entry price then changes no scenario P&L).
+account's engine initial and maintenance margin must equal ``PortfolioMargin`` run on its ledger
+holdings to a relative 1e-9 — plus 1e-6 USD per component, which the model rounds up (as in the
+engine's property tests) — coin-settled futures entered at their own prices included (the
+engine carries their entry offsets).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from crossmargin.ledger import Ledger, cash_operations, position_operations
 from crossmargin.ledger.risk import holdings_portfolio
 from crossmargin.margin.pm.model import PortfolioMargin
 from crossmargin.portfolio import portfolio_equity_usd
-from crossmargin.service.book_state import BookState, settled_portfolio
+from crossmargin.service.book_state import BookState
 from crossmargin.service.replay import load_tape
 from crossmargin.service.seed import seed_demo_ledger
 from crossmargin.shared_data import shared_data_dir
@@ -38,10 +37,13 @@ def _close(value: float, expected: float) -> bool:
     return abs(value - expected) <= 1e-9 * abs(expected) + 1e-6 * COMPONENTS + 1e-9
 
 
-def _inverse_delta_one(positions: object) -> bool:
+def _off_entry_inverse(positions: object, entries: dict[str, float]) -> bool:
+    """Whether a coin-settled future or perpetual among ``positions`` was entered away from the
+    engine's entry price (its USD scenario P&L then differs from the engine's at that price)."""
     for held in positions:  # type: ignore[attr-defined]
         instrument = parse_instrument(held.instrument)
-        if instrument.is_inverse and instrument.kind is not InstrumentKind.OPTION:
+        coin_future = instrument.is_inverse and instrument.kind is not InstrumentKind.OPTION
+        if coin_future and float(held.average_price) != entries[held.instrument]:
             return True
     return False
 
@@ -63,7 +65,7 @@ def test_engine_margin_equals_the_model_at_every_replayed_tick(seeded: Ledger) -
     tape = load_tape(data_dir, base.valuation_time, 2)
     assert tape.length == 12
     account_ids = book.account_ids
-    checked = plain = 0
+    checked = inverse = 0
     for number in range(tape.length):
         tick = tape.tick(base, number)
         if number in (3, 7):  # a trade between ticks, re-read after its commit
@@ -79,17 +81,13 @@ def test_engine_margin_equals_the_model_at_every_replayed_tick(seeded: Ledger) -
         entries = book.entry_prices_usd()
         for a, account_id in enumerate(account_ids):
             holdings = seeded.holdings(account_id)
-            portfolio = settled_portfolio(holdings.balances, holdings.positions, entries)
-            expected = model.margin(portfolio, tick.market)
+            expected = model.margin(holdings_portfolio(holdings), tick.market)
             assert _close(float(result.initial_margin[a]), float(expected.initial_margin))
             assert _close(float(result.maintenance_margin[a]), float(expected.maintenance_margin))
             checked += 1
-            if holdings.positions and not _inverse_delta_one(holdings.positions):
-                raw = model.margin(holdings_portfolio(holdings), tick.market)
-                assert _close(float(result.initial_margin[a]), float(raw.initial_margin))
-                plain += 1
+            inverse += _off_entry_inverse(holdings.positions, entries)
     assert checked == 12 * len(account_ids)
-    assert plain > 0
+    assert inverse > 12 * 10
 
 
 def test_engine_equity_is_the_models_at_every_replayed_tick(seeded: Ledger) -> None:

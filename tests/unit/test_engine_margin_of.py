@@ -12,12 +12,17 @@ Market: 2024-03-11 15:17 UTC, BTC 72,000, ETH 4,000, flat vols 60 % / 70 %, r = 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pytest
 
 from crossmargin.core.errors import InputError
 from crossmargin.engine import BookEngine
+from crossmargin.instruments import parse_instrument
+from crossmargin.margin.pm.model import PortfolioMargin
 from crossmargin.market import MarketSnapshot, VolSurface
+from crossmargin.portfolio import Portfolio, Position
 from support.engine_books import ENGINE_NAMES
 from support.markets import MARKET, NOW
 
@@ -148,3 +153,44 @@ def test_set_collateral_moves_equity_by_the_change_and_keeps_margin() -> None:
     with pytest.raises(InputError) as raised:
         engine.set_collateral(collateral[:3])
     assert raised.value.field == "collateral_usd"
+
+
+@pytest.mark.parametrize(
+    ("entries", "balance_btc"),
+    [((66_000.0, 75_500.0, 3_610.0), 0.4), ((80_000.0, 69_000.0, 4_400.0), -0.3)],
+)
+def test_entry_offsets_margin_coin_settled_futures_at_their_own_entries(
+    entries: tuple[float, float, float], balance_btc: float
+) -> None:
+    """An account short BTC-PERPETUAL and long BTC-29MAR24 (coin-settled, USD face), long
+    ETH-PERPETUAL, with a BTC call and a BTC balance, entered at ``entries`` (BTC perpetual, BTC
+    future, ETH perpetual; the engine enters each at the market's forward): the engine with
+    ``entry_offset_coin`` = Σ size × (1/E_own − 1/E_engine) per coin equals the single-account
+    model on the positions at their own entries (IM and MM to 1e-9 plus the model's rounding
+    up of each component to 1e-6 USD), and without the offsets it does not."""
+    engine = _engine()
+    held = [(0, -60_000.0, entries[0]), (2, 90_000.0, entries[1]), (8, 25_000.0, entries[2])]
+    own = {0: entries[0], 2: entries[1], 8: entries[2]}
+    offsets: dict[str, float] = {}
+    for i, size, price in held:
+        underlying = ENGINE_NAMES[i].split("-")[0]
+        engine_entry = float(engine.entry_prices_usd[i])
+        offsets[underlying] = offsets.get(underlying, 0.0) + size * (1 / price - 1 / engine_entry)
+    instruments = [i for i, _, _ in held] + [4]
+    sizes = [s for _, s, _ in held] + [1.5]
+    initial, maintenance = engine.margin_of(
+        instruments, sizes, balance_coin={"BTC": balance_btc}, entry_offset_coin=offsets
+    )
+    positions = tuple(
+        Position(parse_instrument(ENGINE_NAMES[i]), s, own.get(i))
+        for i, s in zip(instruments, sizes, strict=True)
+    )
+    portfolio = Portfolio(
+        positions, {"USDC": Decimal("1000000"), "BTC": Decimal(repr(balance_btc))}
+    )
+    expected = PortfolioMargin().margin(portfolio, MARKET)
+    tolerance = 1e-9 * float(expected.initial_margin) + 8e-6
+    assert abs(initial - float(expected.initial_margin)) <= tolerance
+    assert abs(maintenance - float(expected.maintenance_margin)) <= tolerance
+    plain = engine.margin_of(instruments, sizes, balance_coin={"BTC": balance_btc})[0]
+    assert abs(plain - float(expected.initial_margin)) > 100 * tolerance

@@ -58,12 +58,13 @@ def test_given_entry_prices_replace_the_forward_of_delta_one_contracts_only() ->
 def test_every_delta_one_contract_goes_through_linear_factors_exactly() -> None:
     """Each spot, perpetual and future row is rebuilt from its factor weights to 1e-11 of the
     row's size (the engine checks this and would keep the whole row otherwise); the two balance
-    columns (BTC, ETH) after the instruments are factor rows too."""
+    columns (BTC, ETH) after the instruments and the two entry-offset columns after them are
+    factor rows too."""
     engine = BookEngine(INSTRUMENTS, MARKET, "pm")
     tables = engine.tables
     linear = tables.instrument_int[:, 1] >= 0
-    assert tables.instrument_int.shape[0] == len(INSTRUMENTS) + 2
-    assert int(linear.sum()) == 24 + 2 == engine.linear_factor_instruments + 2
+    assert tables.instrument_int.shape[0] == len(INSTRUMENTS) + 4
+    assert int(linear.sum()) == 24 + 4 == engine.linear_factor_instruments + 4
     width = tables.pnl.shape[1]
     for i in np.flatnonzero(linear):
         rebuilt = np.zeros(width)

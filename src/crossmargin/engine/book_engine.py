@@ -297,6 +297,7 @@ class BookEngine:
         collateral_usd: ArrayLike,
         *,
         balance_coin: Mapping[str, ArrayLike] | None = None,
+        entry_offset_coin: Mapping[str, ArrayLike] | None = None,
     ) -> None:
         """Replace every account's positions and collateral.
 
@@ -312,6 +313,12 @@ class BookEngine:
             Optional coin balances that are positions in the scenarios (``pm``): currency →
             (n_accounts,) balance in coin (either sign). A currency must be one of the engine's
             underlyings; a stablecoin balance moves in no scenario and is left out.
+        entry_offset_coin:
+            Optional (``pm``): accounts whose coin-settled futures were entered away from the
+            engine's entry prices — underlying → (n_accounts,) Σ size × (1/E_own − 1/E_engine)
+            over their futures and perpetuals settled in that coin (coin, either sign). Their
+            scenario P&L and delta are then those at their own entries (a future's USD P&L
+            scales with 1/entry; its roll-shock coin and the rest do not depend on it).
 
         Raises :class:`InputError` naming the argument and its first bad element; the engine is
         unchanged after a rejected call.
@@ -324,39 +331,47 @@ class BookEngine:
         sizes = checked_float_vector(size, "size", None)
         same_lengths(account_index=accounts, instrument_index=instruments, size=sizes)
         columns = self._rank[instruments]
-        extra = self._balance_entries(balance_coin, collateral.shape[0])
-        if extra is not None:
-            accounts = np.concatenate([accounts, extra[0]])
-            columns = np.concatenate([columns, extra[1]])
-            sizes = np.concatenate([sizes, extra[2]])
+        count = collateral.shape[0]
+        for extra in (
+            self._coin_entries(balance_coin, count, "balance_coin", self._layout.instrument_count),
+            self._coin_entries(
+                entry_offset_coin, count, "entry_offset_coin", self._layout.entry_offset_start
+            ),
+        ):
+            if extra is not None:
+                accounts = np.concatenate([accounts, extra[0]])
+                columns = np.concatenate([columns, extra[1]])
+                sizes = np.concatenate([sizes, extra[2]])
         book = PositionBook.from_arrays(
             accounts, columns, sizes, collateral.shape[0], self._layout.column_count,
         )  # fmt: skip
         self._load(book, collateral.copy())
 
-    def _balance_entries(
-        self, balance_coin: Mapping[str, ArrayLike] | None, accounts: int
+    def _coin_entries(
+        self, coins: Mapping[str, ArrayLike] | None, accounts: int, name: str, first_column: int
     ) -> tuple[IntArray, IntArray, FloatArray] | None:
-        """(account, balance column, coin) rows of the non-zero balances, checked."""
-        if balance_coin is None:
+        """(account, column, coin) rows of the non-zero amounts of ``coins`` (the argument
+        ``name``: currency → one amount per account), checked; currency u goes to column
+        ``first_column + u`` (the balance or the entry-offset columns)."""
+        if coins is None:
             return None
         if not self._layout.balance_columns:
-            raise InputError("balance_coin", list(balance_coin), f"not used by {self.model!r}")
+            raise InputError(name, list(coins), f"not used by {self.model!r}")
         parts: list[tuple[IntArray, IntArray, FloatArray]] = []
-        for currency, values in balance_coin.items():
-            amounts = checked_float_vector(values, f"balance_coin[{currency}]", None)
+        for currency, values in coins.items():
+            amounts = checked_float_vector(values, f"{name}[{currency}]", None)
             if amounts.shape[0] != accounts:
                 raise InputError(
-                    f"balance_coin[{currency}]", amounts.shape[0], f"must have {accounts} elements"
+                    f"{name}[{currency}]", amounts.shape[0], f"must have {accounts} elements"
                 )
             if currency not in self._layout.underlyings:
                 if currency in STABLE_CURRENCIES:
                     continue
                 raise InputError(
-                    "balance_coin", currency, "must be an underlying of the engine's instruments"
+                    name, currency, "must be an underlying of the engine's instruments"
                 )
             held = np.flatnonzero(amounts != 0.0).astype(np.int64)
-            column = self._layout.instrument_count + self._layout.underlyings.index(currency)
+            column = first_column + self._layout.underlyings.index(currency)
             parts.append((held, np.full(held.shape[0], column, dtype=np.int64), amounts[held]))
         if not parts:
             return None
@@ -372,6 +387,7 @@ class BookEngine:
         collateral_usd: float,
         *,
         balance_coin: Mapping[str, float] | None = None,
+        entry_offset_coin: Mapping[str, float] | None = None,
     ) -> None:
         """Replace one account's positions, coin balances and collateral; the others keep theirs.
 
@@ -396,12 +412,15 @@ class BookEngine:
             Optional (``pm``) coin balances that are positions in the scenarios: currency →
             balance in coin (either sign), as in :meth:`load_positions`. Balances not listed are
             zero; a stablecoin is left out.
+        entry_offset_coin:
+            Optional (``pm``): underlying → the account's entry offset in coin, as in
+            :meth:`load_positions` (offsets not listed are zero).
 
         Raises :class:`InputError` naming the argument and its first bad element; the engine is
         unchanged after a rejected call.
         """
         a = checked_index(account, "account", self.account_count)
-        unique, net = self._account_row(instrument_index, size, balance_coin)
+        unique, net = self._account_row(instrument_index, size, balance_coin, entry_offset_coin)
         collateral = checked_size(collateral_usd, "collateral_usd")
         book = self._book
         cols = book.cols
@@ -427,6 +446,7 @@ class BookEngine:
         instrument_index: ArrayLike,
         size: ArrayLike,
         balance_coin: Mapping[str, float] | None,
+        entry_offset_coin: Mapping[str, float] | None = None,
     ) -> tuple[IntArray, FloatArray]:
         """One account's row, checked: its columns ascending and their net sizes (repeated
         columns added up in input order, as a load does; zeros kept)."""
@@ -436,12 +456,16 @@ class BookEngine:
         sizes = checked_float_vector(size, "size", None)
         same_lengths(instrument_index=instruments, size=sizes)
         columns = self._rank[instruments]
-        if balance_coin is not None:
-            coins = {currency: [amount] for currency, amount in balance_coin.items()}
-            extra = self._balance_entries(coins, 1)
-            if extra is not None:
-                columns = np.concatenate([columns, extra[1]])
-                sizes = np.concatenate([sizes, extra[2]])
+        for given, name, first in (
+            (balance_coin, "balance_coin", self._layout.instrument_count),
+            (entry_offset_coin, "entry_offset_coin", self._layout.entry_offset_start),
+        ):
+            if given is not None:
+                coins = {currency: [amount] for currency, amount in given.items()}
+                extra = self._coin_entries(coins, 1, name, first)
+                if extra is not None:
+                    columns = np.concatenate([columns, extra[1]])
+                    sizes = np.concatenate([sizes, extra[2]])
         order = np.argsort(columns, kind="stable")
         unique, inverse = np.unique(columns[order], return_inverse=True)
         net = np.zeros(unique.shape[0])
@@ -702,6 +726,7 @@ class BookEngine:
         size: ArrayLike,
         *,
         balance_coin: Mapping[str, float] | None = None,
+        entry_offset_coin: Mapping[str, float] | None = None,
     ) -> tuple[float, float]:
         """Initial and maintenance margin (USD, ≥ 0) of an account holding exactly these
         positions and coin balances at the engine's current market, computed from them alone:
@@ -710,10 +735,11 @@ class BookEngine:
         premium or a fee, a withdrawal).
 
         Parameters are those of :meth:`set_account` (instrument indices into ``instruments``,
-        sizes in native units, positive long; ``balance_coin``: currency → coin, ``pm``).
+        sizes in native units, positive long; ``balance_coin``: currency → coin and
+        ``entry_offset_coin``: underlying → coin, ``pm``).
         Raises :class:`InputError` naming the argument and its first bad element.
         """
-        columns, net = self._account_row(instrument_index, size, balance_coin)
+        columns, net = self._account_row(instrument_index, size, balance_coin, entry_offset_coin)
         held = net != 0.0
         count = int(np.count_nonzero(held))
         rows = PackedRows(

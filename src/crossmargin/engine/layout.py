@@ -70,7 +70,9 @@ class InstrumentLayout:
         options and spot.
     balance_columns:
         Whether the kernel tables carry one collateral-balance column per underlying after the
-        instruments (column ``instrument_count + u`` holds the balance of coin u).
+        instruments (column ``instrument_count + u`` holds the balance of coin u), then one
+        entry-offset column per underlying (column ``instrument_count + n_u + u``, see
+        :attr:`entry_offset_start`).
     month_id, month_count:
         SPAN contract month of each instrument: 0 for spot and perpetuals, then 1, 2, ... by
         expiry within its underlying; ``month_count`` (n_u,) months per underlying.
@@ -113,9 +115,19 @@ class InstrumentLayout:
 
     @property
     def column_count(self) -> int:
-        """Columns of the kernel tables: the instruments, then a balance column per underlying
-        when ``balance_columns``."""
-        return self.instrument_count + (len(self.underlyings) if self.balance_columns else 0)
+        """Columns of the kernel tables: the instruments, then, when ``balance_columns``, a
+        balance column and an entry-offset column per underlying."""
+        return self.instrument_count + (2 * len(self.underlyings) if self.balance_columns else 0)
+
+    @property
+    def entry_offset_start(self) -> int:
+        """First entry-offset column (with ``balance_columns``): column
+        ``entry_offset_start + u`` carries, in coin of underlying u, how far an account's
+        coin-settled futures on u were entered from the engine's one entry price per
+        instrument — Σ size × (1/E_own − 1/E_engine) per USD of face. Its P&L is that many coins'
+        price move and its delta that many coins (no roll bucket, no value): the difference
+        between the futures' scenario P&L and delta at their own entries and at the engine's."""
+        return self.instrument_count + len(self.underlyings)
 
 
 def coerce_instruments(instruments: Sequence[Instrument | str]) -> tuple[Instrument, ...]:

@@ -368,7 +368,9 @@ def assemble_tables(
     kernel of ``model``; ``columns_of(index_usd, blocks, width)`` gives the model's parameter
     columns from the (n_u,) index prices, the blocks and the padded scenario width. Balance
     columns (``layout.balance_columns``) go after the instruments: a factor weight on their
-    underlying's price move, the weight per coin from the model's ``balance_coef``."""
+    underlying's price move, the weight per coin from the model's ``balance_coef``; then the
+    entry-offset columns (:attr:`InstrumentLayout.entry_offset_start`): the index per coin on
+    the price move, delta 1 per coin, in the coin's own vector."""
     count = layout.column_count
     real = layout.instrument_count
     units = len(layout.underlyings)
@@ -424,6 +426,16 @@ def assemble_tables(
             instrument_float[column, F_NEGATIVE_COEF] = own.balance_coef[u, 1]
             n_s = blocks[u].scenario_count
             pnl[column, :n_s] = own.balance_coef[u, 0] * blocks[u].price_moves
+            offset = layout.entry_offset_start + u  # coins of price move, delta 1 per coin
+            instrument_int[offset, I_UNDERLYING] = u
+            instrument_int[offset, I_VECTOR] = vector_of[(name, name)]
+            instrument_int[offset, I_FACTOR1] = layout.price_factor[u]
+            instrument_int[offset, I_IS_OPTION] = 0
+            instrument_int[offset, I_IS_CALL] = 0
+            instrument_int[offset, I_MONTH] = 0
+            instrument_float[offset, F_COEF1] = index_usd[u]
+            instrument_float[offset, F_DELTA] = 1.0
+            pnl[offset, :n_s] = index_usd[u] * blocks[u].price_moves
     if own.roll_rate.shape[0]:
         instrument_float[:, F_ROLL_RATE] = own.roll_rate
     return KernelTables(

@@ -58,15 +58,11 @@ class AccountEntries:
     inverse_offset_coin:
         Underlying → Σ size × (1/E_own − 1/E_engine) over its coin-settled futures and
         perpetuals on it (coin): the same difference, in the coin.
-    entries_match:
-        Whether every coin-settled future and perpetual it holds was entered at the engine's
-        entry price (then its scenario P&L, hence its margin, is the engine's).
     """
 
     balances: Mapping[str, float]
     linear_offset_usd: float = 0.0
     inverse_offset_coin: Mapping[str, float] = field(default_factory=dict)
-    entries_match: bool = True
 
 
 def account_entries(
@@ -80,24 +76,21 @@ def account_entries(
     per coin, by instrument name); ``market`` prices a linear contract's settlement currency."""
     linear = 0.0
     inverse: dict[str, float] = {}
-    match = True
     for instrument, held in positions:
         if instrument.kind not in (InstrumentKind.FUTURE, InstrumentKind.PERPETUAL):
             continue
         if held.average_price is None:
-            match = match and not instrument.is_inverse
             continue
         own = float(held.average_price)
         engine = engine_entries_usd[held.instrument]
         size = float(held.size)
         if instrument.is_inverse:
-            match = match and own == engine
             coin = inverse.get(instrument.underlying, 0.0)
             inverse[instrument.underlying] = coin + size * (1.0 / own - 1.0 / engine)
         else:
             linear += size * (engine - own) * market.index(instrument.settlement_currency)
     return AccountEntries(
-        {currency: float(amount) for currency, amount in balances.items()}, linear, inverse, match
+        {currency: float(amount) for currency, amount in balances.items()}, linear, inverse
     )
 
 
@@ -110,7 +103,6 @@ class CollateralTable:
         self._balances: dict[str, FloatArray] = {}
         self._linear = np.zeros(0)
         self._inverse: dict[str, FloatArray] = {}
-        self._match = np.ones(0, dtype=np.bool_)
 
     def _column(self, table: dict[str, FloatArray], key: str) -> FloatArray:
         column = table.get(key)
@@ -124,7 +116,6 @@ class CollateralTable:
         if grow <= 0:
             return
         self._linear = np.concatenate([self._linear, np.zeros(grow)])
-        self._match = np.concatenate([self._match, np.ones(grow, dtype=np.bool_)])
         for table in (self._balances, self._inverse):
             for key, column in table.items():
                 table[key] = np.concatenate([column, np.zeros(grow)])
@@ -139,13 +130,12 @@ class CollateralTable:
             for key, value in values.items():
                 self._column(table, key)[account] = value
         self._linear[account] = entries.linear_offset_usd
-        self._match[account] = entries.entries_match
 
     def margined_as_held(self, underlyings: Sequence[str]) -> NDArray[np.bool_]:
         """Per account: whether the engine margins it exactly as the single-account model
-        margins its ledger holdings — every coin-settled future at the engine's entry and no
-        balance of a coin outside ``underlyings`` (the engine's, which its scenarios move)."""
-        exact = self._match.copy()
+        margins its ledger holdings — it holds no balance of a coin outside ``underlyings``
+        (the engine's, which its scenarios move)."""
+        exact = np.ones(self._count, dtype=np.bool_)
         for currency, column in self._balances.items():
             if currency not in STABLECOINS and currency not in underlyings:
                 exact &= column == 0.0

@@ -9,12 +9,13 @@ The ledger stays the record; this is its risk view, kept in step after every com
   :class:`~crossmargin.margin.pm.model.PortfolioMargin`) and ``collateral_usd`` chosen so that the
   engine's equity equals the single-account valuation's (collateral after haircuts plus the
   positions' mark value, :func:`~crossmargin.portfolio.portfolio_equity_usd`) at the moment it was
-  read. Futures and perpetuals share one entry price per instrument in the engine (for a
-  coin-settled one the average price most of its holders hold when the ledger is loaded, else
-  the mark when it first entered the engine): an account's P&L against its own average price
-  is carried in ``collateral_usd`` (:func:`settled_portfolio` is that account as a portfolio;
-  its scenario P&L, hence its margin, is the plain ledger portfolio's unless it holds a
-  coin-settled future entered elsewhere, whose USD P&L scales with 1/entry).
+  read. Futures and perpetuals share one entry price per instrument in the engine (the mark
+  when the instrument first entered it): an account's P&L against its own average price is
+  carried in ``collateral_usd``, and the coin-settled ones, whose USD scenario P&L and delta
+  scale with 1/entry, carry their difference as ``entry_offset_coin`` (Σ size ×
+  (1/E_own − 1/E_engine) per coin, :meth:`BookEngine.load_positions`). The engine's initial and
+  maintenance margin of every account is therefore the single-account model's on its ledger
+  holdings.
 * **After a commit.** :meth:`BookState.refresh` re-reads the accounts an entry touched; before
   the engine's next use (:meth:`BookState.sync`) each re-read account is written into it in
   place (:meth:`BookEngine.set_account`: its row and collateral only, recomputed by the next
@@ -38,9 +39,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 
@@ -56,11 +56,11 @@ from crossmargin.ledger import AccountKind, Ledger
 from crossmargin.ledger.risk import portfolio_from_holdings
 from crossmargin.ledger.state import LedgerPosition
 from crossmargin.market import MarketSnapshot
-from crossmargin.portfolio import Portfolio, Position, portfolio_equity_usd
+from crossmargin.portfolio import portfolio_equity_usd
 from crossmargin.pricing import instrument_arrays, unit_values_usd
 from crossmargin.service.book_collateral import CollateralTable, account_entries
 
-__all__ = ["AccountRow", "BookState", "settled_portfolio"]
+__all__ = ["AccountRow", "BookState"]
 
 FloatArray = NDArray[np.float64]
 T = TypeVar("T")
@@ -82,42 +82,20 @@ class AccountRow:
         The account's collateral part when it was read (USD, either sign): ``equity_usd`` less
         the positions' mark value at the engine's entry prices, both at the market it was read
         at. Each market move values it again (:meth:`BookState.move_market`).
+    entry_offset_coin:
+        Underlying → Σ size × (1/E_own − 1/E_engine) over its coin-settled futures and
+        perpetuals on it (coin; :class:`~crossmargin.service.book_collateral.AccountEntries`).
     """
 
     positions: Mapping[str, float]
     balances: Mapping[str, Decimal]
     equity_usd: float
     collateral_usd: float = 0.0
+    entry_offset_coin: Mapping[str, float] = field(default_factory=dict)
 
 
 def _has_entry(instrument: Instrument) -> bool:
     return instrument.kind is not InstrumentKind.OPTION
-
-
-def _entry_scales_pnl(instrument: Instrument) -> bool:
-    """Whether the instrument's scenario P&L depends on its entry price: a future or perpetual
-    settled in coin (USD P&L per USD of face (1/entry − 1/F')·S')."""
-    return instrument.is_inverse and instrument.kind is not InstrumentKind.OPTION
-
-
-def settled_portfolio(
-    balances: Mapping[str, Decimal],
-    positions: Sequence[LedgerPosition],
-    entry_prices_usd: Mapping[str, float],
-) -> Portfolio:
-    """The account as the engine margins it: its positions with every future, perpetual and spot
-    re-entered at the engine's entry price (``entry_prices_usd``, USD per coin), its balances
-    unchanged. Options keep their own average price (their value is their mark either way).
-    Its scenario P&L, hence its initial and maintenance margin, is what the engine computes."""
-    settled = []
-    for held in positions:
-        instrument = parse_instrument(held.instrument)
-        size = float(held.size)
-        price = None if held.average_price is None else float(held.average_price)
-        if _has_entry(instrument) and held.instrument in entry_prices_usd:
-            price = entry_prices_usd[held.instrument]
-        settled.append(Position(instrument, size, price))
-    return Portfolio(tuple(settled), dict(balances))
 
 
 class BookState:
@@ -141,7 +119,6 @@ class BookState:
         self._instruments: list[Instrument] = []
         self._instrument_index: dict[str, int] = {}
         self._entries: dict[str, float] = {}
-        self._chosen_entries: dict[str, float] = {}
         self._collateral: FloatArray = np.zeros(0)
         self._table = CollateralTable()
         self._settlement: tuple[MarketSnapshot, int, tuple[list[str], FloatArray]] | None = None
@@ -168,7 +145,6 @@ class BookState:
             positions.setdefault(account_id, []).append(position)
         users = sorted(a for a, r in state.accounts.items() if r.kind is AccountKind.USER)
         with self._lock:
-            self._choose_entries(p for a in users for p in positions.get(a, []))
             for account_id in users:
                 self._store(account_id, balances.get(account_id, {}), positions.get(account_id, []))
         return len(users)
@@ -195,7 +171,11 @@ class BookState:
         sizes = {p.instrument: float(p.size) for p in positions}
         values = self._unit_values()
         mark = math.fsum(size * values[self._instrument_index[n]] for n, size in sizes.items())
-        row = AccountRow(sizes, dict(balances), equity, equity - mark)
+        listed = [(self._instruments[self._instrument_index[p.instrument]], p) for p in positions]
+        entries = account_entries(balances, listed, self._entries, self._market)
+        row = AccountRow(
+            sizes, dict(balances), equity, equity - mark, dict(entries.inverse_offset_coin)
+        )
         a = self._index.get(account_id)
         if a is None:
             a = self._index[account_id] = len(self._ids)
@@ -206,30 +186,14 @@ class BookState:
         else:
             self._rows[a] = row
             self._dirty.add(a)
-        listed = [(self._instruments[self._instrument_index[p.instrument]], p) for p in positions]
-        self._table.set(a, account_entries(balances, listed, self._entries, self._market))
-
-    def _choose_entries(self, positions: Iterable[LedgerPosition]) -> None:
-        """Entry price of each coin-settled future and perpetual not listed yet: the average
-        price most of its positions hold (a venue's book entered at one settlement price keeps
-        one), so the engine margins exactly those accounts (:meth:`initial_margin_of`)."""
-        prices: dict[str, Counter[Decimal]] = {}
-        for held in positions:
-            price = held.average_price
-            if price is not None and held.instrument not in self._instrument_index:
-                prices.setdefault(held.instrument, Counter())[price] += 1
-        for name, counts in prices.items():
-            if _entry_scales_pnl(parse_instrument(name)):
-                self._chosen_entries[name] = float(counts.most_common(1)[0][0])
+        self._table.set(a, entries)
 
     def _add_instrument(self, instrument: Instrument) -> None:
         self._instrument_index[instrument.name] = len(self._instruments)
         self._instruments.append(instrument)
         if _has_entry(instrument):
-            chosen = self._chosen_entries.get(instrument.name)
-            if chosen is None:
-                chosen = float(instrument_arrays([instrument], self._market).entry_usd[0])
-            self._entries[instrument.name] = chosen
+            arrays = instrument_arrays([instrument], self._market)
+            self._entries[instrument.name] = float(arrays.entry_usd[0])
         self._rebuild = True
 
     # ------------------------------------------------------------------ the engine
@@ -289,11 +253,19 @@ class BookState:
                 accounts, instruments, sizes = self._engine_inputs()
                 self._collateral = np.array([row.collateral_usd for row in self._rows])
                 coins: dict[str, FloatArray] = {}
+                offsets: dict[str, FloatArray] = {}
                 for a, row in enumerate(self._rows):
                     for currency, amount in self._coins(row).items():
                         coins.setdefault(currency, np.zeros(len(self._ids)))[a] = amount
+                    for underlying, coin in row.entry_offset_coin.items():
+                        offsets.setdefault(underlying, np.zeros(len(self._ids)))[a] = coin
                 self._engine.load_positions(
-                    accounts, instruments, sizes, self._collateral, balance_coin=coins or None
+                    accounts,
+                    instruments,
+                    sizes,
+                    self._collateral,
+                    balance_coin=coins or None,
+                    entry_offset_coin=offsets or None,
                 )
                 self._revalue_due = True  # rows read at earlier markets: value them all now
                 self._reload = False
@@ -309,6 +281,7 @@ class BookState:
                         np.array([row.positions[n] for n in names], dtype=np.float64),
                         row.collateral_usd,
                         balance_coin=self._coins(row) or None,
+                        entry_offset_coin=dict(row.entry_offset_coin) or None,
                     )
                     self._collateral[a] = row.collateral_usd
                 self._dirty.clear()
@@ -423,28 +396,24 @@ class BookState:
     ) -> float | None:
         """The engine's initial margin (USD) of an account holding exactly ``positions`` and
         ``balances`` at ``market`` (:meth:`BookEngine.margin_of`: from them alone, whatever the
-        engine holds for any account) — the single-account ``pm`` model's, to the engine's
-        1e-9. ``None`` when the engine cannot give exactly that number: it is not at ``market``
-        (the state moves to each tick after the service's market has), an instrument or a coin
-        balance is one it does not list, or a future or perpetual settled in coin was entered
-        away from the engine's entry price (its USD P&L scales with 1/entry, and the engine
-        keeps one entry per instrument)."""
+        engine holds for any account; coin-settled futures at their own entries through their
+        entry offset) — the single-account ``pm`` model's, to the engine's 1e-9. ``None`` when
+        the engine cannot give exactly that number: it is not at ``market`` (the state moves to
+        each tick after the service's market has), or an instrument or a coin balance is one it
+        does not list."""
         with self._lock:
             if market is not self._market:
                 return None
             indices: list[int] = []
             sizes: list[float] = []
+            listed: list[tuple[Instrument, LedgerPosition]] = []
             for held in positions:
                 i = self._instrument_index.get(held.instrument)
                 if i is None:
                     return None
-                if _entry_scales_pnl(self._instruments[i]) and (
-                    held.average_price is None
-                    or float(held.average_price) != self._entries[held.instrument]
-                ):
-                    return None
                 indices.append(i)
                 sizes.append(float(held.size))
+                listed.append((self._instruments[i], held))
             engine = self.sync()
             if engine is None:
                 return None
@@ -457,14 +426,18 @@ class BookState:
                 coins[currency] = float(amount)
             if self._current() is not engine:
                 return None
-            return engine.margin_of(indices, sizes, balance_coin=coins or None)[0]
+            offsets = account_entries({}, listed, self._entries, market).inverse_offset_coin
+            return engine.margin_of(
+                indices, sizes, balance_coin=coins or None, entry_offset_coin=offsets or None
+            )[0]
 
     def accounts_to_confirm(
         self, market: MarketSnapshot, liquidatable_below: float
     ) -> set[int] | None:
         """Ledger ids of the accounts a liquidation pass at ``market`` must still margin with
         the single-account model: all but those the engine shows healthy enough — margined
-        exactly as held (:meth:`CollateralTable.margined_as_held`) with equity ≥
+        exactly as held (:meth:`CollateralTable.margined_as_held`: no coin balance outside its
+        underlyings) with equity ≥
         ``liquidatable_below`` × MM × (1 + 1e-6) + 0.01 USD (equity / MM below
         ``liquidatable_below`` is liquidatable; the engine equals the model to 1e-9). ``None``
         when the state is not at ``market``."""
