@@ -100,6 +100,7 @@ class CollateralTable:
 
     def __init__(self) -> None:
         self._count = 0
+        self._capacity = 0
         self._balances: dict[str, FloatArray] = {}
         self._linear = np.zeros(0)
         self._inverse: dict[str, FloatArray] = {}
@@ -107,18 +108,22 @@ class CollateralTable:
     def _column(self, table: dict[str, FloatArray], key: str) -> FloatArray:
         column = table.get(key)
         if column is None:
-            column = table[key] = np.zeros(self._count)
+            column = table[key] = np.zeros(self._capacity)
         return column
 
     def resize(self, count: int) -> None:
-        """Hold ``count`` accounts (new ones hold nothing)."""
-        grow = count - self._count
-        if grow <= 0:
+        """Hold ``count`` accounts (new ones hold nothing); the arrays grow by doubling, so
+        adding accounts one at a time costs amortised O(1) each."""
+        if count <= self._count:
             return
-        self._linear = np.concatenate([self._linear, np.zeros(grow)])
-        for table in (self._balances, self._inverse):
-            for key, column in table.items():
-                table[key] = np.concatenate([column, np.zeros(grow)])
+        if count > self._capacity:
+            capacity = max(count, 2 * self._capacity, 1024)
+            grow = capacity - self._capacity
+            self._linear = np.concatenate([self._linear, np.zeros(grow)])
+            for table in (self._balances, self._inverse):
+                for key, column in table.items():
+                    table[key] = np.concatenate([column, np.zeros(grow)])
+            self._capacity = capacity
         self._count = count
 
     def set(self, account: int, entries: AccountEntries) -> None:
@@ -138,7 +143,7 @@ class CollateralTable:
         exact = np.ones(self._count, dtype=np.bool_)
         for currency, column in self._balances.items():
             if currency not in STABLECOINS and currency not in underlyings:
-                exact &= column == 0.0
+                exact &= column[: self._count] == 0.0
         return exact
 
     def collateral_usd(
@@ -170,20 +175,22 @@ class CollateralTable:
         code_of = {name: code for code, name in enumerate(names)}
         settles_in = np.array([code_of[c] for c in currencies], dtype=np.int64)[instruments]
         per_code = np.bincount(settles_in, minlength=len(names))
-        total = self._linear.copy()
-        for underlying, coins in self._inverse.items():
+        n = self._count
+        total = self._linear[:n].copy()
+        inverse = {underlying: coins[:n] for underlying, coins in self._inverse.items()}
+        for underlying, coins in inverse.items():
             total += coins * market.index(underlying)
         held_in = {names[code] for code in np.flatnonzero(per_code)}
         for currency in sorted(set(self._balances) | held_in):
-            held: FloatArray = np.zeros(self._count)
+            held: FloatArray = np.zeros(n)
             if currency in held_in:
                 chosen = settles_in == code_of[currency]
-                held = np.bincount(
-                    accounts[chosen], in_settlement[chosen], minlength=self._count
-                ).astype(np.float64)
+                held = np.bincount(accounts[chosen], in_settlement[chosen], minlength=n).astype(
+                    np.float64
+                )
             balance = self._balances.get(currency)
-            coin = np.zeros(self._count) if balance is None else balance
-            net = coin + held + self._inverse.get(currency, 0.0)
+            coin = np.zeros(n) if balance is None else balance[:n]
+            net = coin + held + inverse.get(currency, 0.0)
             price = market.index(currency)
             total += coin * price - haircuts.haircut_for(currency) * np.maximum(net, 0.0) * price
         return total
