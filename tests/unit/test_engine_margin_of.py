@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from crossmargin.core.errors import InputError
-from crossmargin.engine import BookEngine
+from crossmargin.engine import AccountMargin, BookEngine
 from crossmargin.instruments import parse_instrument
 from crossmargin.margin.pm.model import PortfolioMargin
 from crossmargin.market import MarketSnapshot, VolSurface
@@ -62,10 +62,10 @@ def _assert_margins(engine: BookEngine) -> None:
     book = engine.margin_all(incremental=False)
     for account in range(len(COLLATERAL)):
         instruments, sizes = _rows(account)
-        initial, maintenance = engine.margin_of(
-            instruments, sizes, balance_coin={"BTC": BTC_BALANCE[account]}
-        )
+        margin = engine.margin_of(instruments, sizes, balance_coin={"BTC": BTC_BALANCE[account]})
+        initial, maintenance = margin.initial_margin, margin.maintenance_margin
         assert initial > 0.0
+        assert margin.worst_scenario_index == int(book.worst_scenario_index[account])
         assert initial == pytest.approx(float(book.initial_margin[account]), rel=1e-12)
         assert maintenance == pytest.approx(float(book.maintenance_margin[account]), rel=1e-12)
 
@@ -86,11 +86,12 @@ def test_a_trade_and_its_coin_premium_equal_the_account_after_committing_them() 
     engine = _engine()
     instruments, sizes = _rows(0)
     premium_btc = 0.0431
-    initial, maintenance = engine.margin_of(
+    margin = engine.margin_of(
         [*instruments, 4, 0],
         [*sizes, 1.0, -4_000.0],  # two legs, one of them on an instrument already held
         balance_coin={"BTC": BTC_BALANCE[0] - premium_btc},
     )
+    initial, maintenance = margin.initial_margin, margin.maintenance_margin
     engine.set_account(
         0, [0, 4, 5], [6_000.0, -1.0, 1.0], COLLATERAL[0],
         balance_coin={"BTC": BTC_BALANCE[0] - premium_btc},
@@ -98,7 +99,8 @@ def test_a_trade_and_its_coin_premium_equal_the_account_after_committing_them() 
     book = engine.margin_all()
     assert initial == pytest.approx(float(book.initial_margin[0]), rel=1e-12)
     assert maintenance == pytest.approx(float(book.maintenance_margin[0]), rel=1e-12)
-    assert initial != pytest.approx(engine.margin_of([0, 4, 5], [6_000.0, -1.0, 1.0])[0], rel=1e-9)
+    without_premium = engine.margin_of([0, 4, 5], [6_000.0, -1.0, 1.0]).initial_margin
+    assert initial != pytest.approx(without_premium, rel=1e-9)
 
 
 def test_margin_of_reads_nothing_of_the_book() -> None:
@@ -107,8 +109,8 @@ def test_margin_of_reads_nothing_of_the_book() -> None:
     assert empty.margin_of([2, 3], [50_000.0, -50_000.0]) == _engine().margin_of(
         [2, 3], [50_000.0, -50_000.0]
     )
-    assert empty.margin_of([], []) == (0.0, 0.0)
-    assert np.isfinite(empty.margin_of([10], [1e-9])[0])
+    assert empty.margin_of([], []) == AccountMargin(0.0, 0.0, -1)
+    assert np.isfinite(empty.margin_of([10], [1e-9]).initial_margin)
 
 
 @pytest.mark.parametrize(
@@ -178,9 +180,10 @@ def test_entry_offsets_margin_coin_settled_futures_at_their_own_entries(
         offsets[underlying] = offsets.get(underlying, 0.0) + size * (1 / price - 1 / engine_entry)
     instruments = [i for i, _, _ in held] + [4]
     sizes = [s for _, s, _ in held] + [1.5]
-    initial, maintenance = engine.margin_of(
+    margin = engine.margin_of(
         instruments, sizes, balance_coin={"BTC": balance_btc}, entry_offset_coin=offsets
     )
+    initial, maintenance = margin.initial_margin, margin.maintenance_margin
     positions = tuple(
         Position(parse_instrument(ENGINE_NAMES[i]), s, own.get(i))
         for i, s in zip(instruments, sizes, strict=True)
@@ -192,5 +195,5 @@ def test_entry_offsets_margin_coin_settled_futures_at_their_own_entries(
     tolerance = 1e-9 * float(expected.initial_margin) + 8e-6
     assert abs(initial - float(expected.initial_margin)) <= tolerance
     assert abs(maintenance - float(expected.maintenance_margin)) <= tolerance
-    plain = engine.margin_of(instruments, sizes, balance_coin={"BTC": balance_btc})[0]
+    plain = engine.margin_of(instruments, sizes, balance_coin={"BTC": balance_btc}).initial_margin
     assert abs(plain - float(expected.initial_margin)) > 100 * tolerance

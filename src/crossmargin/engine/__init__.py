@@ -2,7 +2,7 @@
 
 * :class:`BookEngine` — positions of all accounts as CSR rows, one scenario P&L row per instrument,
   fused numba kernels for ``pm`` and ``span``, incremental pre-trade checks, Dask scale-out;
-* :class:`BookMarginResult`, :class:`PreTradeCheck` — what it returns;
+* :class:`BookMarginResult`, :class:`PreTradeCheck`, :class:`AccountMargin` — what it returns;
 * :class:`ModelSpec`, :data:`MODEL_SPECS`, :func:`model_spec` — one registered spec per model
   (block builder, parameter columns, numba kernel, numpy twin);
 * :func:`reference_margin` — the numpy/scipy twin of the kernels;
@@ -16,12 +16,18 @@ from crossmargin.engine.execution import margin_partition, reference_margin
 from crossmargin.engine.margin_arrays import MarginArrays
 from crossmargin.engine.model_spec import ModelSpec
 from crossmargin.engine.positions import PackedRows
-from crossmargin.engine.results import BookMarginResult, MissingDependencyError, PreTradeCheck
+from crossmargin.engine.results import (
+    AccountMargin,
+    BookMarginResult,
+    MissingDependencyError,
+    PreTradeCheck,
+)
 from crossmargin.engine.specs import MODEL_SPECS, model_spec
 from crossmargin.engine.tables import KernelTables
 
 __all__ = [
     "MODEL_SPECS",
+    "AccountMargin",
     "BookEngine",
     "BookMarginResult",
     "KernelTables",

@@ -53,7 +53,7 @@ from crossmargin.engine.execution import (
 from crossmargin.engine.layout import build_layout, coerce_instruments, engine_order
 from crossmargin.engine.margin_arrays import MarginArrays
 from crossmargin.engine.positions import PackedRows, PositionBook
-from crossmargin.engine.results import BookMarginResult, PreTradeCheck
+from crossmargin.engine.results import AccountMargin, BookMarginResult, PreTradeCheck
 from crossmargin.engine.specs import model_spec
 from crossmargin.engine.tables import KernelTables, UnderlyingBlock, same_inputs
 from crossmargin.engine.validation import (
@@ -727,9 +727,10 @@ class BookEngine:
         *,
         balance_coin: Mapping[str, float] | None = None,
         entry_offset_coin: Mapping[str, float] | None = None,
-    ) -> tuple[float, float]:
-        """Initial and maintenance margin (USD, ≥ 0) of an account holding exactly these
-        positions and coin balances at the engine's current market, computed from them alone:
+    ) -> AccountMargin:
+        """Initial and maintenance margin (USD, ≥ 0) and worst scenario of an account holding
+        exactly these positions and coin balances at the engine's current market, computed from
+        them alone:
         nothing is stored and no account of the book is read, so the answer is the same
         whatever the book holds (a what-if of any shape: several legs, coin balances moved by a
         premium or a fee, a withdrawal).
@@ -748,7 +749,11 @@ class BookEngine:
             net[held],
         )
         out = margin_partition(self._tables, rows, np.zeros(1))
-        return float(out.initial_margin[0]), float(out.maintenance_margin[0])
+        return AccountMargin(
+            float(out.initial_margin[0]),
+            float(out.maintenance_margin[0]),
+            int(out.worst_scenario_index[0]),
+        )
 
     def position_arrays(self) -> tuple[IntArray, IntArray, FloatArray]:
         """Every position the engine holds, coin balances left out: (account, instrument index

@@ -12,7 +12,13 @@ from numpy.typing import NDArray
 from crossmargin.core.errors import CrossmarginError
 from crossmargin.margin.health import margin_ratio
 
-__all__ = ["BookMarginResult", "MissingDependencyError", "PreTradeCheck", "margin_ratios"]
+__all__ = [
+    "AccountMargin",
+    "BookMarginResult",
+    "MissingDependencyError",
+    "PreTradeCheck",
+    "margin_ratios",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -118,6 +124,17 @@ class BookMarginResult:
                 "(or use to_dict() for plain numpy arrays)"
             ) from None
         return pyarrow.table(self.to_dict())
+
+
+@dataclass(frozen=True, slots=True)
+class AccountMargin:
+    """The margin of one account given by its holdings (:meth:`BookEngine.margin_of`): initial
+    and maintenance margin (USD, ≥ 0) and the index of its worst scenario in
+    ``BookEngine.scenario_labels`` (-1 when it holds nothing that moves)."""
+
+    initial_margin: float
+    maintenance_margin: float
+    worst_scenario_index: int
 
 
 @dataclass(frozen=True, slots=True)

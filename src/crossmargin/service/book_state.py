@@ -50,9 +50,11 @@ from numpy.typing import NDArray
 from crossmargin.collateral import HaircutSchedule, default_haircuts
 from crossmargin.core.numeric import STABLECOINS
 from crossmargin.engine import BookEngine
-from crossmargin.engine.results import BookMarginResult, PreTradeCheck
+from crossmargin.engine.results import AccountMargin, BookMarginResult, PreTradeCheck
 from crossmargin.instruments import Instrument, InstrumentKind, parse_instrument
 from crossmargin.ledger import AccountKind, Ledger
+from crossmargin.ledger.money import round_cash_to_account
+from crossmargin.ledger.netting import net_trade
 from crossmargin.ledger.risk import portfolio_from_holdings
 from crossmargin.ledger.state import LedgerPosition
 from crossmargin.market import MarketSnapshot
@@ -85,6 +87,8 @@ class AccountRow:
     entry_offset_coin:
         Underlying → Σ size × (1/E_own − 1/E_engine) over its coin-settled futures and
         perpetuals on it (coin; :class:`~crossmargin.service.book_collateral.AccountEntries`).
+    held:
+        The ledger positions (exact sizes and average prices) by instrument.
     """
 
     positions: Mapping[str, float]
@@ -92,6 +96,7 @@ class AccountRow:
     equity_usd: float
     collateral_usd: float = 0.0
     entry_offset_coin: Mapping[str, float] = field(default_factory=dict)
+    held: Mapping[str, LedgerPosition] = field(default_factory=dict)
 
 
 def _has_entry(instrument: Instrument) -> bool:
@@ -174,7 +179,12 @@ class BookState:
         listed = [(self._instruments[self._instrument_index[p.instrument]], p) for p in positions]
         entries = account_entries(balances, listed, self._entries, self._market)
         row = AccountRow(
-            sizes, dict(balances), equity, equity - mark, dict(entries.inverse_offset_coin)
+            sizes,
+            dict(balances),
+            equity,
+            equity - mark,
+            dict(entries.inverse_offset_coin),
+            {p.instrument: p for p in positions},
         )
         a = self._index.get(account_id)
         if a is None:
@@ -322,6 +332,7 @@ class BookState:
         engine.set_collateral(collateral)
         self._collateral = collateral
         self._revalue_due = False
+        self._result = None
 
     def move_market(self, market: MarketSnapshot) -> BookMarginResult | None:
         """Move to ``market`` and margin every account (USD arrays indexed like
@@ -377,7 +388,15 @@ class BookState:
     def pre_trade(self, account_id: int, instrument: str, size: float) -> PreTradeCheck | None:
         """The engine's what-if: ``account_id`` buys ``size`` (native units, negative sells) of
         ``instrument`` at the mark. ``None`` when the engine does not hold the account or the
-        instrument yet (the caller falls back to the single-account model)."""
+        instrument yet (the caller falls back to the single-account model).
+
+        A coin-settled future or perpetual traded at a mark away from the engine's entry also
+        moves the account's entry offset (:meth:`BookEngine.load_positions`) — and, when it
+        reduces the position, realises P&L into the coin balance — which a one-row check
+        (:meth:`BookEngine.pre_trade`, microseconds) does not: that what-if nets the trade as the
+        ledger does (:func:`~crossmargin.ledger.netting.net_trade`) and margins the holdings
+        before and after (:meth:`BookEngine.margin_of`, tens of microseconds), so it is the
+        model's either way."""
         with self._lock:
             a = self._index.get(account_id)
             i = self._instrument_index.get(instrument)
@@ -386,7 +405,62 @@ class BookState:
             engine = self._current()
             if engine is None:
                 return None
-            return engine.pre_trade(a, i, size)
+            traded = self._instruments[i]
+            if not (traded.is_inverse and traded.kind is not InstrumentKind.OPTION):
+                return engine.pre_trade(a, i, size)
+            mark = self._market.forward(traded.underlying, traded.expiry)
+            if mark == self._entries[instrument]:
+                return engine.pre_trade(a, i, size)
+            row = self._rows[a]
+            before = self._margin_of_holdings(engine, row.held, row.balances)
+            held = row.held.get(instrument)
+            netted = net_trade(
+                traded,
+                Decimal(0) if held is None else held.size,
+                None if held is None else held.average_price,
+                Decimal(repr(size)),
+                Decimal(repr(mark)),
+            )
+            positions = dict(row.held)
+            positions.pop(instrument, None)
+            if netted.size_after != 0:
+                positions[instrument] = LedgerPosition(
+                    instrument, netted.size_after, netted.average_price_after
+                )
+            balances = dict(row.balances)
+            coin = traded.settlement_currency
+            realised = round_cash_to_account(netted.realised_pnl, coin)  # as the ledger posts it
+            balances[coin] = balances.get(coin, Decimal(0)) + realised
+            after = self._margin_of_holdings(engine, positions, balances)
+            if self._result is None:
+                self._result = engine.margin_all()
+            return PreTradeCheck(
+                a, i, size, before.initial_margin, before.maintenance_margin,
+                after.initial_margin, after.maintenance_margin, float(self._result.equity[a]),
+                after.worst_scenario_index,
+            )  # fmt: skip
+
+    def _margin_of_holdings(
+        self,
+        engine: BookEngine,
+        positions: Mapping[str, LedgerPosition],
+        balances: Mapping[str, Decimal],
+    ) -> AccountMargin:
+        """:meth:`BookEngine.margin_of` of listed positions and engine-coin balances, each
+        coin-settled future at its own entry (its entry offset)."""
+        listed = [(self._instruments[self._instrument_index[n]], p) for n, p in positions.items()]
+        offsets = account_entries({}, listed, self._entries, self._market).inverse_offset_coin
+        coins = {
+            currency: float(amount)
+            for currency, amount in balances.items()
+            if currency not in STABLECOINS and currency in engine.underlyings and amount != 0
+        }
+        return engine.margin_of(
+            [self._instrument_index[n] for n in positions],
+            [float(p.size) for p in positions.values()],
+            balance_coin=coins or None,
+            entry_offset_coin=dict(offsets) or None,
+        )
 
     def initial_margin_of(
         self,
@@ -429,7 +503,7 @@ class BookState:
             offsets = account_entries({}, listed, self._entries, market).inverse_offset_coin
             return engine.margin_of(
                 indices, sizes, balance_coin=coins or None, entry_offset_coin=offsets or None
-            )[0]
+            ).initial_margin
 
     def accounts_to_confirm(
         self, market: MarketSnapshot, liquidatable_below: float
