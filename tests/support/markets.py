@@ -54,6 +54,8 @@ def flat_market(
 
 #: The examples' market: BTC 72,000 (60 %), ETH 4,000 (70 %), rate 0, at :data:`NOW`.
 MARKET = flat_market()
+#: :data:`MARKET` moved: BTC 66,000 (70 %), ETH 3,700 (80 %), rate 0, at :data:`NOW`.
+MOVED_MARKET = flat_market({"BTC": 66_000.0, "ETH": 3_700.0}, {"BTC": 0.7, "ETH": 0.8})
 
 
 def t_years_to(expiry: datetime, now: datetime = NOW) -> float:

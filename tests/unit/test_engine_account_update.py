@@ -21,17 +21,12 @@ from crossmargin.collateral import HaircutSchedule
 from crossmargin.core.errors import InputError
 from crossmargin.engine import BookEngine, BookMarginResult
 from crossmargin.margin.pm.model import PortfolioMargin
-from crossmargin.market import MarketSnapshot, VolSurface
+from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, Position
 from support.engine_books import ENGINE_NAMES
-from support.markets import MARKET, NOW
+from support.markets import MARKET, MOVED_MARKET
 
-MOVED = MarketSnapshot(
-    NOW,
-    {"BTC": 66000.0, "ETH": 3700.0},
-    0.0,
-    {"BTC": VolSurface.flat(0.7), "ETH": VolSurface.flat(0.8)},
-)
+MOVED = MOVED_MARKET
 NAMES = ENGINE_NAMES
 NO_HAIRCUTS = HaircutSchedule(
     version="none",

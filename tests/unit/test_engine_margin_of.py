@@ -21,17 +21,12 @@ from crossmargin.core.errors import InputError
 from crossmargin.engine import AccountMargin, BookEngine
 from crossmargin.instruments import parse_instrument
 from crossmargin.margin.pm.model import PortfolioMargin
-from crossmargin.market import MarketSnapshot, VolSurface
+from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio, Position
 from support.engine_books import ENGINE_NAMES
-from support.markets import MARKET, NOW
+from support.markets import MARKET, MOVED_MARKET
 
-MOVED = MarketSnapshot(
-    NOW,
-    {"BTC": 66000.0, "ETH": 3700.0},
-    0.0,
-    {"BTC": VolSurface.flat(0.7), "ETH": VolSurface.flat(0.8)},
-)
+MOVED = MOVED_MARKET
 #: (account, instrument, size in native units).
 BOOK = [
     (0, 0, 10_000.0), (0, 4, -2.0), (0, 5, 1.0),

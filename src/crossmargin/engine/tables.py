@@ -414,28 +414,23 @@ def assemble_tables(
     if layout.balance_columns:
         vector_of = {key: v for v, key in enumerate(layout.vector_keys)}
         for u, name in enumerate(layout.underlyings):
-            column = real + u
-            instrument_int[column, I_UNDERLYING] = u
-            instrument_int[column, I_VECTOR] = vector_of[(name, name)]
-            instrument_int[column, I_FACTOR1] = layout.price_factor[u]
-            instrument_int[column, I_IS_OPTION] = 0
-            instrument_int[column, I_IS_CALL] = 0
-            instrument_int[column, I_MONTH] = 0
-            instrument_int[column, I_IS_BALANCE] = 1
-            instrument_float[column, F_COEF1] = own.balance_coef[u, 0]
-            instrument_float[column, F_NEGATIVE_COEF] = own.balance_coef[u, 1]
-            n_s = blocks[u].scenario_count
-            pnl[column, :n_s] = own.balance_coef[u, 0] * blocks[u].price_moves
-            offset = layout.entry_offset_start + u  # coins of price move, delta 1 per coin
-            instrument_int[offset, I_UNDERLYING] = u
-            instrument_int[offset, I_VECTOR] = vector_of[(name, name)]
-            instrument_int[offset, I_FACTOR1] = layout.price_factor[u]
-            instrument_int[offset, I_IS_OPTION] = 0
-            instrument_int[offset, I_IS_CALL] = 0
-            instrument_int[offset, I_MONTH] = 0
-            instrument_float[offset, F_COEF1] = index_usd[u]
-            instrument_float[offset, F_DELTA] = 1.0
-            pnl[offset, :n_s] = index_usd[u] * blocks[u].price_moves
+            moves = blocks[u].price_moves
+            # the coin's balance (weighted by sign, no delta), then its entry offset (delta 1)
+            for column, weight, delta in (
+                (real + u, own.balance_coef[u], 0.0),
+                (layout.entry_offset_start + u, (index_usd[u], index_usd[u]), 1.0),
+            ):
+                instrument_int[column, I_UNDERLYING] = u
+                instrument_int[column, I_VECTOR] = vector_of[(name, name)]
+                instrument_int[column, I_FACTOR1] = layout.price_factor[u]
+                instrument_int[column, I_IS_OPTION] = 0
+                instrument_int[column, I_IS_CALL] = 0
+                instrument_int[column, I_MONTH] = 0
+                instrument_int[column, I_IS_BALANCE] = int(delta == 0.0)
+                instrument_float[column, F_COEF1] = weight[0]
+                instrument_float[column, F_NEGATIVE_COEF] = weight[1]
+                instrument_float[column, F_DELTA] = delta
+                pnl[column, : moves.shape[0]] = weight[0] * moves
     if own.roll_rate.shape[0]:
         instrument_float[:, F_ROLL_RATE] = own.roll_rate
     return KernelTables(
