@@ -449,28 +449,37 @@ class BookEngine:
         entry_offset_coin: Mapping[str, float] | None = None,
     ) -> tuple[IntArray, FloatArray]:
         """One account's row, checked: its columns ascending and their net sizes (repeated
-        columns added up in input order, as a load does; zeros kept)."""
+        columns added up in input order, as a load does; zeros kept). Plain Python on the few
+        entries of one account: numpy's per-call cost would dominate."""
         instruments = checked_index_vector(
             instrument_index, "instrument_index", self._layout.instrument_count
         )
         sizes = checked_float_vector(size, "size", None)
         same_lengths(instrument_index=instruments, size=sizes)
-        columns = self._rank[instruments]
+        net: dict[int, float] = {}
+        for column, value in zip(self._rank[instruments].tolist(), sizes.tolist(), strict=True):
+            net[column] = net.get(column, 0.0) + value
         for given, name, first in (
             (balance_coin, "balance_coin", self._layout.instrument_count),
             (entry_offset_coin, "entry_offset_coin", self._layout.entry_offset_start),
         ):
-            if given is not None:
-                coins = {currency: [amount] for currency, amount in given.items()}
-                extra = self._coin_entries(coins, 1, name, first)
-                if extra is not None:
-                    columns = np.concatenate([columns, extra[1]])
-                    sizes = np.concatenate([sizes, extra[2]])
-        order = np.argsort(columns, kind="stable")
-        unique, inverse = np.unique(columns[order], return_inverse=True)
-        net = np.zeros(unique.shape[0])
-        np.add.at(net, inverse, sizes[order])
-        return unique.astype(np.int64), net
+            if given is None:
+                continue
+            if not self._layout.balance_columns:
+                raise InputError(name, list(given), f"not used by {self.model!r}")
+            for currency, amount in given.items():
+                value = checked_size(amount, f"{name}[{currency}]")
+                if currency not in self._layout.underlyings:
+                    if currency in STABLE_CURRENCIES:
+                        continue
+                    raise InputError(
+                        name, currency, "must be an underlying of the engine's instruments"
+                    )
+                if value != 0.0:
+                    column = first + self._layout.underlyings.index(currency)
+                    net[column] = net.get(column, 0.0) + value
+        columns = sorted(net)
+        return np.array(columns, dtype=np.int64), np.array([net[c] for c in columns])
 
     # ------------------------------------------------------------------ margin
 

@@ -395,8 +395,8 @@ class BookState:
         reduces the position, realises P&L into the coin balance — which a one-row check
         (:meth:`BookEngine.pre_trade`, microseconds) does not: that what-if nets the trade as the
         ledger does (:func:`~crossmargin.ledger.netting.net_trade`) and margins the holdings
-        before and after (:meth:`BookEngine.margin_of`, tens of microseconds), so it is the
-        model's either way."""
+        after it (:meth:`BookEngine.margin_of`, tens of microseconds), so it is the model's
+        either way."""
         with self._lock:
             a = self._index.get(account_id)
             i = self._instrument_index.get(instrument)
@@ -411,8 +411,10 @@ class BookState:
             mark = self._market.forward(traded.underlying, traded.expiry)
             if mark == self._entries[instrument]:
                 return engine.pre_trade(a, i, size)
+            if self._result is None:
+                self._result = engine.margin_all()
+            result = self._result  # the account as the engine holds it: the margin before
             row = self._rows[a]
-            before = self._margin_of_holdings(engine, row.held, row.balances)
             held = row.held.get(instrument)
             netted = net_trade(
                 traded,
@@ -432,11 +434,9 @@ class BookState:
             realised = round_cash_to_account(netted.realised_pnl, coin)  # as the ledger posts it
             balances[coin] = balances.get(coin, Decimal(0)) + realised
             after = self._margin_of_holdings(engine, positions, balances)
-            if self._result is None:
-                self._result = engine.margin_all()
             return PreTradeCheck(
-                a, i, size, before.initial_margin, before.maintenance_margin,
-                after.initial_margin, after.maintenance_margin, float(self._result.equity[a]),
+                a, i, size, float(result.initial_margin[a]), float(result.maintenance_margin[a]),
+                after.initial_margin, after.maintenance_margin, float(result.equity[a]),
                 after.worst_scenario_index,
             )  # fmt: skip
 
