@@ -104,7 +104,7 @@ def interleaved_ratio(engine: BookEngine, repetitions: int, threads: int) -> Rat
         bare_fused_kernel(bounds, *rows, tables.pnl, count, floor)
 
     def kernel_only() -> None:
-        out = MarginArrays.empty(engine.account_count)
+        out = MarginArrays.for_kernel(engine.account_count)  # as margin_all
         margin_accounts(model_kernel, tables, accounts, rows, collateral, out, threads)
 
     model_kernel = engine._spec.kernel

@@ -36,7 +36,7 @@ def general_path_margins(engine: BookEngine) -> list[NDArray[Any]]:
     """The pm book kernel on every account of ``engine`` with the delta-one shortcuts off (no
     loss scenarios for any vector, so every account takes the general path): IM, MM, equity
     (USD), margin ratio and the worst scenario's index, one element per account."""
-    from crossmargin.engine.kernels_pm import pm_book_kernel
+    from crossmargin.engine.kernels_pm import kernel_scratch, pm_book_kernel
 
     rows, p, n = engine._book, engine.tables.packed, engine.account_count
     out: list[NDArray[Any]] = [np.zeros(n) for _ in range(4)] + [np.zeros(n, dtype=np.int64)]
@@ -45,5 +45,6 @@ def general_path_margins(engine: BookEngine) -> list[NDArray[Any]]:
         engine._collateral, p.lanes, p.factor_rows, p.record_int, p.record_float, p.vector_int,
         p.vector_table, p.vector_float, p.bucket_int, p.delta_lane, p.value_lane, *out,
         np.full_like(p.loss_scenarios, -1), p.pair_scenarios,
+        *kernel_scratch(p.vector_int, p.width, p.bucket_count, n),
     )  # fmt: skip
     return out

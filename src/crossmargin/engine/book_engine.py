@@ -492,7 +492,7 @@ class BookEngine:
         """
         count = self.account_count
         if not incremental or self._cache is None:
-            cache = MarginArrays.empty(count)
+            cache = MarginArrays.for_kernel(count)
             todo: IntArray = np.arange(count, dtype=np.int64)
         else:
             cache = self._cache.copy()  # the last result's arrays are read-only and stay so
@@ -509,7 +509,7 @@ class BookEngine:
                 self._threads,
             )
         elif todo.size:
-            fresh = MarginArrays.empty(todo.size)
+            fresh = MarginArrays.for_kernel(todo.size)
             margin_accounts(
                 self._spec.kernel,
                 self._tables,

@@ -53,6 +53,7 @@ __all__ = [
     "R_BUCKET",
     "R_FACTOR",
     "R_HOLDS",
+    "R_RUN",
     "R_VECTOR",
     "UNDERLYING_FLOAT_COLUMNS",
     "U_INCREMENT",
@@ -140,7 +141,8 @@ R_VECTOR = 0  # risk vector
 R_FACTOR = 1  # linear factor, -1: add the whole row (with its lanes)
 R_BUCKET = 2  # roll bucket, -1: none
 R_HOLDS = 3  # 1 when a position makes its vector held (0: a balance that moves in no scenario)
-RECORD_INT_COLUMNS = 4
+R_RUN = 4  # risk vector of a plain row (whole row, holds 1, no roll bucket; run together), else -1
+RECORD_INT_COLUMNS = 8  # padded to one cache line
 P_COEF = 0  # factor weight per native unit of a long (or any non-balance) position
 P_NEGATIVE_COEF = 1  # factor weight per native unit of a negative size (balances: S·(1 + h))
 P_DELTA = 2  # delta of +1 native unit, coin

@@ -58,17 +58,57 @@ _NO_TRADES_FLOAT = np.zeros(0)
 _NO_STATE: State = (_NO_TRADES_INT, np.zeros((1, 1, 1)), np.zeros(1, dtype=np.int64), 0)
 
 
+@numba.njit(cache=True, nogil=True)
+def _positions(accounts: IntArray, row_len: IntArray) -> int:  # pragma: no cover - compiled
+    """Number of positions of ``accounts``."""
+    total = 0
+    for t in range(accounts.shape[0]):
+        total += row_len[accounts[t]]
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _edges(
+    accounts: IntArray, row_len: IntArray, parts: int, positions: int
+) -> IntArray:  # pragma: no cover - compiled
+    """Chunk edges of :func:`balanced_bounds` for the lengths ``row_len[accounts]`` (summing to
+    ``positions``), in one pass without temporaries: a cut at the first account whose running
+    work (positions + 4 per account) exceeds ``total × p / parts`` (as
+    ``np.searchsorted(work, target, side="right")``), repeated cuts merged."""
+    count = accounts.shape[0]
+    total = float(positions + 4 * count)
+    edges = np.empty(parts + 1, dtype=np.int64)
+    edges[0] = 0
+    kept = 1
+    p = 1
+    target = total * p / parts
+    work = 0.0
+    for t in range(count):
+        if p >= parts:
+            break
+        work += row_len[accounts[t]] + 4
+        while p < parts and work > target:
+            if t > edges[kept - 1]:
+                edges[kept] = t
+                kept += 1
+            p += 1
+            target = total * p / parts
+    if count > edges[kept - 1]:
+        edges[kept] = count
+        kept += 1
+    return edges[:kept]
+
+
 def balanced_bounds(lengths: IntArray, parts: int) -> list[tuple[int, int]]:
     """Split accounts with ``lengths`` positions into at most ``parts`` contiguous, non-empty
     ranges of about equal work (positions plus a fixed cost per account)."""
-    count = lengths.shape[0]
-    if count == 0:
-        return []
-    work = np.cumsum(lengths + 4, dtype=np.float64)
-    targets = work[-1] * np.arange(1, parts) / parts
-    cuts = np.searchsorted(work, targets, side="right")
-    edges = np.unique(np.concatenate(([0], cuts, [count])))
-    return [(int(lo), int(hi)) for lo, hi in itertools.pairwise(edges) if hi > lo]
+    accounts = np.arange(lengths.shape[0], dtype=np.int64)
+    row_len = np.ascontiguousarray(lengths, dtype=np.int64)
+    return _pairs(_edges(accounts, row_len, parts, _positions(accounts, row_len)))
+
+
+def _pairs(edges: IntArray) -> list[tuple[int, int]]:
+    return [(int(lo), int(hi)) for lo, hi in itertools.pairwise(edges.tolist())]
 
 
 def margin_accounts(
@@ -82,13 +122,13 @@ def margin_accounts(
 ) -> None:
     """Margin of ``accounts`` (ids into the row arrays) into ``out[t]`` for ``accounts[t]`` by the
     model's ``kernel``, over threads (contiguous chunks of about equal positions)."""
-    lengths = rows[1][accounts]
     wanted = available_cpus() if threads is None else threads
-    count = max(1, min(wanted, int(lengths.sum()) // MIN_POSITIONS_PER_THREAD))
+    positions = _positions(accounts, rows[1])
+    count = max(1, min(wanted, positions // MIN_POSITIONS_PER_THREAD))
     if count == 1:
         kernel(tables, accounts, _NO_TRADES_INT, _NO_TRADES_FLOAT, rows, collateral, out, _NO_STATE)
         return
-    bounds = balanced_bounds(lengths, count)
+    bounds = _pairs(_edges(accounts, rows[1], count, positions))
     with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
         futures = [
             pool.submit(
@@ -115,7 +155,7 @@ def margin_partition(
     Pure function of its arguments (the kernel is that of the model the tables name), so it runs
     the same on any worker."""
     count = rows.indptr.shape[0] - 1
-    out = MarginArrays.empty(count)
+    out = MarginArrays.for_kernel(count)
     model_spec(tables.model).kernel(
         tables, np.arange(count, dtype=np.int64), _NO_TRADES_INT, _NO_TRADES_FLOAT,
         (rows.row_start, rows.row_len, rows.cols, rows.sizes), collateral, out, _NO_STATE,

@@ -18,10 +18,16 @@ Per account, without an accounts × scenarios matrix (tables: :mod:`crossmargin.
 :func:`pm_book_kernel` runs this over many accounts; :func:`pm_check_kernel` runs it for one
 account before and after one hypothetical trade, from the account's stored vectors, lanes, held
 counts and bucket nets (built from its positions once per market epoch). Both call the same
-steps. The steps are compiled without numba's reference counting (``_nrt=False``: they allocate
-nothing): numba otherwise reference-counts every array passed to a function — even one inlined
-with ``inline="always"`` — and per account that cost more than the arithmetic (~100 ns per call
-with a dozen arrays). LLVM then inlines them into the kernels.
+steps.
+
+Nothing here counts references: the steps and the two kernels are compiled with
+``_nrt=False`` (they allocate nothing; the kernels cut their scratch out of two arrays the
+caller passes, :func:`kernel_scratch`), and the steps are inlined into the kernels by numba
+(``inline="always"``). Numba otherwise reference-counts every array handed to an inlined
+function (~100 ns per call with a dozen arrays), and a step left to LLVM stays a real call
+that passes each array as its fields — about a hundred arguments, ~20 ns per call and account
+(issue 18: the fully inlined kernel took 0.63–0.74 of the time of the one with calls on the
+small accounts).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from crossmargin.engine.columns import (
     R_BUCKET,
     R_FACTOR,
     R_HOLDS,
+    R_RUN,
     R_VECTOR,
     VF_CAP_COIN,
     VF_INCREMENT,
@@ -69,18 +76,138 @@ from crossmargin.engine.columns import (
     VT_WEIGHT,
 )
 
-__all__ = ["pm_book_kernel", "pm_check_kernel"]
+__all__ = ["kernel_scratch", "pm_book_kernel", "pm_check_kernel"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-#: The kernels' steps: nothing allocated, so no reference counting (see the module docstring).
-_STEP_OPTIONS: dict[str, Any] = {"nogil": True, "error_model": "numpy", "_nrt": False}
+#: The kernels' steps: inlined into the kernels by numba, nothing allocated, no reference
+#: counting (see the module docstring).
+_STEP_OPTIONS: dict[str, Any] = {
+    "nogil": True,
+    "error_model": "numpy",
+    "_nrt": False,
+    "inline": "always",
+}
+#: The kernels themselves: no reference counting either (their scratch comes from the caller).
+_KERNEL_OPTIONS: dict[str, Any] = {
+    "cache": True,
+    "nogil": True,
+    "error_model": "numpy",
+    "_nrt": False,
+}
+_kernel: Callable[[Callable[..., Any]], Any] = numba.njit(**_KERNEL_OPTIONS)
 _step: Callable[[Callable[..., Any]], Any] = numba.njit(**_STEP_OPTIONS)
 #: Delta-one accounts of two vectors are set aside and run in batches of this many, in a loop
 #: of their own (inlined into the main loop, their code slowed the other accounts); the few
 #: the shortcut does not take go the general path in a second pass.
 _BATCH = 64
+#: Accounts of at least this many positions add their plain rows in runs (:func:`_add_positions`);
+#: smaller ones (a few positions: the run bookkeeping costs more than it saves) one at a time.
+_RUN_POSITIONS = 8
+
+
+@_step
+def _add_span(
+    start: int,
+    stop: int,
+    cols: NDArray[np.int32],
+    sizes: FloatArray,
+    lanes: FloatArray,
+    record_int: IntArray,
+    record_float: FloatArray,
+    acc: FloatArray,
+    factor_weight: FloatArray,
+    factor_of: IntArray,
+    holds: IntArray,
+    touched: IntArray,
+    nets: FloatArray,
+    roll: FloatArray,
+    bucket_int: IntArray,
+    vector_float: FloatArray,
+    delta_lane: int,
+    value_lane: int,
+    bucket: int,
+    i_bucket: int,
+    net: float,
+) -> tuple[int, int, float]:  # pragma: no cover - compiled
+    """Add positions ``start .. stop - 1`` one at a time (see :func:`_add_positions`), carrying
+    the open roll bucket (its id or -1, its first instrument, its net in coin): its new state."""
+    width = acc.shape[1]
+    for j in range(start, stop):
+        i = cols[j]
+        size = sizes[j]
+        v = record_int[i, R_VECTOR]
+        holds[v] += record_int[i, R_HOLDS]
+        first = record_int[i, R_FACTOR]
+        if first < 0:
+            for k in range(width):
+                acc[v, k] += size * lanes[i, k]
+        else:
+            coefficient = record_float[i, P_COEF if size >= 0.0 else P_NEGATIVE_COEF]
+            factor_weight[v] += size * coefficient
+            factor_of[v] = first
+            touched[v] = 1
+            acc[v, delta_lane] += size * record_float[i, P_DELTA]
+            acc[v, value_lane] += size * record_float[i, P_VALUE]
+        b = record_int[i, R_BUCKET]
+        if b >= 0:
+            if b != bucket:
+                if bucket >= 0:
+                    _close_bucket(bucket, i_bucket, net, nets, roll, bucket_int, record_float,
+                                  vector_float)  # fmt: skip
+                bucket = b
+                i_bucket = i
+                net = 0.0
+            net += size * record_float[i, P_BUCKET_COIN]
+    return bucket, i_bucket, net
+
+
+@_step
+def _close_bucket(
+    bucket: int,
+    i_bucket: int,
+    net: float,
+    nets: FloatArray,
+    roll: FloatArray,
+    bucket_int: IntArray,
+    record_float: FloatArray,
+    vector_float: FloatArray,
+) -> None:  # pragma: no cover - compiled
+    """Store a roll bucket's net (coin) and add its roll shock (USD) to its vector's."""
+    nets[bucket] = net
+    owner = bucket_int[bucket, 0]
+    rate = record_float[i_bucket, P_ROLL_RATE]
+    roll[owner] += rate * abs(net) * vector_float[owner, VF_INDEX]
+
+
+@_step
+def _add_run(
+    start: int,
+    stop: int,
+    v: int,
+    cols: NDArray[np.int32],
+    sizes: FloatArray,
+    lanes: FloatArray,
+    acc: FloatArray,
+    holds: IntArray,
+) -> None:  # pragma: no cover - compiled
+    """Add the plain rows ``start .. stop - 1`` of vector v, two per pass: ``acc[v] += s1 ×
+    row1 + s2 × row2`` halves the chain of dependent adds into the accumulator."""
+    width = acc.shape[1]
+    holds[v] += stop - start
+    j = start
+    while j + 2 <= stop:
+        i, i_next = cols[j], cols[j + 1]
+        size, size_next = sizes[j], sizes[j + 1]
+        for k in range(width):
+            acc[v, k] += size * lanes[i, k] + size_next * lanes[i_next, k]
+        j += 2
+    if j < stop:
+        i = cols[j]
+        size = sizes[j]
+        for k in range(width):
+            acc[v, k] += size * lanes[i, k]
 
 
 @_step
@@ -108,44 +235,41 @@ def _add_positions(
     lanes), the factor weights and the held counts; ``touched[v]`` = 1 for a vector written
     through a factor (a row sets its held count). A roll bucket is a contiguous run of the
     sorted row: its net (coin) is kept in a register, stored in ``nets`` when the run ends, and
-    its roll shock (USD) added to ``roll`` of its vector."""
-    width = acc.shape[1]
+    its roll shock (USD) added to ``roll`` of its vector.
+
+    An account of fewer than ``_RUN_POSITIONS`` positions is one :func:`_add_span` (one
+    position at a time, in order). A larger one adds each maximal run of plain rows of one
+    vector (``R_RUN``: whole row, held, no roll bucket — a market maker's options) with
+    :func:`_add_run` (one column read per position, counted once, two rows per pass) and the
+    positions between runs with :func:`_add_span`, the open roll bucket carried across; the
+    pairs are fixed by the account's sorted positions, so its sums depend on nothing else."""
     bucket = -1
     i_bucket = 0
     net = 0.0
-    for j in range(start, stop):
-        i = cols[j]
-        size = sizes[j]
-        v = record_int[i, R_VECTOR]
-        holds[v] += record_int[i, R_HOLDS]
-        first = record_int[i, R_FACTOR]
-        if first < 0:
-            for k in range(width):
-                acc[v, k] += size * lanes[i, k]
-        else:
-            coefficient = record_float[i, P_COEF if size >= 0.0 else P_NEGATIVE_COEF]
-            factor_weight[v] += size * coefficient
-            factor_of[v] = first
-            touched[v] = 1
-            acc[v, delta_lane] += size * record_float[i, P_DELTA]
-            acc[v, value_lane] += size * record_float[i, P_VALUE]
-        b = record_int[i, R_BUCKET]
-        if b >= 0:
-            if b != bucket:
-                if bucket >= 0:
-                    nets[bucket] = net
-                    owner = bucket_int[bucket, 0]
-                    rate = record_float[i_bucket, P_ROLL_RATE]
-                    roll[owner] += rate * abs(net) * vector_float[owner, VF_INDEX]
-                bucket = b
-                i_bucket = i
-                net = 0.0
-            net += size * record_float[i, P_BUCKET_COIN]
+    runs = stop - start >= _RUN_POSITIONS
+    j = start
+    while j < stop:  # positions one at a time up to the next run (all of them when small)
+        end = stop
+        if runs:
+            end = j
+            while end < stop and record_int[cols[end], R_RUN] < 0:
+                end += 1
+        if end > j:
+            bucket, i_bucket, net = _add_span(
+                j, end, cols, sizes, lanes, record_int, record_float, acc, factor_weight,
+                factor_of, holds, touched, nets, roll, bucket_int, vector_float, delta_lane,
+                value_lane, bucket, i_bucket, net,
+            )  # fmt: skip
+            j = end
+        if j < stop:
+            v = record_int[cols[j], R_RUN]
+            end = j + 1
+            while end < stop and record_int[cols[end], R_RUN] == v:
+                end += 1
+            _add_run(j, end, v, cols, sizes, lanes, acc, holds)
+            j = end
     if bucket >= 0:
-        nets[bucket] = net
-        owner = bucket_int[bucket, 0]
-        rate = record_float[i_bucket, P_ROLL_RATE]
-        roll[owner] += rate * abs(net) * vector_float[owner, VF_INDEX]
+        _close_bucket(bucket, i_bucket, net, nets, roll, bucket_int, record_float, vector_float)
 
 
 @_step
@@ -180,6 +304,16 @@ def _roll_shocks(
 
 
 @_step
+def _coin_pnl(raw: float, v: int, k: int, vector_table: FloatArray) -> float:  # pragma: no cover
+    """Vector v's counted P&L in its coin in scenario k from its raw USD P&L ``raw``: weighted,
+    shrunk by the USD dampener towards 0, converted at the scenario price."""
+    weighted = vector_table[v, VT_WEIGHT, k] * raw
+    shrunk = max(abs(weighted) - vector_table[v, VT_DAMPENER, k], 0.0)
+    coin: float = (math.copysign(shrunk, weighted) + 0.0) * vector_table[v, VT_CONVERSION, k]
+    return coin
+
+
+@_step
 def _requirement(
     acc: FloatArray,
     holds: IntArray,
@@ -187,15 +321,20 @@ def _requirement(
     vector_int: IntArray,
     vector_table: FloatArray,
     vector_float: FloatArray,
-    coin: FloatArray,
     full: FloatArray,
     offset_total: FloatArray,
     pair_loss: FloatArray,
     delta_lane: int,
 ) -> tuple[float, int]:  # pragma: no cover - compiled
     """(IM in USD, global worst scenario or -1) of the raw vectors ``acc`` (held where
-    ``holds > 0``) with roll shocks ``roll``; ``coin``, ``full``, ``offset_total`` and
-    ``pair_loss`` are scratch."""
+    ``holds > 0``) with roll shocks ``roll``; ``full``, ``offset_total`` and ``pair_loss`` are
+    scratch.
+
+    The minima are searched in four interleaved chains (a minimum of the values that are not
+    NaN does not depend on the order; the offset aggregate's first minimum is the chains'
+    smallest value at the smallest index), and a vector's coin P&L in the worst scenario is
+    recomputed there rather than stored for every scenario: the same numbers as one pass in
+    scenario order, without its chain of dependent comparisons."""
     vectors = vector_int.shape[0]
     count = 0
     other = 0.0
@@ -210,29 +349,43 @@ def _requirement(
         gain_offset = vector_float[v, VF_OFFSET]
         cap = vector_float[v, VF_CAP_COIN]
         for k in range(count):
-            weighted = vector_table[v, VT_WEIGHT, k] * acc[v, k]
-            shrunk = max(abs(weighted) - vector_table[v, VT_DAMPENER, k], 0.0)
-            x = (math.copysign(shrunk, weighted) + 0.0) * vector_table[v, VT_CONVERSION, k]
-            coin[v, k] = x
+            x = _coin_pnl(acc[v, k], v, k, vector_table)
             full[k] += price * x
             offset_total[k] += price * (min(x, 0.0) + min(gain_offset * max(x, 0.0), cap))
-        index = vector_float[v, VF_INDEX]
-        exposure = abs(acc[v, delta_lane])
-        excess = exposure - vector_float[v, VF_THRESHOLD] / index
-        if excess < 0.0:
-            excess = 0.0
-        move = min(vector_float[v, VF_MAX_SHOCK], vector_float[v, VF_INCREMENT] * excess)
-        other += roll[v] + exposure * index * move
+        other += roll[v] + _delta_charge(acc[v, delta_lane], v, vector_float)
     if count == 0:
         return other, -1
-    lowest_full = np.inf
-    lowest = np.inf
-    worst = 0
-    for k in range(count):
-        lowest_full = min(lowest_full, full[k])
-        if offset_total[k] < lowest:
-            lowest = offset_total[k]
-            worst = k
+    full_0 = full_1 = full_2 = full_3 = np.inf
+    low_0 = low_1 = low_2 = low_3 = np.inf
+    at_0 = at_1 = at_2 = at_3 = 0
+    k = 0
+    while k + 4 <= count:
+        full_0 = min(full_0, full[k])
+        full_1 = min(full_1, full[k + 1])
+        full_2 = min(full_2, full[k + 2])
+        full_3 = min(full_3, full[k + 3])
+        if offset_total[k] < low_0:
+            low_0, at_0 = offset_total[k], k
+        if offset_total[k + 1] < low_1:
+            low_1, at_1 = offset_total[k + 1], k + 1
+        if offset_total[k + 2] < low_2:
+            low_2, at_2 = offset_total[k + 2], k + 2
+        if offset_total[k + 3] < low_3:
+            low_3, at_3 = offset_total[k + 3], k + 3
+        k += 4
+    while k < count:
+        full_0 = min(full_0, full[k])
+        if offset_total[k] < low_0:
+            low_0, at_0 = offset_total[k], k
+        k += 1
+    lowest_full = min(min(full_0, full_1), min(full_2, full_3))
+    lowest, worst = low_0, at_0
+    if low_1 < lowest or (low_1 == lowest and at_1 < worst):
+        lowest, worst = low_1, at_1
+    if low_2 < lowest or (low_2 == lowest and at_2 < worst):
+        lowest, worst = low_2, at_2
+    if low_3 < lowest or (low_3 == lowest and at_3 < worst):
+        lowest, worst = low_3, at_3
     worst_case = max(0.0, -lowest_full) + 0.0
     correlation = max(max(0.0, -lowest) - worst_case, 0.0) + 0.0
     # ---- the pair that loses most in the worst scenario (first on ties)
@@ -241,9 +394,7 @@ def _requirement(
     for v in range(vectors):
         if holds[v] > 0:
             u = vector_int[v, VI_UNDERLYING]
-            x = coin[v, worst]
-            gain = min(vector_float[v, VF_OFFSET] * max(x, 0.0), vector_float[v, VF_CAP_COIN])
-            loss = vector_float[v, VF_PRICE] * (min(x, 0.0) + gain)
+            loss = _offset_loss(_coin_pnl(acc[v, worst], v, worst, vector_table), v, vector_float)
             pair_loss[u] = loss if math.isnan(pair_loss[u]) else pair_loss[u] + loss
     chosen = -1
     for u in range(pair_loss.shape[0]):
@@ -264,10 +415,7 @@ def _hinge_coin(
     """The dampened P&L in coin of ``weight × shape f`` in vector v, scenario k, with
     :func:`_requirement`'s arithmetic (its accumulator holds ``0.0 + weight × shape``, which
     differs only for a product of -0.0, and both give a P&L of 0.0)."""
-    weighted = vector_table[v, VT_WEIGHT, k] * (weight * factor_rows[f, k])
-    shrunk = max(abs(weighted) - vector_table[v, VT_DAMPENER, k], 0.0)
-    coin: float = (math.copysign(shrunk, weighted) + 0.0) * vector_table[v, VT_CONVERSION, k]
-    return coin
+    return _coin_pnl(weight * factor_rows[f, k], v, k, vector_table)  # type: ignore[no-any-return]
 
 
 @_step
@@ -549,21 +697,17 @@ def _linear_two(
         return 0, 0.0, -1, 0.0
     if loss_scenarios[f2, v2, 0 if weight2 > 0.0 else 1, 0] < 0:
         return 0, 0.0, -1, 0.0
-    if v < v2:
-        other = 0.0 + ((0.0 + roll) + _delta_charge(delta, v, vector_float))
-        other += (0.0 + roll2) + _delta_charge(delta2, v2, vector_float)
-        taken, initial, worst = _linear_pair(
-            v, f, weight, v2, f2, weight2, other, factor_rows, vector_int, vector_table,
-            vector_float, pair_scenarios,
+    if v > v2:  # the lower vector first, as the general path sums them (one inlined call)
+        v, f, weight, delta, value, roll, v2, f2, weight2, delta2, value2, roll2 = (
+            v2, f2, weight2, delta2, value2, roll2, v, f, weight, delta, value, roll
         )  # fmt: skip
-        return (1 if taken else 0), initial, worst, (0.0 + value) + value2
-    other = 0.0 + ((0.0 + roll2) + _delta_charge(delta2, v2, vector_float))
-    other += (0.0 + roll) + _delta_charge(delta, v, vector_float)
+    other = 0.0 + ((0.0 + roll) + _delta_charge(delta, v, vector_float))
+    other += (0.0 + roll2) + _delta_charge(delta2, v2, vector_float)
     taken, initial, worst = _linear_pair(
-        v2, f2, weight2, v, f, weight, other, factor_rows, vector_int, vector_table,
+        v, f, weight, v2, f2, weight2, other, factor_rows, vector_int, vector_table,
         vector_float, pair_scenarios,
     )  # fmt: skip
-    return (1 if taken else 0), initial, worst, (0.0 + value2) + value
+    return (1 if taken else 0), initial, worst, (0.0 + value) + value2
 
 
 @_step
@@ -677,7 +821,82 @@ def _write(
     out_worst[t] = worst
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_step
+def _scratch_size(
+    vectors: int, width: int, buckets: int, units: int, requests: int
+) -> tuple[int, int]:  # pragma: no cover - compiled
+    """Floats and integers of the scratch :func:`_carve` cuts (see :func:`kernel_scratch`)."""
+    floats = vectors * width + 2 * width + 2 * vectors + max(buckets, 1) + units
+    return floats, 3 * vectors + _BATCH + requests
+
+
+@_step
+def _units(vector_int: IntArray) -> int:  # pragma: no cover - compiled
+    """Number of underlyings (at least 1) of the risk vectors."""
+    units = 1
+    for v in range(vector_int.shape[0]):
+        units = max(units, vector_int[v, VI_UNDERLYING] + 1)
+    return units
+
+
+@_step
+def _carve(
+    scratch: FloatArray,
+    scratch_int: IntArray,
+    vectors: int,
+    width: int,
+    buckets: int,
+    units: int,
+    requests: int,
+) -> tuple[
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    IntArray,
+    IntArray,
+    IntArray,
+    IntArray,
+    IntArray,
+]:  # pragma: no cover - compiled
+    """Views of the scratch: (vectors, width) accumulators, the full and offset aggregates
+    (width), factor weights and roll shocks (vectors), bucket nets, pair losses (units); factor
+    ids, held counts and touched flags (vectors), the batch of two-vector accounts and the
+    accounts they leave (requests)."""
+    o = vectors * width
+    full = scratch[o : o + width]
+    offset_total = scratch[o + width : o + 2 * width]
+    o += 2 * width
+    factor_weight = scratch[o : o + vectors]
+    roll = scratch[o + vectors : o + 2 * vectors]
+    o += 2 * vectors
+    nets = scratch[o : o + max(buckets, 1)]
+    o += max(buckets, 1)
+    pair_loss = scratch[o : o + units]
+    b = 3 * vectors
+    return (
+        scratch[: vectors * width].reshape((vectors, width)), full, offset_total, factor_weight,
+        roll, nets, pair_loss, scratch_int[:vectors], scratch_int[vectors : 2 * vectors],
+        scratch_int[2 * vectors : b], scratch_int[b : b + _BATCH],
+        scratch_int[b + _BATCH : b + _BATCH + requests],
+    )  # fmt: skip
+
+
+def kernel_scratch(
+    vector_int: IntArray, width: int, buckets: int, requests: int
+) -> tuple[FloatArray, IntArray]:
+    """Scratch of one call of :func:`pm_book_kernel` over ``requests`` accounts (0 for
+    :func:`pm_check_kernel`) on tables of ``vector_int`` risk vectors, rows of ``width``
+    floats and ``buckets`` roll buckets: (floats, integers), uninitialised. One per concurrent
+    call: the kernels keep no state in it between calls."""
+    floats, ints = _scratch_size(vector_int.shape[0], width, buckets, _units(vector_int), requests)
+    return np.empty(floats), np.empty(ints, dtype=np.int64)
+
+
+@_kernel
 def pm_book_kernel(
     accounts: IntArray,
     row_start: IntArray,
@@ -702,6 +921,8 @@ def pm_book_kernel(
     out_worst: IntArray,
     loss_scenarios: IntArray,
     pair_scenarios: IntArray,
+    scratch: FloatArray,
+    scratch_int: IntArray,
 ) -> None:  # pragma: no cover - compiled
     """Portfolio margin of account ``accounts[t]`` into ``out_*[t]``: IM, MM (USD), equity
     (collateral + mark value, USD), margin ratio (MM / equity) and the global worst scenario (-1
@@ -711,29 +932,36 @@ def pm_book_kernel(
     scenario loop) when it has a loss in some scenario. The latter are set aside and run in
     batches (:func:`_pairs`); the few they do not take go the general path in a second pass
     over the accounts. Each account's numbers depend on its positions only, whatever the
-    order."""
+    order. ``scratch``, ``scratch_int``: :func:`kernel_scratch` for ``accounts.shape[0]``
+    requests."""
     vectors = vector_int.shape[0]
     width = lanes.shape[1]
-    units = 1
+    buckets = bucket_int.shape[0]
+    units = _units(vector_int)
+    count = accounts.shape[0]
+    floats, ints = _scratch_size(vectors, width, buckets, units, count)
+    if scratch.shape[0] < floats or scratch_int.shape[0] < ints:
+        raise ValueError("scratch too small: see kernel_scratch")
+    views = _carve(scratch, scratch_int, vectors, width, buckets, units, count)
+    acc, full, offset_total, factor_weight, roll, nets, pair_loss = views[:7]
+    factor_of, holds, touched, pairs, failed = views[7:]
     for v in range(vectors):
-        units = max(units, vector_int[v, VI_UNDERLYING] + 1)
-    acc = np.zeros((vectors, width))
-    coin = np.zeros((vectors, width))
-    full = np.zeros(width)
-    offset_total = np.zeros(width)
-    factor_weight = np.zeros(vectors)
-    factor_of = np.zeros(vectors, dtype=np.int64)
-    holds = np.zeros(vectors, dtype=np.int64)
-    touched = np.ones(vectors, dtype=np.int64)  # every accumulator is zeroed for the first
-    roll = np.zeros(vectors)
-    nets = np.zeros(max(bucket_int.shape[0], 1))
-    pair_loss = np.zeros(units)
-    pairs = np.empty(_BATCH, dtype=np.int64)
-    failed = np.empty(accounts.shape[0], dtype=np.int64)  # pages touched only when written
+        holds[v] = 0
+        touched[v] = 1  # every accumulator is zeroed for the first general account
     waiting = 0
     failures = 0
     for second in range(2):  # 0: every account; 1: those of two vectors the shortcut left
-        for r in range(accounts.shape[0] if second == 0 else failures):
+        for r in range(count + 1 if second == 0 else failures):
+            if second == 0 and (waiting == _BATCH or (r == count and waiting > 0)):
+                failures = _pairs(  # the one call site: numba inlines each one
+                    pairs[:waiting], failed, failures, accounts, row_start, row_len, cols,
+                    sizes, collateral, record_int, record_float, factor_rows, vector_int,
+                    vector_table, vector_float, bucket_int, loss_scenarios, pair_scenarios,
+                    out_initial, out_maintenance, out_equity, out_ratio, out_worst,
+                )  # fmt: skip
+                waiting = 0
+            if r == count:  # (first pass only: the batch left over is run above)
+                break
             t = r if second == 0 else failed[r]
             a = accounts[t]
             start = row_start[a]
@@ -748,14 +976,6 @@ def pm_book_kernel(
             if status == 2 and second == 0:
                 pairs[waiting] = t
                 waiting += 1
-                if waiting == _BATCH:
-                    failures = _pairs(
-                        pairs, failed, failures, accounts, row_start, row_len, cols, sizes,
-                        collateral, record_int, record_float, factor_rows, vector_int,
-                        vector_table, vector_float, bucket_int, loss_scenarios, pair_scenarios,
-                        out_initial, out_maintenance, out_equity, out_ratio, out_worst,
-                    )  # fmt: skip
-                    waiting = 0
                 continue
             for v in range(vectors):  # zero what the previous general account wrote
                 if holds[v] != 0 or touched[v] != 0:
@@ -772,24 +992,17 @@ def pm_book_kernel(
             )  # fmt: skip
             _expand_factors(acc, factor_weight, factor_of, factor_rows)
             initial, worst = _requirement(
-                acc, holds, roll, vector_int, vector_table, vector_float, coin, full,
-                offset_total, pair_loss, delta_lane,
+                acc, holds, roll, vector_int, vector_table, vector_float, full, offset_total,
+                pair_loss, delta_lane,
             )  # fmt: skip
             value = 0.0
             for v in range(vectors):
                 value += acc[v, value_lane]
             _write(t, initial, worst, collateral[a] + value, vector_float, out_initial,
                    out_maintenance, out_equity, out_ratio, out_worst)  # fmt: skip
-        if second == 0:
-            failures = _pairs(
-                pairs[:waiting], failed, failures, accounts, row_start, row_len, cols, sizes,
-                collateral, record_int, record_float, factor_rows, vector_int, vector_table,
-                vector_float, bucket_int, loss_scenarios, pair_scenarios, out_initial,
-                out_maintenance, out_equity, out_ratio, out_worst,
-            )  # fmt: skip
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_kernel
 def pm_check_kernel(
     request: IntArray,
     trade_size: FloatArray,
@@ -812,6 +1025,8 @@ def pm_check_kernel(
     bucket_int: IntArray,
     out_float: FloatArray,
     out_int: IntArray,
+    scratch: FloatArray,
+    scratch_int: IntArray,
 ) -> None:  # pragma: no cover - compiled
     """Portfolio margin of one account now (``out_*[0]``) and after ``trade_size[0]`` more of
     one instrument at the mark (``out_*[1]``); ``out_float`` columns ``O_INITIAL``,
@@ -823,7 +1038,8 @@ def pm_check_kernel(
     positions per vector ``state_holds[slot]`` and the roll-bucket nets ``state_nets[slot]``,
     valid when ``state_epoch[slot]`` is the request's epoch — is rebuilt from the account's
     positions when it is not; with ``commit`` = 1 the trade is then added to it
-    (:meth:`BookEngine.apply_trade`).
+    (:meth:`BookEngine.apply_trade`). ``scratch``, ``scratch_int``: :func:`kernel_scratch` for
+    0 requests.
     """
     a = request[0]
     i = request[CHECK_INSTRUMENT]
@@ -833,17 +1049,24 @@ def pm_check_kernel(
     width = lanes.shape[1]
     delta_lane = width - 2
     value_lane = width - 1
-    units = 1
-    for v in range(vectors):
-        units = max(units, vector_int[v, VI_UNDERLYING] + 1)
+    buckets = bucket_int.shape[0]
+    units = _units(vector_int)
+    floats, ints = _scratch_size(vectors, width, buckets, units, 0)
+    if scratch.shape[0] < floats or scratch_int.shape[0] < ints:
+        raise ValueError("scratch too small: see kernel_scratch")
+    views = _carve(scratch, scratch_int, vectors, width, buckets, units, 0)
+    after, full, offset_total, factor_weight, roll, after_nets, pair_loss = views[:7]
+    factor_of, holds, touched = views[7:10]
     acc = state_vectors[slot]
     nets = state_nets[slot]
-    holds = np.empty(vectors, dtype=np.int64)
+    after_nets = after_nets[: nets.shape[0]]
     if state_epoch[slot] != request[CHECK_EPOCH]:
-        factor_weight = np.zeros(vectors)
-        factor_of = np.zeros(vectors, dtype=np.int64)
         for v in range(vectors):
+            factor_weight[v] = 0.0
+            factor_of[v] = 0
             holds[v] = 0
+            touched[v] = 0
+            roll[v] = 0.0
             for k in range(width):
                 acc[v, k] = 0.0
         for b in range(nets.shape[0]):
@@ -851,8 +1074,8 @@ def pm_check_kernel(
         start = row_start[a]
         _add_positions(
             start, start + row_len[a], cols, sizes, lanes, record_int, record_float, acc,
-            factor_weight, factor_of, holds, np.zeros(vectors, dtype=np.int64), nets,
-            np.zeros(vectors), bucket_int, vector_float, delta_lane, value_lane,
+            factor_weight, factor_of, holds, touched, nets, roll, bucket_int, vector_float,
+            delta_lane, value_lane,
         )  # fmt: skip
         _expand_factors(acc, factor_weight, factor_of, factor_rows)
         for v in range(vectors):
@@ -861,69 +1084,61 @@ def pm_check_kernel(
     else:
         for v in range(vectors):
             holds[v] = state_holds[slot, v]
-    coin = np.empty((vectors, width))
-    full = np.empty(width)
-    offset_total = np.empty(width)
-    pair_loss = np.empty(units)
-    roll = np.zeros(vectors)
+    for v in range(vectors):
+        roll[v] = 0.0
     _roll_shocks(nets, bucket_int, record_float, vector_float, roll)
     value = 0.0
     for v in range(vectors):
         value += acc[v, value_lane]
     equity = collateral[a] + value
     mm_factor = vector_float[0, VF_MM_FACTOR] if vectors else 0.0
-    initial, worst = _requirement(
-        acc, holds, roll, vector_int, vector_table, vector_float, coin, full, offset_total,
-        pair_loss, delta_lane,
-    )  # fmt: skip
-    out_float[0, O_INITIAL] = initial
-    out_float[0, O_MAINTENANCE] = mm_factor * initial
-    out_float[0, O_EQUITY] = equity
-    out_float[0, O_RATIO] = _ratio(mm_factor * initial, equity)
-    out_int[0] = worst
-    # ---- after the trade: the stored vectors plus one row, the counts and one bucket net moved
-    after = acc.copy()
-    after_nets = nets.copy()
-    if i >= 0 and x != 0.0:
-        v = record_int[i, R_VECTOR]
-        first = record_int[i, R_FACTOR]
-        if first < 0:
-            for k in range(width):
-                after[v, k] += x * lanes[i, k]
-        else:
-            weight = x * record_float[i, P_COEF]
-            for k in range(width):
-                after[v, k] += weight * factor_rows[first, k]
-            after[v, delta_lane] += x * record_float[i, P_DELTA]
-            after[v, value_lane] += x * record_float[i, P_VALUE]
-        lo = row_start[a]
-        hi = lo + row_len[a]
-        while lo < hi:  # the account's current size of i (rows are sorted)
-            middle = (lo + hi) // 2
-            if cols[middle] < i:
-                lo = middle + 1
+    for v in range(vectors):
+        for k in range(width):
+            after[v, k] = acc[v, k]
+    for b in range(nets.shape[0]):
+        after_nets[b] = nets[b]
+    for phase in range(2):  # 0: now, 1: after the trade (one requirement call site to inline)
+        if phase == 1 and i >= 0 and x != 0.0:
+            # the stored vectors plus one row, the counts and one bucket net moved
+            v = record_int[i, R_VECTOR]
+            first = record_int[i, R_FACTOR]
+            if first < 0:
+                for k in range(width):
+                    after[v, k] += x * lanes[i, k]
             else:
-                hi = middle
-        original = sizes[lo] if lo < row_start[a] + row_len[a] and cols[lo] == i else 0.0
-        if original == 0.0:
-            holds[v] += record_int[i, R_HOLDS]
-        elif original + x == 0.0:
-            holds[v] -= record_int[i, R_HOLDS]
-        b = record_int[i, R_BUCKET]
-        if b >= 0:
-            after_nets[b] += x * record_float[i, P_BUCKET_COIN]
-        for u in range(vectors):
-            roll[u] = 0.0
-        _roll_shocks(after_nets, bucket_int, record_float, vector_float, roll)
-    initial, worst = _requirement(
-        after, holds, roll, vector_int, vector_table, vector_float, coin, full, offset_total,
-        pair_loss, delta_lane,
-    )  # fmt: skip
-    out_float[1, O_INITIAL] = initial
-    out_float[1, O_MAINTENANCE] = mm_factor * initial
-    out_float[1, O_EQUITY] = equity
-    out_float[1, O_RATIO] = _ratio(mm_factor * initial, equity)
-    out_int[1] = worst
+                weight = x * record_float[i, P_COEF]
+                for k in range(width):
+                    after[v, k] += weight * factor_rows[first, k]
+                after[v, delta_lane] += x * record_float[i, P_DELTA]
+                after[v, value_lane] += x * record_float[i, P_VALUE]
+            lo = row_start[a]
+            hi = lo + row_len[a]
+            while lo < hi:  # the account's current size of i (rows are sorted)
+                middle = (lo + hi) // 2
+                if cols[middle] < i:
+                    lo = middle + 1
+                else:
+                    hi = middle
+            original = sizes[lo] if lo < row_start[a] + row_len[a] and cols[lo] == i else 0.0
+            if original == 0.0:
+                holds[v] += record_int[i, R_HOLDS]
+            elif original + x == 0.0:
+                holds[v] -= record_int[i, R_HOLDS]
+            b = record_int[i, R_BUCKET]
+            if b >= 0:
+                after_nets[b] += x * record_float[i, P_BUCKET_COIN]
+            for u in range(vectors):
+                roll[u] = 0.0
+            _roll_shocks(after_nets, bucket_int, record_float, vector_float, roll)
+        initial, worst = _requirement(
+            after, holds, roll, vector_int, vector_table, vector_float, full, offset_total,
+            pair_loss, delta_lane,
+        )  # fmt: skip
+        out_float[phase, O_INITIAL] = initial
+        out_float[phase, O_MAINTENANCE] = mm_factor * initial
+        out_float[phase, O_EQUITY] = equity
+        out_float[phase, O_RATIO] = _ratio(mm_factor * initial, equity)
+        out_int[phase] = worst
     if request[CHECK_COMMIT] == 1:
         for v in range(vectors):
             state_holds[slot, v] = holds[v]

@@ -9,7 +9,8 @@ reads as little as possible:
   then also sums the vector's net delta and the positions' mark value: the per-position lookups of
   delta and value disappear for every position that adds a whole row. Scenario lanes beyond the
   scenario count stay zero; the counting loops never read the two extra lanes.
-* **One record per instrument.** ``record_int`` (vector, factor, roll bucket, holds) and
+* **One record per instrument.** ``record_int`` (vector, factor, roll bucket, holds, and the
+  vector again for a plain row that accounts add in runs, else -1; one cache line) and
   ``record_float`` (factor weights, delta, value, bucket coin, roll rate; one cache line) replace
   the nine-column and seven-column tables for the pm kernels.
 * **One table per risk vector.** Weights, dampeners and conversions side by side
@@ -59,6 +60,7 @@ from crossmargin.engine.columns import (
     R_BUCKET,
     R_FACTOR,
     R_HOLDS,
+    R_RUN,
     R_VECTOR,
     RECORD_FLOAT_COLUMNS,
     RECORD_INT_COLUMNS,
@@ -190,6 +192,10 @@ def pack_tables(
     record_int[:, R_FACTOR] = instrument_int[:, I_FACTOR1]
     record_int[:, R_BUCKET] = instrument_int[:, I_BUCKET]
     record_int[:, R_HOLDS] = np.where(balance, instrument_float[:, F_COEF1] != 0.0, 1)
+    plain_row = (record_int[:, R_FACTOR] < 0) & (record_int[:, R_BUCKET] < 0)
+    record_int[:, R_RUN] = np.where(
+        plain_row & (record_int[:, R_HOLDS] == 1), record_int[:, R_VECTOR], -1
+    )
     record_float = np.zeros((columns, RECORD_FLOAT_COLUMNS))
     record_float[:, P_COEF] = instrument_float[:, F_COEF1]
     record_float[:, P_NEGATIVE_COEF] = np.where(

@@ -30,7 +30,7 @@ from crossmargin.engine.columns import (
     V_PRICE,
 )
 from crossmargin.engine.compiled import compiled_call
-from crossmargin.engine.kernels_pm import pm_book_kernel, pm_check_kernel
+from crossmargin.engine.kernels_pm import kernel_scratch, pm_book_kernel, pm_check_kernel
 from crossmargin.engine.layout import InstrumentLayout, netting_order_key
 from crossmargin.engine.margin_arrays import MarginArrays
 from crossmargin.engine.model_spec import CheckArrays, FastCheck, ModelSpec, Rows, State
@@ -170,6 +170,7 @@ def run_pm_kernel(
             p.bucket_int, p.delta_lane, p.value_lane, out.initial_margin,
             out.maintenance_margin, out.equity, out.margin_ratio, out.worst_scenario_index,
             p.loss_scenarios, p.pair_scenarios,
+            *kernel_scratch(p.vector_int, p.width, p.bucket_count, accounts.shape[0]),
         )  # fmt: skip
         return
     pool = CheckPool(1, 1, tables.vector_count, p.width, p.bucket_count)
@@ -210,7 +211,7 @@ def check_pm(
         request, trade_size, row_start, row_len, cols, sizes, collateral, pool.vectors,
         pool.epochs, pool.holds, pool.nets, p.lanes, p.factor_rows, p.record_int,
         p.record_float, p.vector_int, p.vector_table, p.vector_float, p.bucket_int, out_float,
-        out_int,
+        out_int, *kernel_scratch(p.vector_int, p.width, p.bucket_count, 0),
     )  # fmt: skip
 
 
@@ -233,7 +234,7 @@ def bind_pm_check(tables: KernelTables, arrays: CheckArrays) -> Callable[[], Non
             request, trade_size, row_start, row_len, cols, sizes, collateral, pool.vectors,
             pool.epochs, pool.holds, pool.nets, p.lanes, p.factor_rows, p.record_int,
             p.record_float, p.vector_int, p.vector_table, p.vector_float, p.bucket_int,
-            out_float, out_int,
+            out_float, out_int, *kernel_scratch(p.vector_int, p.width, p.bucket_count, 0),
         ),
     )  # fmt: skip
 
