@@ -22,6 +22,7 @@ from crossmargin.instruments import InstrumentKind, parse_instrument
 from crossmargin.ledger import Ledger, cash_operations, position_operations
 from crossmargin.ledger.risk import holdings_portfolio
 from crossmargin.margin.pm.model import PortfolioMargin
+from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import portfolio_equity_usd
 from crossmargin.service.book_state import BookState
 from crossmargin.service.replay import load_tape
@@ -46,6 +47,18 @@ def _off_entry_inverse(positions: object, entries: dict[str, float]) -> bool:
         if coin_future and float(held.average_price) != entries[held.instrument]:
             return True
     return False
+
+
+def _book_at_tick(ledger: Ledger, number: int) -> tuple[BookState, MarketSnapshot]:
+    """Every account of ``ledger`` in a :class:`BookState` loaded at the synthetic market and
+    moved to tick ``number`` of the two-day replay; that tick's market."""
+    data_dir = shared_data_dir()
+    base = synthetic_market(data_dir)
+    market = load_tape(data_dir, base.valuation_time, 2).tick(base, number).market
+    book = BookState(base)
+    book.load(ledger)
+    book.move_market(market)
+    return book, market
 
 
 @pytest.fixture(scope="module")
@@ -143,12 +156,7 @@ def test_a_coin_settled_future_checked_away_from_the_engine_entry_is_the_models(
     BTC-PERPETUAL (bought and sold at the mark, which changes the position's average entry) gives
     the initial and maintenance margin the model gives the account's holdings after that trade,
     and the margin before, to a relative 1e-9."""
-    data_dir = shared_data_dir()
-    base = synthetic_market(data_dir)
-    market = load_tape(data_dir, base.valuation_time, 2).tick(base, 11).market
-    book = BookState(base)
-    book.load(seeded)
-    book.move_market(market)
+    book, market = _book_at_tick(seeded, 11)
     model = PortfolioMargin()
     mark = market.forward("BTC", None)
     assert abs(mark / book.entry_prices_usd()["BTC-PERPETUAL"] - 1.0) > 0.01
@@ -177,12 +185,8 @@ def test_a_re_read_updates_the_engine_in_place(
     moment they were read, every other account's equity is that of a state loaded afresh and
     moved to the same market, and every account's IM and MM equal that fresh state's to a
     relative 1e-9."""
-    data_dir = shared_data_dir()
-    base = synthetic_market(data_dir)
-    market = load_tape(data_dir, base.valuation_time, 2).tick(base, 2).market
-    book = BookState(base)
-    book.load(seeded)
-    book.move_market(market)
+    book, market = _book_at_tick(seeded, 2)
+    base = synthetic_market(shared_data_dir())
     engine = book.sync()
     assert engine is not None
     loads: list[object] = []
