@@ -31,10 +31,14 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel
 
 from crossmargin.core.errors import InputError
-from crossmargin.engine.check_pool import DEFAULT_CHECK_SLOTS, CheckPool
+from crossmargin.engine.check_pool import (
+    CHECK_SECOND_COLUMN,
+    DEFAULT_CHECK_SLOTS,
+    TWO_LEG_REQUEST_COLUMNS,
+    CheckPool,
+)
 from crossmargin.engine.columns import (
     CHECK_OUTPUT_COLUMNS,
-    CHECK_REQUEST_COLUMNS,
     F_VALUE,
     I_UNDERLYING,
     O_EQUITY,
@@ -138,6 +142,12 @@ class BookEngine:
             with_rate_factors=self._spec.rate_factors,
             balance_columns=self._spec.balance_columns,
         )
+        # the entry-offset column of each instrument's underlying (engine order), when the
+        # model has them and a check that adds it as a second leg
+        self._offset_column: list[int] | None = None
+        if self._layout.balance_columns and self._spec.fast_check is not None:
+            offset_columns = self._layout.entry_offset_start + self._layout.underlying_id
+            self._offset_column = [int(c) for c in offset_columns]
         given = np.full(len(items), np.nan)
         if entry_prices_usd is not None:
             prices = np.asarray(entry_prices_usd, dtype=np.float64)
@@ -175,8 +185,9 @@ class BookEngine:
         self._pool = CheckPool(accounts, self._check_slots, *shape)
         self._epoch = 0
         self._buffers = CheckBuffers()
-        self._request = np.zeros(CHECK_REQUEST_COLUMNS, dtype=np.int64)
-        self._trade_size = np.zeros(1)
+        self._request = np.zeros(TWO_LEG_REQUEST_COLUMNS, dtype=np.int64)
+        self._request[CHECK_SECOND_COLUMN] = -1  # the second leg (pm): none until one is asked
+        self._trade_size = np.zeros(2)  # the trade, then the second leg's size
         self._check_float = np.zeros((2, CHECK_OUTPUT_COLUMNS))
         self._check_int = np.zeros(2, dtype=np.int64)
         self._request_view: Any = self._request.data
@@ -634,11 +645,26 @@ class BookEngine:
         i = checked_index(instrument_index, "instrument_index", self._layout.instrument_count)
         return a, int(self._rank[i]), checked_size(size, "size")
 
+    def _offset_arg(self, entry_offset_coin: object) -> float:
+        """``entry_offset_coin`` checked (finite coin); a non-zero one needs the model's
+        entry-offset columns and its fast check. The callers skip this for a float 0 (the
+        default: a one-leg check pays nothing for the option)."""
+        offset = checked_size(entry_offset_coin, "entry_offset_coin")
+        if offset != 0.0 and self._offset_column is None:
+            raise InputError("entry_offset_coin", offset, f"not used by {self.model!r}")
+        return offset
+
     def _rows(self) -> tuple[IntArray, IntArray, NDArray[np.int32], FloatArray]:
         book = self._book
         return book.row_start, book.row_len, book.cols, book.sizes
 
-    def _check(self, a: int, i: int, size: float, commit: int = 0) -> PreTradeCheck:
+    def _check(
+        self, a: int, i: int, size: float, commit: int = 0, offset: float = 0.0
+    ) -> PreTradeCheck:
+        """The check of ``size`` of column ``i`` (engine order) for account ``a`` and, when
+        ``offset`` (coin) is not 0, ``offset`` of the entry-offset column of i's underlying in
+        the same check (fast check only: :meth:`_offset_arg` refuses it otherwise); with
+        ``commit`` = 1 the stored state takes both legs."""
         slot = self._pool.slot(a)
         if self._check_call is not None:
             request = self._request_view  # memoryviews: item writes without numpy scalars
@@ -647,7 +673,11 @@ class BookEngine:
             request[2] = slot
             request[3] = self._epoch
             request[4] = commit
-            self._trade_size_view[0] = size
+            sizes = self._trade_size_view
+            sizes[0] = size
+            sizes[1] = offset  # a second leg of 0 adds nothing (the kernel skips it)
+            if offset != 0.0 and self._offset_column is not None:
+                request[CHECK_SECOND_COLUMN] = self._offset_column[i]
             self._check_call()
             before, after = self._check_float.tolist()
             return PreTradeCheck(
@@ -694,29 +724,54 @@ class BookEngine:
             )  # fmt: skip
             self._check_call = fast.bind(self._tables, arrays)
 
-    def pre_trade(self, account: int, instrument_index: int, size: float) -> PreTradeCheck:
+    def pre_trade(
+        self, account: int, instrument_index: int, size: float, *, entry_offset_coin: float = 0.0
+    ) -> PreTradeCheck:
         """Margin of ``account`` after buying ``size`` (native units, negative sells) of
         instrument ``instrument_index`` at the mark, without committing it.
 
         Reads the account's stored scenario P&L vector (rebuilt from its positions once after a
         market move) and one instrument's P&L row: the cost does not grow with the number of
         accounts.
+
+        ``entry_offset_coin`` (coin of the instrument's underlying, either sign; default 0):
+        how much the trade moves the account's entry offset on that underlying (see
+        :meth:`load_positions`) — for a coin-settled future or perpetual traded at a mark M
+        away from the engine's entry E, size × (1/M − 1/E) per USD of face. It is added in the
+        same check as a second row (``pm``: the underlying's entry-offset column), so the
+        result is the margin of the account with both the trade and the offset moved, as
+        :meth:`margin_of` or :meth:`set_account` give it; 0 is exactly the one-leg check.
+        A model without entry-offset columns (``span``) refuses a non-zero value.
+
+        Raises :class:`InputError` naming the argument (``account``, ``instrument_index``,
+        ``size``, ``entry_offset_coin``: finite); the engine is unchanged after a rejected call.
         """
         a, i, ds = self._trade_args(account, instrument_index, size)
-        return self._check(a, i, ds)
+        if entry_offset_coin == 0.0 and type(entry_offset_coin) is float:
+            return self._check(a, i, ds)
+        return self._check(a, i, ds, offset=self._offset_arg(entry_offset_coin))
 
-    def apply_trade(self, account: int, instrument_index: int, size: float) -> PreTradeCheck:
+    def apply_trade(
+        self, account: int, instrument_index: int, size: float, *, entry_offset_coin: float = 0.0
+    ) -> PreTradeCheck:
         """Commit the trade of :meth:`pre_trade` (whatever the check says) and return the check.
 
         The position changes by ``size``, collateral pays the trade's mark value, the account's
-        stored scenario vector moves by ``size`` × the instrument's P&L row, and the account is
-        recomputed by the next :meth:`margin_all`.
+        entry offset on the instrument's underlying by ``entry_offset_coin`` (coin; it has no
+        mark value, so collateral pays nothing for it), the account's stored scenario vector
+        moves by both rows, and the account is recomputed by the next :meth:`margin_all`.
         """
         a, i, ds = self._trade_args(account, instrument_index, size)
-        check = self._check(a, i, ds, commit=1)  # pm: the stored state takes the trade
+        offset = 0.0
+        if entry_offset_coin != 0.0 or type(entry_offset_coin) is not float:
+            offset = self._offset_arg(entry_offset_coin)
+        check = self._check(a, i, ds, commit=1, offset=offset)  # pm: the state takes both legs
         book = self._book
         cols = book.cols
         book.set_size(a, i, book.size_of(a, i) + ds)
+        if offset != 0.0 and self._offset_column is not None:
+            column = self._offset_column[i]
+            book.set_size(a, column, book.size_of(a, column) + offset)
         if book.cols is not cols:  # the row buffers grew: rebind the check's arguments
             self._bind_check()
         self._collateral[a] -= ds * self._tables.instrument_float[i, F_VALUE]

@@ -17,10 +17,26 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["DEFAULT_CHECK_SLOTS", "CheckPool"]
+from crossmargin.engine.columns import CHECK_REQUEST_COLUMNS
+
+__all__ = [
+    "CHECK_SECOND_COLUMN",
+    "DEFAULT_CHECK_SLOTS",
+    "TWO_LEG_REQUEST_COLUMNS",
+    "CheckPool",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+
+#: Request column of a check's second leg (``pm``): an engine-order column (-1: none) whose
+#: size is the check's ``trade_size[1]`` (that column's units: coin for an entry-offset
+#: column), added with the trade in the same check. It follows the
+#: :data:`~crossmargin.engine.columns.CHECK_REQUEST_COLUMNS` of a one-leg request; a kernel reads
+#: it only from a request that long.
+CHECK_SECOND_COLUMN = CHECK_REQUEST_COLUMNS
+#: Length of a request that carries a second leg.
+TWO_LEG_REQUEST_COLUMNS = CHECK_REQUEST_COLUMNS + 1
 
 #: Accounts whose state a pool keeps by default (pm, two underlyings: about 1.5 KiB each).
 DEFAULT_CHECK_SLOTS = 16_384

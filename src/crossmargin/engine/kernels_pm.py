@@ -16,9 +16,10 @@ Per account, without an accounts × scenarios matrix (tables: :mod:`crossmargin.
    the pair that loses most there) and the margin ratio, written in place.
 
 :func:`pm_book_kernel` runs this over many accounts; :func:`pm_check_kernel` runs it for one
-account before and after one hypothetical trade, from the account's stored vectors, lanes, held
-counts and bucket nets (built from its positions once per market epoch). Both call the same
-steps.
+account before and after one hypothetical trade (optionally with a second leg: the entry offset
+a coin-settled future traded away from the engine's entry moves), from the account's stored
+vectors, lanes, held counts and bucket nets (built from its positions once per market epoch).
+Both call the same steps.
 
 Nothing here counts references: the steps and the two kernels are compiled with
 ``_nrt=False`` (they allocate nothing; the kernels cut their scratch out of two arrays the
@@ -40,6 +41,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from crossmargin.engine.check_pool import CHECK_SECOND_COLUMN
 from crossmargin.engine.columns import (
     CHECK_COMMIT,
     CHECK_EPOCH,
@@ -1033,13 +1035,19 @@ def pm_check_kernel(
     ``O_MAINTENANCE`` (USD), ``O_EQUITY`` (USD, before the trade: a trade at the mark leaves it
     unchanged), ``O_RATIO``; ``out_int`` the global worst scenario (-1 without risk).
 
-    ``request`` = (account, instrument in engine order or -1, slot, epoch, commit). The slot's
+    ``request`` = (account, instrument in engine order or -1, slot, epoch, commit[, second
+    column]). A request of :data:`~crossmargin.engine.check_pool.TWO_LEG_REQUEST_COLUMNS` with
+    a second column ≥ 0 and a ``trade_size`` of two elements adds, after the trade, a second
+    leg of ``trade_size[1]`` of that column (its units: coin for an entry-offset column;
+    :meth:`BookEngine.pre_trade`'s ``entry_offset_coin``) to the same state: one more row (or
+    factor weight, by the column's long coefficient), held count and bucket net. A leg of size
+    0 adds nothing, so a check without one is the one-leg check, bit for bit. The slot's
     stored state — raw USD vectors with delta and value lanes ``state_vectors[slot]``, the held
     positions per vector ``state_holds[slot]`` and the roll-bucket nets ``state_nets[slot]``,
     valid when ``state_epoch[slot]`` is the request's epoch — is rebuilt from the account's
     positions when it is not; with ``commit`` = 1 the trade is then added to it
-    (:meth:`BookEngine.apply_trade`). ``scratch``, ``scratch_int``: :func:`kernel_scratch` for
-    0 requests.
+    (:meth:`BookEngine.apply_trade`), both legs. ``scratch``, ``scratch_int``:
+    :func:`kernel_scratch` for 0 requests.
     """
     a = request[0]
     i = request[CHECK_INSTRUMENT]
@@ -1097,36 +1105,46 @@ def pm_check_kernel(
             after[v, k] = acc[v, k]
     for b in range(nets.shape[0]):
         after_nets[b] = nets[b]
+    # the second leg (column, size): read only from a request and sizes that carry it
+    second = request[CHECK_SECOND_COLUMN] if request.shape[0] > CHECK_SECOND_COLUMN else -1
+    y = trade_size[1] if trade_size.shape[0] > 1 else 0.0
     for phase in range(2):  # 0: now, 1: after the trade (one requirement call site to inline)
-        if phase == 1 and i >= 0 and x != 0.0:
+        moved = False
+        for leg in range(2 if phase == 1 else 0):
+            c = i if leg == 0 else second
+            s = x if leg == 0 else y
+            if c < 0 or s == 0.0:  # no such leg: nothing added (a one-leg check is unchanged)
+                continue
+            moved = True
             # the stored vectors plus one row, the counts and one bucket net moved
-            v = record_int[i, R_VECTOR]
-            first = record_int[i, R_FACTOR]
+            v = record_int[c, R_VECTOR]
+            first = record_int[c, R_FACTOR]
             if first < 0:
                 for k in range(width):
-                    after[v, k] += x * lanes[i, k]
+                    after[v, k] += s * lanes[c, k]
             else:
-                weight = x * record_float[i, P_COEF]
+                weight = s * record_float[c, P_COEF]
                 for k in range(width):
                     after[v, k] += weight * factor_rows[first, k]
-                after[v, delta_lane] += x * record_float[i, P_DELTA]
-                after[v, value_lane] += x * record_float[i, P_VALUE]
+                after[v, delta_lane] += s * record_float[c, P_DELTA]
+                after[v, value_lane] += s * record_float[c, P_VALUE]
             lo = row_start[a]
             hi = lo + row_len[a]
-            while lo < hi:  # the account's current size of i (rows are sorted)
+            while lo < hi:  # the account's current size of c (rows are sorted)
                 middle = (lo + hi) // 2
-                if cols[middle] < i:
+                if cols[middle] < c:
                     lo = middle + 1
                 else:
                     hi = middle
-            original = sizes[lo] if lo < row_start[a] + row_len[a] and cols[lo] == i else 0.0
+            original = sizes[lo] if lo < row_start[a] + row_len[a] and cols[lo] == c else 0.0
             if original == 0.0:
-                holds[v] += record_int[i, R_HOLDS]
-            elif original + x == 0.0:
-                holds[v] -= record_int[i, R_HOLDS]
-            b = record_int[i, R_BUCKET]
+                holds[v] += record_int[c, R_HOLDS]
+            elif original + s == 0.0:
+                holds[v] -= record_int[c, R_HOLDS]
+            b = record_int[c, R_BUCKET]
             if b >= 0:
-                after_nets[b] += x * record_float[i, P_BUCKET_COIN]
+                after_nets[b] += s * record_float[c, P_BUCKET_COIN]
+        if moved:
             for u in range(vectors):
                 roll[u] = 0.0
             _roll_shocks(after_nets, bucket_int, record_float, vector_float, roll)

@@ -42,9 +42,11 @@ Rows = tuple[IntArray, IntArray, NDArray[np.int32], FloatArray]
 #: Stored scenario vectors: slot per request, the vectors, their epochs, the current epoch.
 State = tuple[IntArray, FloatArray, IntArray, int]
 
-#: A pre-trade check's arrays: request (int64, CHECK_REQUEST_COLUMNS), trade size (1,), the
-#: position rows, collateral, the pool of stored state, float output (2, CHECK_OUTPUT_COLUMNS) and
-#: worst-scenario output (2,) — see :mod:`crossmargin.engine.columns`.
+#: A pre-trade check's arrays: request (int64, CHECK_REQUEST_COLUMNS, or TWO_LEG_REQUEST_COLUMNS
+#: with a second leg's column — :mod:`crossmargin.engine.check_pool`), trade size (1,) or (2,),
+#: the position rows, collateral, the pool of stored state, float output
+#: (2, CHECK_OUTPUT_COLUMNS) and worst-scenario output (2,) — see
+#: :mod:`crossmargin.engine.columns`.
 CheckArrays = tuple[IntArray, FloatArray, Rows, FloatArray, CheckPool, FloatArray, IntArray]
 
 P = TypeVar("P", bound=BaseModel)

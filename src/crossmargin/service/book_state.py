@@ -391,12 +391,12 @@ class BookState:
         instrument yet (the caller falls back to the single-account model).
 
         A coin-settled future or perpetual traded at a mark away from the engine's entry also
-        moves the account's entry offset (:meth:`BookEngine.load_positions`) — and, when it
-        reduces the position, realises P&L into the coin balance — which a one-row check
-        (:meth:`BookEngine.pre_trade`, microseconds) does not: that what-if nets the trade as the
-        ledger does (:func:`~crossmargin.ledger.netting.net_trade`) and margins the holdings
-        after it (:meth:`BookEngine.margin_of`, tens of microseconds), so it is the model's
-        either way."""
+        moves the account's entry offset (:meth:`BookEngine.load_positions`): a trade that opens
+        or adds to the position carries it as the check's second leg
+        (``pre_trade(..., entry_offset_coin=...)``, microseconds); one that reduces the position
+        also realises P&L into the coin balance, so that what-if nets the trade as the ledger
+        does (:func:`~crossmargin.ledger.netting.net_trade`) and margins the holdings after it
+        (:meth:`BookEngine.margin_of`, tens of microseconds). Either way it is the model's."""
         with self._lock:
             a = self._index.get(account_id)
             i = self._instrument_index.get(instrument)
@@ -409,13 +409,14 @@ class BookState:
             if not (traded.is_inverse and traded.kind is not InstrumentKind.OPTION):
                 return engine.pre_trade(a, i, size)
             mark = self._market.forward(traded.underlying, traded.expiry)
-            if mark == self._entries[instrument]:
-                return engine.pre_trade(a, i, size)
+            row = self._rows[a]
+            held = row.held.get(instrument)
+            if held is None or (held.size > 0) == (size > 0):  # opens or adds: no P&L realised
+                offset = size * (1.0 / mark - 1.0 / self._entries[instrument])
+                return engine.pre_trade(a, i, size, entry_offset_coin=offset)
             if self._result is None:
                 self._result = engine.margin_all()
             result = self._result  # the account as the engine holds it: the margin before
-            row = self._rows[a]
-            held = row.held.get(instrument)
             netted = net_trade(
                 traded,
                 Decimal(0) if held is None else held.size,
