@@ -119,6 +119,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Ledger, BookState, M
     seed_demo_ledger(ledger, market, data_dir, EXAMPLES, 40, seed=5)
     book = BookState(market)
     book.load(ledger)
+    assert book.margins() is not None  # the engine is built, as the live desk does at start
     return ledger, book, market
 
 
@@ -219,6 +220,7 @@ def test_ledger_posts_what_the_screen_shows_and_the_model_refuses_the_rest(
     seed_demo_ledger(ledger, market, data_dir, [], 12, seed=9)
     book = BookState(market)
     book.load(ledger)
+    assert book.margins() is not None
     model_check = _CountingCheck(MarginModelRiskCheck(MODEL, market))
     screen = EngineMarginScreen(book, lambda: market, MODEL.haircuts)
     ledger.risk_check = model_check
@@ -249,3 +251,41 @@ def test_ledger_posts_what_the_screen_shows_and_the_model_refuses_the_rest(
             market,
         ).initial_margin
     )
+
+
+def test_the_screen_never_loads_or_rebuilds_the_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger's writer calls the screen: an account opened since the engine was loaded (a
+    reload pending) is still answered from the engine's tables without reloading every account,
+    and a position in an instrument the engine does not list yet (a rebuild pending) is left to
+    the model rather than rebuilt on the writer's thread."""
+    data_dir = shared_data_dir()
+    market = synthetic_market(data_dir)
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    seed_demo_ledger(ledger, market, data_dir, [], 12, seed=9)
+    book = BookState(market)
+    book.load(ledger)
+    assert book.margins() is not None
+    engine = book.sync()
+    assert engine is not None
+    loads: list[object] = []
+    monkeypatch.setattr(engine, "load_positions", lambda *a, **k: loads.append(a))
+    newcomer = ledger.open_account("newcomer")
+    ledger.deposit(newcomer, "USDC", "500000", "newcomer-usdc")
+    price = _price("BTC_USDC-PERPETUAL", market, 0.0)
+    ledger.trade(newcomer, "BTC_USDC-PERPETUAL", "2", price, "0", "newcomer-trade")
+    book.refresh(ledger, [newcomer])
+    after = ledger.holdings(newcomer)
+    initial = book.initial_margin_of(after.positions, after.balances, market)
+    assert initial is not None
+    assert _close(initial, float(_requirement(after, market).initial_margin))
+    assert loads == [] and book.sync() is engine and loads != []  # only the next sync reloads
+    listed = len(engine.instruments)
+    unlisted = "BTC_USDC-27DEC24"
+    assert unlisted not in {i.name for i in engine.instruments}
+    ledger.trade(newcomer, unlisted, "0.5", _price(unlisted, market, 0.0), "0", "newcomer-new")
+    book.refresh(ledger, [newcomer])
+    after = ledger.holdings(newcomer)
+    assert book.initial_margin_of(after.positions, after.balances, market) is None
+    assert len(engine.instruments) == listed

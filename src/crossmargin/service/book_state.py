@@ -474,10 +474,18 @@ class BookState:
         engine holds for any account; coin-settled futures at their own entries through their
         entry offset) — the single-account ``pm`` model's, to the engine's 1e-9. ``None`` when
         the engine cannot give exactly that number: it is not at ``market`` (the state moves to
-        each tick after the service's market has), or an instrument or a coin balance is one it
-        does not list."""
+        each tick after the service's market has), an instrument or a coin balance is one it
+        does not list, or it waits for a rebuild with a larger universe. It never loads or
+        rebuilds the engine itself (the ledger's writer calls it: a reload after a new account
+        is left to the next tick or check), and reads none of its accounts."""
         with self._lock:
-            if market is not self._market:
+            engine = self._engine
+            if (
+                market is not self._market
+                or engine is None
+                or self._rebuild
+                or engine.market is not market
+            ):
                 return None
             indices: list[int] = []
             sizes: list[float] = []
@@ -489,9 +497,6 @@ class BookState:
                 indices.append(i)
                 sizes.append(float(held.size))
                 listed.append((self._instruments[i], held))
-            engine = self.sync()
-            if engine is None:
-                return None
             coins: dict[str, float] = {}
             for currency, amount in balances.items():
                 if currency in STABLECOINS or amount == 0:
@@ -499,8 +504,6 @@ class BookState:
                 if currency not in engine.underlyings:
                     return None
                 coins[currency] = float(amount)
-            if self._current() is not engine:
-                return None
             offsets = account_entries({}, listed, self._entries, market).inverse_offset_coin
             return engine.margin_of(
                 indices, sizes, balance_coin=coins or None, entry_offset_coin=offsets or None

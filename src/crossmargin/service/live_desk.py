@@ -96,6 +96,7 @@ class LiveDesk:
         self.max_liquidations = max_liquidations
         self.book = BookState(context.market.current())
         self.book.load(context.ledger)
+        self.book.margins()  # the engine exists from the start: the ledger's screen can answer
         self.state = Overview()
         self._lock = threading.Lock()
         self._subscribers: set[asyncio.Queue[str]] = set()

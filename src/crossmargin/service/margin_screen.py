@@ -22,6 +22,7 @@ therefore never changes a decision; it only skips the model run where the answer
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import TypeGuard
@@ -37,6 +38,8 @@ from crossmargin.portfolio import portfolio_equity_usd
 from crossmargin.service.book_state import BookState
 
 __all__ = ["ABSOLUTE_MARGIN_USD", "RELATIVE_MARGIN", "EngineMarginScreen", "engine_matches"]
+
+_LOG = logging.getLogger(__name__)
 
 #: Relative headroom above the engine's IM before the screen lets an operation through: the
 #: engine equals the model to 1e-9, a thousand times inside this.
@@ -93,7 +96,11 @@ class EngineMarginScreen:
 
     def _shows(self, after: AccountHoldings) -> bool:
         market = self._market()
-        initial = self._book.initial_margin_of(after.positions, after.balances, market)
+        try:
+            initial = self._book.initial_margin_of(after.positions, after.balances, market)
+        except Exception:  # the screen only ever spares the model a run: it never refuses
+            _LOG.exception("margin screen: the engine failed; the model decides")
+            return False
         if initial is None:
             return False
         equity = float(portfolio_equity_usd(holdings_portfolio(after), market, self._haircuts))
