@@ -11,64 +11,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crossmargin.instruments import parse_instrument
 from crossmargin.simulation import (
-    AccountMargins,
     CascadeConfig,
     DepthParameters,
     ImpactParameters,
-    PositionTable,
     VenueParameters,
     run_cascade,
     shock_moves,
 )
+from support.cascades import S0, LinearMargin, perps
 from support.markets import flat_market
 
-S0 = 50_000.0
 MARKET = flat_market({"BTC": S0})
 
 
-class _Linear:
-    def __init__(self, table: PositionTable) -> None:
-        self._table = table
-
-    @property
-    def name(self) -> str:
-        return "linear"
-
-    @property
-    def table(self) -> PositionTable:
-        return self._table
-
-    def margin(self, moves: Mapping[str, float], scale: np.ndarray) -> AccountMargins:
-        m = moves.get("BTC", 0.0)
-        size = self._table.size * scale
-        notional = np.abs(size) * S0 * (1.0 + m)
-        return AccountMargins(0.2 * notional, 0.1 * notional, size * S0 * m)
-
-
 def _run(sizes: list[float], cash: list[float], shock: float, reacting: bool):  # type: ignore[no-untyped-def]
-    n = len(sizes)
-    table = PositionTable.build(
-        (parse_instrument("BTC_USDC-PERPETUAL"),),
-        MARKET,
-        np.arange(n),
-        np.zeros(n, np.int64),
-        np.array(sizes),
-        n,
-    )
+    table = perps(MARKET, sizes)
     config = CascadeConfig(
         ("BTC",), shock_moves(("BTC",), {"BTC": shock}), {"BTC": 2.0 * S0},
         venue=VenueParameters(), impact=ImpactParameters(permanent_fraction=1.0),
         depth=DepthParameters(reacting=reacting), max_rounds=60,
     )  # fmt: skip
-    return run_cascade(_Linear(table), np.array(cash) * S0, config)
+    return run_cascade(LinearMargin(table), np.array(cash) * S0, config)
 
 
 accounts = st.lists(st.tuples(st.floats(0.1, 5.0), st.floats(0.11, 1.0)), min_size=3, max_size=8)

@@ -11,7 +11,6 @@ PostgreSQL twin): the browser test drives the pages, this one holds what they st
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -19,21 +18,12 @@ import httpx
 import pytest
 
 from support.databases import ScratchDatabases
-from support.service_client import LINEAR_PERP, TEST_MARKET, Account, Service
-from support.service_process import ServiceProcess
+from support.service_client import LINEAR_PERP, Account, Service, pinned_service
 
 
 @pytest.fixture(scope="module")
 def desk_service(scratch: ScratchDatabases) -> Iterator[Service]:
-    url = scratch.new_url()
-    admin_key = f"admin-{secrets.token_urlsafe(24)}"
-    with (
-        ServiceProcess(url, admin_key) as process,
-        httpx.Client(base_url=process.base_url, timeout=60.0) as client,
-    ):
-        running = Service(process, url, admin_key, client)
-        pinned = client.post("/market", headers=running.admin, json={"snapshot": TEST_MARKET})
-        assert pinned.status_code == 200, pinned.text
+    with pinned_service(scratch.new_url()) as running:
         yield running
 
 

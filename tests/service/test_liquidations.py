@@ -8,20 +8,17 @@ through the ledger; the event goes out on the account's WebSocket and is listed 
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from crossmargin.ledger import AccountKind, Ledger
 from support.databases import ScratchDatabases
-from support.service_client import LINEAR_PERP, TEST_MARKET, Account, Service
-from support.service_process import ServiceProcess
+from support.service_client import LINEAR_PERP, TEST_MARKET, Account, Service, pinned_service
 
 D = Decimal
 
@@ -29,15 +26,7 @@ D = Decimal
 @pytest.fixture(scope="module")
 def own_service(scratch: ScratchDatabases) -> Iterator[Service]:
     """A service of its own: the ticks here move no other test's market."""
-    url = scratch.new_url()
-    admin_key = f"admin-{secrets.token_urlsafe(24)}"
-    with (
-        ServiceProcess(url, admin_key) as process,
-        httpx.Client(base_url=process.base_url, timeout=60.0) as client,
-    ):
-        running = Service(process, url, admin_key, client)
-        pinned = client.post("/market", headers=running.admin, json={"snapshot": TEST_MARKET})
-        assert pinned.status_code == 200, pinned.text
+    with pinned_service(scratch.new_url()) as running:
         yield running
 
 

@@ -201,6 +201,19 @@ def test_screen_shows_only_what_the_model_passes_and_defers_at_the_limit(
         assert screen(MarginCheck.WITHDRAWAL, after) is expected
 
 
+def _small_desk(tmp_path: Path) -> tuple[Ledger, BookState, MarketSnapshot]:
+    """12 synthetic accounts in a fresh ledger, loaded into a :class:`BookState` whose engine
+    is built (as the live desk does at start); the synthetic market."""
+    data_dir = shared_data_dir()
+    market = synthetic_market(data_dir)
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    seed_demo_ledger(ledger, market, data_dir, [], 12, seed=9)
+    book = BookState(market)
+    book.load(ledger)
+    assert book.margins() is not None
+    return ledger, book, market
+
+
 class _CountingCheck:
     def __init__(self, check: Callable[[Portfolio], MarginResult]) -> None:
         self.check = check
@@ -214,13 +227,7 @@ class _CountingCheck:
 def test_ledger_posts_what_the_screen_shows_and_the_model_refuses_the_rest(
     tmp_path: Path,
 ) -> None:
-    data_dir = shared_data_dir()
-    market = synthetic_market(data_dir)
-    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
-    seed_demo_ledger(ledger, market, data_dir, [], 12, seed=9)
-    book = BookState(market)
-    book.load(ledger)
-    assert book.margins() is not None
+    ledger, book, market = _small_desk(tmp_path)
     model_check = _CountingCheck(MarginModelRiskCheck(MODEL, market))
     screen = EngineMarginScreen(book, lambda: market, MODEL.haircuts)
     ledger.risk_check = model_check
@@ -260,13 +267,7 @@ def test_the_screen_never_loads_or_rebuilds_the_engine(
     reload pending) is still answered from the engine's tables without reloading every account,
     and a position in an instrument the engine does not list yet (a rebuild pending) is left to
     the model rather than rebuilt on the writer's thread."""
-    data_dir = shared_data_dir()
-    market = synthetic_market(data_dir)
-    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
-    seed_demo_ledger(ledger, market, data_dir, [], 12, seed=9)
-    book = BookState(market)
-    book.load(ledger)
-    assert book.margins() is not None
+    ledger, book, market = _small_desk(tmp_path)
     engine = book.sync()
     assert engine is not None
     loads: list[object] = []

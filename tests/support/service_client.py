@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,3 +72,18 @@ class Service:
             funded = self.deposit(account, deposit, "seed")
             assert funded.status_code == 201, funded.text
         return account
+
+
+@contextmanager
+def pinned_service(database_url: str) -> Iterator[Service]:
+    """A service process of its own on ``database_url`` with a fresh admin key, its market
+    pinned to :data:`TEST_MARKET` (so no tick of another test moves it)."""
+    admin_key = f"admin-{secrets.token_urlsafe(24)}"
+    with (
+        ServiceProcess(database_url, admin_key) as process,
+        httpx.Client(base_url=process.base_url, timeout=60.0) as client,
+    ):
+        running = Service(process, database_url, admin_key, client)
+        pinned = client.post("/market", headers=running.admin, json={"snapshot": TEST_MARKET})
+        assert pinned.status_code == 200, pinned.text
+        yield running

@@ -21,8 +21,10 @@ from crossmargin.market.history import MarketHistory, load_market_history
 from crossmargin.shared_data import SharedDataNotFoundError, shared_data_dir
 
 MISSING_SHARED_DATA = (
-    "real market data not found: clone beside a 'shared/' folder holding data/, or set "
-    "CROSSMARGIN_SHARED_DATA to that data folder"
+    "this test reproduces the real market data (../shared/data), which is not on this machine: "
+    "clone beside a 'shared/' folder holding data/, or set CROSSMARGIN_SHARED_DATA to that data "
+    "folder; every test that needs no data still ran, and under CI (CI=true, as .ci/run sets) "
+    "this is a failure, not a skip"
 )
 
 

@@ -83,6 +83,7 @@ __all__ = [
     "index_prices",
     "plan_liquidations",
     "post_liquidations",
+    "round_document",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -236,9 +237,12 @@ class _EarlierRoundRefusedError(CrossmarginError):
     """An earlier round of the same account was refused in this batch."""
 
 
-def _round_document(
+def round_document(
     transfer: RoundTransfer, entry: EntryRecord, margin_ratio_after: float
 ) -> dict[str, Any]:
+    """A posted liquidation round as its event shows it: index, ledger entry, the legs closed
+    (instrument, size, price), the fee per currency and the margin ratio after (``None`` when
+    not finite)."""
     return {
         "index": transfer.index,
         "entry_id": entry.entry_id,
@@ -295,7 +299,7 @@ def post_liquidations(
             if errors[k] is None:
                 errors[k] = str(outcome)
             continue
-        rounds[k].append(_round_document(transfer, outcome, ratio))
+        rounds[k].append(round_document(transfer, outcome, ratio))
         for currency, fee in transfer.fees.items():
             fees[k][currency] += fee
     covered = cover_deficits(

@@ -487,27 +487,13 @@ class BookState:
                 or engine.market is not market
             ):
                 return None
-            indices: list[int] = []
-            sizes: list[float] = []
-            listed: list[tuple[Instrument, LedgerPosition]] = []
-            for held in positions:
-                i = self._instrument_index.get(held.instrument)
-                if i is None:
-                    return None
-                indices.append(i)
-                sizes.append(float(held.size))
-                listed.append((self._instruments[i], held))
-            coins: dict[str, float] = {}
-            for currency, amount in balances.items():
-                if currency in STABLECOINS or amount == 0:
-                    continue
-                if currency not in engine.underlyings:
-                    return None
-                coins[currency] = float(amount)
-            offsets = account_entries({}, listed, self._entries, market).inverse_offset_coin
-            return engine.margin_of(
-                indices, sizes, balance_coin=coins or None, entry_offset_coin=offsets or None
-            ).initial_margin
+            if any(held.instrument not in self._instrument_index for held in positions) or any(
+                currency not in STABLECOINS and amount != 0 and currency not in engine.underlyings
+                for currency, amount in balances.items()
+            ):
+                return None
+            held = {position.instrument: position for position in positions}
+            return self._margin_of_holdings(engine, held, balances).initial_margin
 
     def accounts_to_confirm(
         self, market: MarketSnapshot, liquidatable_below: float

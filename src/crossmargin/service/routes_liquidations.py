@@ -55,7 +55,7 @@ from crossmargin.margin.health import HealthState, health_state, margin_ratio
 from crossmargin.market import MarketSnapshot
 from crossmargin.portfolio import Portfolio
 from crossmargin.service.auth import require_admin
-from crossmargin.service.book_liquidations import cover_document, index_prices
+from crossmargin.service.book_liquidations import cover_document, index_prices, round_document
 from crossmargin.service.context import ServiceContext, get_context
 from crossmargin.service.errors import json_bytes
 from crossmargin.service.margin_screen import engine_matches
@@ -167,22 +167,7 @@ def _liquidate(
         except CrossmarginError as refused:  # nothing of this round was written
             error = str(refused)
             break
-        rounds.append(
-            {
-                "index": transfer.index,
-                "entry_id": entry.entry_id,
-                "closed": [
-                    {"instrument": f.instrument, "size": str(f.size), "price": str(f.price)}
-                    for f in transfer.fills
-                ],
-                "fee": {c: str(v) for c, v in transfer.fees.items()},
-                "margin_ratio_after": (
-                    cex_round.margin_ratio_after
-                    if np.isfinite(cex_round.margin_ratio_after)
-                    else None
-                ),
-            }
-        )
+        rounds.append(round_document(transfer, entry, cex_round.margin_ratio_after))
     covered = cover_deficits(
         ledger, [account_id], index_prices(market), f"liquidation-{token}", _FUND_CURRENCY
     )

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pytest
 
-from crossmargin.instruments import parse_instrument
 from crossmargin.market import MarketSnapshot
 from crossmargin.simulation import (
-    AccountMargins,
     AdlPolicy,
     CascadeConfig,
     DepthParameters,
     ImpactParameters,
-    PositionTable,
     VenueParameters,
     allocate_adl,
     run_cascade,
@@ -23,39 +18,8 @@ from crossmargin.simulation import (
 )
 from crossmargin.simulation.depth import depth_factor, next_stress
 from crossmargin.simulation.impact import impact_log_move, propagated_log_impact
+from support.cascades import S0, LinearMargin, perps
 from support.markets import flat_market
-
-S0 = 50_000.0
-
-
-class LinearMargin:
-    """Long/short BTC_USDC-PERPETUAL only: value = size·S0·m, MM = 10 % and IM = 20 % of
-    |size|·S0·(1 + m), all times the account's scale."""
-
-    def __init__(self, table: PositionTable) -> None:
-        self._table = table
-
-    @property
-    def name(self) -> str:
-        return "linear"
-
-    @property
-    def table(self) -> PositionTable:
-        return self._table
-
-    def margin(self, moves: Mapping[str, float], scale: np.ndarray) -> AccountMargins:
-        m = moves.get("BTC", 0.0)
-        size = np.bincount(self._table.account_index, weights=self._table.size,
-                           minlength=self._table.account_count) * scale  # fmt: skip
-        notional = np.abs(size) * S0 * (1.0 + m)
-        return AccountMargins(0.2 * notional, 0.1 * notional, size * S0 * m)
-
-
-def _table(market: MarketSnapshot, sizes: list[float]) -> PositionTable:
-    perp = parse_instrument("BTC_USDC-PERPETUAL")
-    n = len(sizes)
-    return PositionTable.build((perp,), market, np.arange(n), np.zeros(n, np.int64),
-                               np.array(sizes), n)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +47,7 @@ def test_three_accounts_cascade_round_by_round(market: MarketSnapshot) -> None:
     Round 1 at S1 = 0.9·e^−0.047434·S0 = 0.858309·S0: B equity 0.20 − 0.141691 = 0.058309·S0 <
     1.05 × 0.0858309 = 0.090122 → liquidated. C: 1 − 0.141691 ≫ 0.1·0.858 → never.
     """
-    source = LinearMargin(_table(market, [1.0, 1.0, 1.0]))
+    source = LinearMargin(perps(market, [1.0, 1.0, 1.0]))
     cash = np.array([0.15, 0.20, 1.0]) * S0
     result = run_cascade(source, cash, _config(-0.10, 0.9 * S0 / 25.0))
     assert result.first_liquidated.tolist() == [0, 1, -1]
@@ -101,7 +65,7 @@ def test_bankrupt_account_draws_the_fund_then_adl(market: MarketSnapshot) -> Non
     closed whole, shortfall 0.15·S0 = 7,500; fund 2,500 covers 2,500, ADL passes 5,000 to B (the
     only opposing account), in profit 0.3·S0 = 15,000 ≥ 5,000: its 0.7·S0 = 35,000 of short
     delta closed counts as over-liquidation; B ends at S0 + 15,000 − 5,000."""
-    source = LinearMargin(_table(market, [1.0, -1.0]))
+    source = LinearMargin(perps(market, [1.0, -1.0]))
     cash = np.array([0.15, 1.0]) * S0
     result = run_cascade(source, cash, _config(-0.30, 1e15, fund_usd=2_500.0))
     assert result.total("shortfall_usd") == pytest.approx(7_500.0)

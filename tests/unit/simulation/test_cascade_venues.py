@@ -3,19 +3,14 @@ leverage-equal collateral of the fair regime comparison, and the sourced liquidi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pytest
 
-from crossmargin.instruments import parse_instrument
 from crossmargin.market import MarketSnapshot
 from crossmargin.simulation import (
-    AccountMargins,
     CascadeConfig,
     DepthParameters,
     ImpactParameters,
-    PositionTable,
     VenueParameters,
     run_cascade,
     shock_moves,
@@ -23,45 +18,16 @@ from crossmargin.simulation import (
 from crossmargin.simulation.liquidity import MarketLiquidity, square_root_depth_usd
 from crossmargin.simulation.multivenue import VenueBook, run_venues
 from crossmargin.simulation.sweep import leverage_equal_cash
+from support.cascades import S0, LinearMargin, perps
 from support.markets import flat_market
 
-S0 = 50_000.0
 LN09 = float(np.log(0.9))
 IMPACT_A = 0.01 * np.sqrt(0.81 * 25 / 0.9)  # A's round-0 flow 0.81·S0 into 0.9·S0/25: 4.74342 %
-
-
-class LinearMargin:
-    """BTC_USDC-PERPETUAL only: value = size·S0·m, MM 10 % and IM 20 % of |size|·S0·(1 + m),
-    times the account's scale; ``mm_rate`` changes the 10 %."""
-
-    def __init__(self, table: PositionTable, mm_rate: float = 0.1) -> None:
-        self._table, self.mm_rate = table, mm_rate
-
-    @property
-    def name(self) -> str:
-        return "linear"
-
-    @property
-    def table(self) -> PositionTable:
-        return self._table
-
-    def margin(self, moves: Mapping[str, float], scale: np.ndarray) -> AccountMargins:
-        m = moves.get("BTC", 0.0)
-        size = np.bincount(self._table.account_index, weights=self._table.size,
-                           minlength=self._table.account_count) * scale  # fmt: skip
-        notional = np.abs(size) * S0 * (1.0 + m)
-        return AccountMargins(2 * self.mm_rate * notional, self.mm_rate * notional, size * S0 * m)
 
 
 @pytest.fixture(scope="module")
 def market() -> MarketSnapshot:
     return flat_market({"BTC": S0})
-
-
-def _table(market: MarketSnapshot, sizes: list[float]) -> PositionTable:
-    n = len(sizes)
-    return PositionTable.build((parse_instrument("BTC_USDC-PERPETUAL"),), market, np.arange(n),
-                               np.zeros(n, np.int64), np.array(sizes), n)  # fmt: skip
 
 
 def _config(venue: VenueParameters, depth: float = 0.9 * S0 / 25.0) -> CascadeConfig:
@@ -80,8 +46,8 @@ def test_two_venues_arbitrage_hand_numbers(market: MarketSnapshot) -> None:
     price ln 0.9 − 0.0474342, B's ln 0.9. Common p = ln 0.9 − 0.0237171; the pull halves each
     gap: A → ln 0.9 − 0.0355757, B → ln 0.9 − 0.0118586; p unchanged by the pull."""
     free = VenueParameters(fee_rate_btc=0.0, fee_rate_other=0.0)
-    a = VenueBook("a", LinearMargin(_table(market, [1.0])), np.array([0.15 * S0]), _config(free))
-    b = VenueBook("b", LinearMargin(_table(market, [1.0])), np.array([1.0 * S0]), _config(free))
+    a = VenueBook("a", LinearMargin(perps(market, [1.0])), np.array([0.15 * S0]), _config(free))
+    b = VenueBook("b", LinearMargin(perps(market, [1.0])), np.array([1.0 * S0]), _config(free))
     out = run_venues([a, b], arbitrage_rate=0.5)
     np.testing.assert_allclose(out.weights, [[0.5], [0.5]])
     pa, pb = out.venues["a"].prices, out.venues["b"].prices
@@ -104,8 +70,8 @@ def test_full_arbitrage_is_one_price_and_oracle_lag(market: MarketSnapshot) -> N
     the oracle's first look at the post-shock price, not in round 0."""
     free = VenueParameters(fee_rate_btc=0.0, fee_rate_other=0.0)
     lagged = VenueParameters(fee_rate_btc=0.0, fee_rate_other=0.0, oracle_lag_rounds=1)
-    a = VenueBook("a", LinearMargin(_table(market, [1.0])), np.array([0.15 * S0]), _config(free))
-    b = VenueBook("b", LinearMargin(_table(market, [1.0])), np.array([0.11 * S0]),
+    a = VenueBook("a", LinearMargin(perps(market, [1.0])), np.array([0.15 * S0]), _config(free))
+    b = VenueBook("b", LinearMargin(perps(market, [1.0])), np.array([0.11 * S0]),
                   _config(lagged))  # fmt: skip
     out = run_venues([a, b], arbitrage_rate=1.0)
     pa, pb = out.venues["a"].prices, out.venues["b"].prices
@@ -119,7 +85,7 @@ def test_dydx_per_block_limit_caps_the_close(market: MarketSnapshot) -> None:
     closes 6,000 of notional (fraction 6,000/45,000), not the 0.9 an uncapped venue would."""
     capped = VenueParameters(fee_rate_btc=0.0, fee_rate_other=0.0,
                              max_close_usd_per_account=6_000.0)  # fmt: skip
-    source = LinearMargin(_table(market, [1.0]))
+    source = LinearMargin(perps(market, [1.0]))
     result = run_cascade(source, np.array([0.15 * S0]), _config(capped, depth=1e15))
     assert result.rounds["liquidated_notional_usd"][0] == pytest.approx(6_000.0)
     assert VenueParameters.dydx().max_close_usd_per_account == 6_000_000.0
@@ -128,12 +94,12 @@ def test_dydx_per_block_limit_caps_the_close(market: MarketSnapshot) -> None:
 def test_leverage_equal_cash_hand_numbers(market: MarketSnapshot) -> None:
     """Cross MM 10 % vs a model with MM 2.5 % (four times the leverage): account 0 cash 10,000
     on 1 BTC (MM 5,000 → h = 2) gets 2 × 1,250 = 2,500; account 1 (no position) keeps its cash."""
-    table = _table(market, [1.0, 0.0])
+    table = perps(market, [1.0, 0.0])
     cash = leverage_equal_cash(LinearMargin(table), LinearMargin(table, 0.025),
                                np.array([10_000.0, 700.0]))  # fmt: skip
     assert cash.tolist() == pytest.approx([2_500.0, 700.0])
     owner = np.array([0, 0])  # one account split into two positions (isolated)
-    split = leverage_equal_cash(LinearMargin(_table(market, [1.0])), LinearMargin(table),
+    split = leverage_equal_cash(LinearMargin(perps(market, [1.0])), LinearMargin(table),
                                 np.array([10_000.0]), owner)  # fmt: skip
     assert split.tolist() == pytest.approx([10_000.0, 0.0])
 
